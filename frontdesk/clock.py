@@ -1,0 +1,51 @@
+"""The one source of time. Everything that needs "now" takes a Clock, so tests can freeze it."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Anything that tells the current time as an aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that only moves when told to; tests use it instead of sleeping."""
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FrozenClock needs an aware datetime")
+        self._at = at.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._at
+
+    def advance(self, seconds: float = 0, **kwargs: float) -> datetime:
+        """Move the clock forward by `seconds` (plus any timedelta keyword arguments)."""
+        with self._lock:
+            self._at += timedelta(seconds=seconds, **kwargs)
+            return self._at
+
+    def set(self, at: datetime) -> None:
+        with self._lock:
+            self._at = at.astimezone(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return `value` as an aware UTC datetime (naive values from SQLite are taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -1,0 +1,167 @@
+"""Settings: one typed object, read from a TOML file and overridden by FRONTDESK_* variables.
+
+This module owns every path FrontDesk uses (platformdirs), so nothing else guesses where files live.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import platformdirs
+
+APP_NAME = "frontdesk"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line for a person."""
+
+
+def user_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{user_data_dir() / 'frontdesk.db'}"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for localhost and addresses in 127.0.0.0/8 or ::1."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+SMTP_SECURITY_CHOICES = ("starttls", "tls", "none")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Defaults are the documented ones (README, DESIGN.md)."""
+
+    database_url: str = field(default_factory=default_database_url)
+    public_url: str = "http://127.0.0.1:8080"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_ca_file: str | None = None
+    smtp_timeout: float = 30.0
+    mail_from: str | None = None
+    trusted_proxies: tuple[str, ...] = ()
+
+    def validated(self) -> Settings:
+        """Check the values that can be checked without I/O; raise ConfigError on the first bad one."""
+        parts = urlsplit(self.public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"FRONTDESK_PUBLIC_URL must be an http(s) URL, got {self.public_url!r}"
+            )
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ConfigError(
+                "FRONTDESK_PUBLIC_URL must use https:// unless its host is loopback "
+                f"(got {self.public_url!r})"
+            )
+        if parts.query or parts.fragment:
+            raise ConfigError("FRONTDESK_PUBLIC_URL must not carry a query or fragment")
+        if self.smtp_security not in SMTP_SECURITY_CHOICES:
+            raise ConfigError(
+                "FRONTDESK_SMTP_SECURITY must be one of starttls, tls, none "
+                f"(got {self.smtp_security!r})"
+            )
+        if self.smtp_security == "none" and not is_loopback_host(self.smtp_host):
+            raise ConfigError(
+                "FRONTDESK_SMTP_SECURITY=none is allowed only for a loopback mail server "
+                f"(host is {self.smtp_host!r})"
+            )
+        if not 0 < self.smtp_port < 65536:
+            raise ConfigError(f"FRONTDESK_SMTP_PORT must be 1-65535 (got {self.smtp_port})")
+        return self
+
+    @property
+    def public_base(self) -> str:
+        """The public URL without a trailing slash."""
+        return self.public_url.rstrip("/")
+
+    @property
+    def public_is_https(self) -> bool:
+        return urlsplit(self.public_url).scheme == "https"
+
+
+_ENV_PREFIX = "FRONTDESK_"
+_INT_FIELDS = {"smtp_port"}
+_FLOAT_FIELDS = {"smtp_timeout"}
+_TUPLE_FIELDS = {"trusted_proxies"}
+
+
+def _coerce(name: str, value: object, origin: str) -> object:
+    try:
+        if name in _INT_FIELDS:
+            return int(str(value))
+        if name in _FLOAT_FIELDS:
+            return float(str(value))
+        if name in _TUPLE_FIELDS:
+            if isinstance(value, list | tuple):
+                return tuple(str(v) for v in value)
+            return tuple(p.strip() for p in str(value).split(",") if p.strip())
+    except ValueError:
+        raise ConfigError(f"{origin}: {value!r} is not a valid value") from None
+    if value == "":
+        return None if name != "public_url" else value
+    return str(value)
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    explicit = env.get("FRONTDESK_CONFIG")
+    return Path(explicit) if explicit else user_config_dir() / "config.toml"
+
+
+def load_settings(
+    path: Path | None = None, env: Mapping[str, str] | None = None, **overrides: object
+) -> Settings:
+    """Build Settings: defaults < TOML file < FRONTDESK_* environment < explicit overrides.
+
+    The SMTP password is never read from the file (it belongs in the keyring or, headless,
+    in FRONTDESK_SMTP_PASSWORD).
+    """
+    env = os.environ if env is None else env
+    path = path or config_path(env)
+    values: dict[str, object] = {}
+    names = {f.name for f in fields(Settings)}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        for key, value in data.items():
+            if key not in names:
+                raise ConfigError(f"{path}: unknown setting {key!r}")
+            if key == "smtp_password":
+                raise ConfigError(
+                    f"{path}: the SMTP password must not be stored in the config file; "
+                    "use `frontdesk smtp set-password`"
+                )
+            values[key] = _coerce(key, value, f"{path}: {key}")
+    for name in names:
+        env_name = _ENV_PREFIX + name.upper()
+        if env_name in env:
+            values[name] = _coerce(name, env[env_name], env_name)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    base = Settings()
+    return replace(base, **values).validated()  # type: ignore[arg-type]

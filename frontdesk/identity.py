@@ -1,0 +1,40 @@
+"""The identity check of registration: last name and date of birth, compared strictly."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+_APOSTROPHES = "\u2019\u2018\u02bc\u02bb\u0060\u00b4\u2032\uff07\u201b"
+_HYPHENS = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u00ad"
+_TRANSLATE = {ord(c): "'" for c in _APOSTROPHES} | {ord(c): "-" for c in _HYPHENS}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def normalize_last_name(value: str) -> str:
+    """NFKC, apostrophe and hyphen variants made alike, case folded, trimmed, spaces collapsed.
+
+    Accents are kept (García ≠ Garcia), and dotless ı does not become i.
+    """
+    text = unicodedata.normalize("NFKC", value).translate(_TRANSLATE)
+    text = text.casefold()
+    text = re.sub(r"\s*-\s*", "-", text)
+    return " ".join(text.split())
+
+
+def last_names_match(entered: str, on_chart: str) -> bool:
+    return bool(normalize_last_name(entered)) and normalize_last_name(
+        entered
+    ) == normalize_last_name(on_chart)
+
+
+def parse_date_strict(value: str) -> date | None:
+    """Parse YYYY-MM-DD (surrounding spaces allowed) and nothing else; None when invalid."""
+    text = value.strip()
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None

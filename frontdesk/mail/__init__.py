@@ -1,0 +1,1 @@
+"""Email: composing messages and delivering the outbox."""

@@ -1,0 +1,113 @@
+"""Passwords: the NIST SP 800-63B-4 policy and argon2id hashing with bounded concurrency."""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from datetime import date
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIN_LENGTH = 15
+MAX_LENGTH = 1024
+# At most this many argon2 computations (64 MiB each) run at once in one process.
+MAX_CONCURRENT_HASHES = 2
+
+_hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4 (RFC 9106 low-memory profile)
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
+# Hashed once, used for unknown accounts so a failed sign-in costs the same either way.
+_DUMMY_HASH = _hasher.hash("frontdesk-dummy-password-for-timing")
+
+
+def hash_password(password: str) -> str:
+    if len(password) > MAX_LENGTH:
+        raise ValueError("password longer than the cap")
+    with _slots:
+        return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Check `password`; with no stored hash, do the same work and fail."""
+    if len(password) > MAX_LENGTH:
+        return False
+    with _slots:
+        try:
+            return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _hasher.check_needs_rehash(stored_hash)
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    words: set[str] = set()
+    for name in ("passwords",):
+        words.update(FREQUENCY_LISTS.get(name, ()))
+    return frozenset(words)
+
+
+def _squash(value: str) -> str:
+    text = unicodedata.normalize("NFKC", value).casefold()
+    return re.sub(r"[\W_]+", "", text)
+
+
+def _date_forms(value: date) -> set[str]:
+    y, m, d = value.year, value.month, value.day
+    return {
+        f"{y:04d}{m:02d}{d:02d}",
+        f"{m:02d}{d:02d}{y:04d}",
+        f"{d:02d}{m:02d}{y:04d}",
+        f"{m}{d}{y:04d}",
+        f"{m:02d}{d:02d}{y % 100:02d}",
+        f"{y:04d}",
+    }
+
+
+def password_problem(
+    password: str,
+    *,
+    context_words: Iterable[str] = (),
+    date_of_birth: date | None = None,
+) -> str | None:
+    """Why `password` is not acceptable (one sentence), or None when it is.
+
+    No composition rules: length (code points), a hard cap, common/breached lists and the
+    client's own context (practice name, their names, their date of birth).
+    """
+    length = len(password)
+    if length > MAX_LENGTH:
+        return f"Use at most {MAX_LENGTH} characters."
+    if length < MIN_LENGTH:
+        return f"Use at least {MIN_LENGTH} characters (you have {length}). Three or four words work well."
+    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t" for ch in password):
+        return "The password contains a control character."
+    squashed = _squash(password)
+    if squashed in _common_passwords() or password.casefold() in _common_passwords():
+        return "That password is too common; choose something less predictable."
+    if len(set(squashed)) <= 3:
+        return "That password repeats too few characters; choose something less predictable."
+    remaining = squashed
+    for word in context_words:
+        for part in [_squash(word), *(_squash(p) for p in word.split())]:
+            if len(part) >= 3:
+                remaining = remaining.replace(part, "")
+    if date_of_birth is not None:
+        for form in sorted(_date_forms(date_of_birth), key=len, reverse=True):
+            remaining = remaining.replace(form, "")
+    if len(remaining) < 8 and remaining != squashed:
+        return (
+            "The password is built from your name, date of birth or the practice's name; "
+            "choose something others could not guess."
+        )
+    if remaining in _common_passwords() and remaining != squashed:
+        return "The password is a common password with personal details added; choose another."
+    return None

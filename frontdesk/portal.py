@@ -1,0 +1,1305 @@
+"""The invitation lifecycle: the one module that owns the rules.
+
+Send, resend, revoke, restore, change ownership, register, and the status tag. The TUI, the CLI
+and the web endpoint call this service; none of them re-implements a rule or writes SQL.
+Every state change writes an AuditEvent, and every email an OutboxEmail, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.utils import make_msgid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from frontdesk import tokens
+from frontdesk.clock import Clock, as_utc
+from frontdesk.config import Settings
+from frontdesk.emails import InvalidEmail, mask_email, normalize_email
+from frontdesk.identity import last_names_match, parse_date_strict
+from frontdesk.mail import compose
+from frontdesk.passwords import hash_password, password_problem
+from frontdesk.status import (
+    MAX_IDENTITY_FAILURES,
+    PortalStatus,
+    StatusInfo,
+    compute_status,
+    invitation_is_expired,
+    invitation_is_locked,
+    status_condition,
+)
+from frontdesk.text import has_controls, search_key, single_line
+from store.db import Database
+from store.models import (
+    INVITATION_LIVE,
+    INVITATION_REVOKED,
+    INVITATION_SUPERSEDED,
+    INVITATION_USED,
+    OUTBOX_CANCELLED,
+    OUTBOX_FAILED,
+    OUTBOX_PENDING,
+    OUTBOX_RETRYING,
+    OUTBOX_SENDING,
+    OUTBOX_SENT,
+    AuditEvent,
+    Chart,
+    ChartOwner,
+    Invitation,
+    OutboxEmail,
+    PortalAccount,
+    PortalSession,
+    Practice,
+    RelatedContact,
+)
+
+RESEND_COOLDOWN = timedelta(seconds=60)
+MAX_INVITATIONS_PER_DAY = 10
+PAGE_SIZE = 50
+
+
+# --------------------------------------------------------------------------------------------
+# Errors: each carries one line for a person.
+# --------------------------------------------------------------------------------------------
+
+
+class PortalError(Exception):
+    """A request that the rules refuse; str(error) is one clear line."""
+
+
+class NotFound(PortalError):
+    pass
+
+
+class NotAllowed(PortalError):
+    pass
+
+
+class InvalidInput(PortalError):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class CooldownActive(NotAllowed):
+    def __init__(self, message: str, seconds_left: int) -> None:
+        super().__init__(message)
+        self.seconds_left = seconds_left
+
+
+class ConcurrentChange(PortalError):
+    """Someone else changed this chart's invitation since it was shown; nothing was repeated."""
+
+
+# --------------------------------------------------------------------------------------------
+# Views returned to callers (plain, detached data).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Email delivery of the newest message of an invitation."""
+
+    state: str  # queued | sending | sent | retrying | failed | cancelled
+    sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.state == "failed":
+            return f"Not delivered: {self.error or 'mail server refused it'}"
+        if self.state == "retrying":
+            return "Delivery retrying"
+        return {"queued": "Email queued", "sending": "Sending", "sent": "Email sent"}.get(
+            self.state, self.state.capitalize()
+        )
+
+
+@dataclass(frozen=True)
+class Owner:
+    name: str
+    relationship: str
+    email: str | None
+    contact_id: int | None  # None: the client owns the chart
+
+    @property
+    def is_client(self) -> bool:
+        return self.contact_id is None
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    name: str
+    relationship: str
+    email: str | None
+
+
+@dataclass(frozen=True)
+class ChartSummary:
+    chart_number: str
+    first_name: str
+    last_name: str
+    preferred_name: str | None
+    date_of_birth: date
+    email: str | None
+    phone: str | None
+    owner: Owner
+    status: StatusInfo
+    invitation_id: int | None
+    sent_at: datetime | None
+    sent_by: str | None
+    expires_at: datetime | None
+    failed_attempts: int
+    delivery: Delivery | None
+    owner_version: int
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.last_name}, {self.first_name}"
+
+
+@dataclass(frozen=True)
+class ChartDetail(ChartSummary):
+    contacts: tuple[Contact, ...] = ()
+    account_email: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    actor: str
+    action: str
+    chart_number: str | None
+    outcome: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an action did: a sentence for the toast, and the chart as it is now."""
+
+    message: str
+    chart: ChartSummary
+    outbox_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    done: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (chart number, reason)
+
+
+@dataclass(frozen=True)
+class ChartInput:
+    chart_number: str
+    first_name: str
+    last_name: str
+    date_of_birth: str | date
+    email: str | None = None
+    preferred_name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    name: str
+    relationship: str
+    email: str
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a registration link points at, for the web page. `state` is one of: valid, expired,
+    replaced, used, revoked, locked, unknown."""
+
+    state: str
+    practice_name: str = ""
+    practice_phone: str = ""
+    attempts_left: int = MAX_IDENTITY_FAILURES
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    """Outcome of a registration POST. `state` is registered, wrong_details, password, or a
+    TokenCheck state (the invitation is not usable)."""
+
+    state: str
+    message: str = ""
+    attempts_left: int = 0
+    account_email: str | None = None
+    field_errors: dict[str, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def staff_actor() -> str:
+    """The signed-in OS login name of the person at the desk (support over SSH: their account)."""
+    return os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def _clean_name(value: str, field_name: str, label: str, *, required: bool = True) -> str:
+    text = " ".join(value.split()) if value else ""
+    if has_controls(value or ""):
+        raise InvalidInput(f"{label} contains a control character.", field_name)
+    if required and not text:
+        raise InvalidInput(f"{label} is required.", field_name)
+    if len(text) > 100:
+        raise InvalidInput(f"{label} is longer than 100 characters.", field_name)
+    return text
+
+
+def _parse_dob(value: str | date, today: date) -> date:
+    if isinstance(value, date):
+        parsed: date | None = value
+    else:
+        parsed = parse_date_strict(value)
+    if parsed is None:
+        raise InvalidInput(
+            f"Date of birth must be a real date written YYYY-MM-DD (got {str(value)!r}).",
+            "date_of_birth",
+        )
+    if parsed > today:
+        raise InvalidInput("Date of birth is in the future.", "date_of_birth")
+    if parsed.year < 1900:
+        raise InvalidInput("Date of birth is before 1900.", "date_of_birth")
+    return parsed
+
+
+def _email_or_error(value: str, field_name: str = "email") -> str:
+    try:
+        return normalize_email(value)
+    except InvalidEmail as exc:
+        raise InvalidInput(str(exc), field_name) from None
+
+
+class PortalService:
+    """The invitation lifecycle and chart reads, over one database and one clock."""
+
+    def __init__(self, db: Database, clock: Clock, settings: Settings, actor: str) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.actor = actor
+
+    # ---------------------------------------------------------------- practice
+
+    def practice(self) -> Practice:
+        with self.db.read() as session:
+            return self._practice(session)
+
+    @staticmethod
+    def _practice(session: Session) -> Practice:
+        practice = session.get(Practice, 1)
+        if practice is None:
+            return Practice(id=1, name="", phone="")
+        return practice
+
+    def update_practice(
+        self,
+        *,
+        name: str | None = None,
+        phone: str | None = None,
+        portal_active: bool | None = None,
+        invitation_days: int | None = None,
+        timezone: str | None = None,
+        reply_to: str | None = None,
+    ) -> Practice:
+        """Create or change the practice; turning the portal on is "activate the portal"."""
+        if name is not None:
+            name = _clean_name(name, "name", "Practice name")
+            if len(name) > 200:
+                raise InvalidInput("Practice name is longer than 200 characters.", "name")
+        if phone is not None:
+            phone = _clean_name(phone, "phone", "Practice phone", required=False)
+        if invitation_days is not None and not 1 <= invitation_days <= 30:
+            raise InvalidInput("Invitation validity must be 1 to 30 days.", "invitation_days")
+        if timezone is not None:
+            try:
+                ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InvalidInput(f"Unknown time zone {timezone!r}.", "timezone") from None
+        if reply_to is not None and reply_to != "":
+            reply_to = _email_or_error(reply_to, "reply_to")
+
+        def work(session: Session) -> Practice:
+            now = self.clock.now()
+            practice = session.get(Practice, 1)
+            created = practice is None
+            if practice is None:
+                practice = Practice(id=1)
+            changes = []
+            for key, value in (
+                ("name", name),
+                ("phone", phone),
+                ("portal_active", portal_active),
+                ("invitation_days", invitation_days),
+                ("timezone", timezone),
+                ("reply_to", reply_to if reply_to != "" else None),
+            ):
+                if value is not None or (key == "reply_to" and reply_to == ""):
+                    if getattr(practice, key) != value:
+                        changes.append(key)
+                    setattr(practice, key, value)
+            if portal_active and not (practice.name or "").strip():
+                raise InvalidInput(
+                    "Set the practice name before activating the portal.", "portal_active"
+                )
+            practice.updated_at = now
+            session.add(practice)
+            if created or changes:
+                action = "practice created" if created else "practice updated"
+                if "portal_active" in changes:
+                    action = "portal activated" if portal_active else "portal deactivated"
+                self._audit(session, action, None, detail=",".join(changes))
+            return practice
+
+        return self.db.transact(work)
+
+    # ---------------------------------------------------------------- charts
+
+    def add_chart(self, data: ChartInput, *, session: Session | None = None) -> str:
+        """Add a chart (its client owns portal access). Returns the chart number."""
+        if session is not None:
+            return self._add_chart(session, data)
+        return self.db.transact(lambda s: self._add_chart(s, data))
+
+    def validate_chart(self, data: ChartInput) -> Chart:
+        """Check a chart's fields (no database work); raise InvalidInput naming the field."""
+        now = self.clock.now()
+        number = (data.chart_number or "").strip()
+        if not number:
+            raise InvalidInput("Chart number is required.", "chart_number")
+        if has_controls(number) or len(number) > 40 or any(c.isspace() for c in number):
+            raise InvalidInput(
+                "Chart number must be up to 40 characters without spaces.", "chart_number"
+            )
+        first = _clean_name(data.first_name, "first_name", "First name")
+        last = _clean_name(data.last_name, "last_name", "Last name")
+        preferred = _clean_name(
+            data.preferred_name or "", "preferred_name", "Preferred name", required=False
+        )
+        dob = _parse_dob(data.date_of_birth, now.astimezone(self._zone()).date())
+        email = _email_or_error(data.email) if data.email and data.email.strip() else None
+        phone = _clean_name(data.phone or "", "phone", "Phone", required=False) or None
+        return Chart(
+            chart_number=number,
+            first_name=first,
+            last_name=last,
+            preferred_name=preferred or None,
+            date_of_birth=dob,
+            email=email,
+            phone=phone,
+            last_key=search_key(last),
+            first_key=search_key(first),
+            email_key=(email or "").lower(),
+            search_text=search_key(f"{last} {first} {preferred} {number} {email or ''}"),
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _add_chart(self, session: Session, data: ChartInput) -> str:
+        chart = self.validate_chart(data)
+        exists = session.exec(
+            select(Chart.id).where(Chart.chart_number == chart.chart_number)
+        ).first()
+        if exists is not None:
+            raise InvalidInput(f"Chart number {chart.chart_number} already exists.", "chart_number")
+        session.add(chart)
+        session.flush()
+        assert chart.id is not None
+        session.add(ChartOwner(chart_id=chart.id, updated_at=chart.created_at, updated_by=self.actor))
+        self._audit(session, "chart added", chart)
+        return chart.chart_number
+
+    def add_contact(self, chart_number: str, contact: ContactInput) -> Contact:
+        """Add a related contact (guardian, parent, ...) to a chart."""
+
+        def work(session: Session) -> Contact:
+            chart = self._chart(session, chart_number, lock=True)
+            row = self._new_contact(session, chart, contact)
+            assert row.id is not None
+            return Contact(row.id, row.name, row.relationship, row.email)
+
+        return self.db.transact(work)
+
+    def _new_contact(self, session: Session, chart: Chart, contact: ContactInput) -> RelatedContact:
+        name = _clean_name(contact.name, "name", "Name")
+        if len(name) > 200:
+            raise InvalidInput("Name is longer than 200 characters.", "name")
+        relationship = _clean_name(contact.relationship, "relationship", "Relationship")
+        email = _email_or_error(contact.email)
+        assert chart.id is not None
+        row = RelatedContact(
+            chart_id=chart.id,
+            name=name,
+            relationship=relationship,
+            email=email,
+            created_at=self.clock.now(),
+        )
+        session.add(row)
+        session.flush()
+        self._audit(session, "contact added", chart, detail=f"contact {row.id} ({relationship})")
+        return row
+
+    def _zone(self) -> ZoneInfo:
+        with self.db.read() as session:
+            tz = self._practice(session).timezone
+        try:
+            return ZoneInfo(tz)
+        except ZoneInfoNotFoundError:
+            return ZoneInfo("UTC")
+
+    def _chart(self, session: Session, chart_number: str, *, lock: bool = False) -> Chart:
+        query = select(Chart).where(Chart.chart_number == chart_number.strip())
+        if lock and self.db.is_postgres:
+            query = query.with_for_update()
+        chart = session.exec(query).first()
+        if chart is None:
+            raise NotFound(f"No chart with number {single_line(chart_number)!r}.")
+        return chart
+
+    # ---------------------------------------------------------------- reads
+
+    def _joined_select(self, now: datetime) -> tuple[sa.Select[tuple[object, ...]], type[Invitation], type[PortalAccount]]:
+        inv = aliased(Invitation, name="live_inv")
+        acct = aliased(PortalAccount, name="enabled_acct")
+        query = (
+            sa.select(Chart, inv, acct, ChartOwner, RelatedContact)
+            .outerjoin(inv, sa.and_(inv.chart_id == Chart.id, inv.state == INVITATION_LIVE))
+            .outerjoin(acct, sa.and_(acct.chart_id == Chart.id, col(acct.disabled_at).is_(None)))
+            .outerjoin(ChartOwner, col(ChartOwner.chart_id) == Chart.id)
+            .outerjoin(RelatedContact, RelatedContact.id == ChartOwner.related_contact_id)
+        )
+        return query, inv, acct  # type: ignore[return-value]
+
+    def _text_condition(self, text: str) -> sa.ColumnElement[bool] | None:
+        raw = single_line(text).strip()
+        key = search_key(raw)
+        if not key:
+            return None
+        conditions: list[sa.ColumnElement[bool]] = []
+        if self.db.is_sqlite:
+            upper = key + "\U0010ffff"
+            for column in (Chart.last_key, Chart.first_key, Chart.email_key):
+                conditions.append(sa.and_(col(column) >= key, col(column) < upper))
+            conditions.append(
+                sa.and_(col(Chart.chart_number) >= raw, col(Chart.chart_number) < raw + "\U0010ffff")
+            )
+            if len(key) >= 3:
+                phrase = '"' + key.replace('"', '""') + '"'
+                conditions.append(
+                    col(Chart.id).in_(
+                        sa.select(sa.literal_column("rowid"))
+                        .select_from(sa.table("chart_fts"))
+                        .where(sa.text("chart_fts MATCH :phrase").bindparams(phrase=phrase))
+                    )
+                )
+        else:
+            for column in (Chart.last_key, Chart.first_key, Chart.email_key):
+                conditions.append(col(column).startswith(key, autoescape=True))
+            conditions.append(col(Chart.chart_number).startswith(raw, autoescape=True))
+            if len(key) >= 3:
+                conditions.append(col(Chart.search_text).contains(key, autoescape=True))
+        return sa.or_(*conditions)
+
+    def search_charts(
+        self,
+        text: str = "",
+        *,
+        status: str | None = None,
+        limit: int = PAGE_SIZE,
+        offset: int = 0,
+    ) -> list[ChartSummary]:
+        """One page of charts ordered by last name; never loads more than `limit` rows."""
+        now = self.clock.now()
+        query, inv, acct = self._joined_select(now)
+        where = self._text_condition(text)
+        if where is not None:
+            query = query.where(where)
+        if status and status != "all":
+            query = query.where(status_condition(status, now, inv, acct))
+        query = (
+            query.order_by(Chart.last_key, Chart.first_key, Chart.id)  # type: ignore[arg-type]
+            .limit(max(1, min(limit, 500)))
+            .offset(max(0, offset))
+        )
+        with self.db.read() as session:
+            rows = session.execute(query).all()
+            deliveries = self._deliveries(session, [r[1].id for r in rows if r[1] is not None])
+            return [self._summary(*row, deliveries, now) for row in rows]  # type: ignore[misc]
+
+    def count_charts(self, text: str = "", *, status: str | None = None) -> int:
+        """How many charts match (for "N charts" in the browser)."""
+        now = self.clock.now()
+        query, inv, acct = self._joined_select(now)
+        inner = query.with_only_columns(Chart.id)  # type: ignore[arg-type]
+        where = self._text_condition(text)
+        if where is not None:
+            inner = inner.where(where)
+        if status and status != "all":
+            inner = inner.where(status_condition(status, now, inv, acct))
+        counted = sa.select(sa.func.count()).select_from(inner.subquery())
+        with self.db.read() as session:
+            return int(session.execute(counted).scalar_one())
+
+    def chart(self, chart_number: str) -> ChartDetail:
+        """Everything the chart screen shows."""
+        now = self.clock.now()
+        query, _inv, _acct = self._joined_select(now)
+        query = query.where(Chart.chart_number == chart_number.strip())
+        with self.db.read() as session:
+            row = session.execute(query).first()
+            if row is None:
+                raise NotFound(f"No chart with number {single_line(chart_number)!r}.")
+            chart, invitation, account, owner_row, contact = row
+            deliveries = self._deliveries(session, [invitation.id] if invitation else [])
+            summary = self._summary(chart, invitation, account, owner_row, contact, deliveries, now)
+            contacts = session.exec(
+                select(RelatedContact)
+                .where(RelatedContact.chart_id == chart.id)
+                .order_by(col(RelatedContact.id))
+            ).all()
+            return ChartDetail(
+                **{f: getattr(summary, f) for f in summary.__dataclass_fields__},
+                contacts=tuple(Contact(c.id or 0, c.name, c.relationship, c.email) for c in contacts),
+                account_email=account.email if account else None,
+            )
+
+    def _summary(
+        self,
+        chart: Chart,
+        invitation: Invitation | None,
+        account: PortalAccount | None,
+        owner_row: ChartOwner | None,
+        contact: RelatedContact | None,
+        deliveries: dict[int, Delivery],
+        now: datetime,
+    ) -> ChartSummary:
+        if contact is not None:
+            owner = Owner(contact.name, contact.relationship, contact.email, contact.id)
+        else:
+            owner = Owner(f"{chart.first_name} {chart.last_name}", "Client", chart.email, None)
+        return ChartSummary(
+            chart_number=chart.chart_number,
+            first_name=chart.first_name,
+            last_name=chart.last_name,
+            preferred_name=chart.preferred_name,
+            date_of_birth=chart.date_of_birth,
+            email=chart.email,
+            phone=chart.phone,
+            owner=owner,
+            status=compute_status(invitation, account, now),
+            invitation_id=invitation.id if invitation else None,
+            sent_at=as_utc(invitation.created_at) if invitation else None,
+            sent_by=invitation.created_by if invitation else None,
+            expires_at=as_utc(invitation.expires_at) if invitation else None,
+            failed_attempts=invitation.failed_attempts if invitation else 0,
+            delivery=deliveries.get(invitation.id) if invitation and invitation.id else None,
+            owner_version=owner_row.version if owner_row else 0,
+        )
+
+    @staticmethod
+    def _deliveries(session: Session, invitation_ids: Sequence[int | None]) -> dict[int, Delivery]:
+        ids = [i for i in invitation_ids if i is not None]
+        if not ids:
+            return {}
+        newest = (
+            sa.select(sa.func.max(OutboxEmail.id))
+            .where(col(OutboxEmail.invitation_id).in_(ids))
+            .group_by(OutboxEmail.invitation_id)
+        )
+        rows = session.exec(select(OutboxEmail).where(col(OutboxEmail.id).in_(newest))).all()
+        return {row.invitation_id: delivery_of(row) for row in rows if row.invitation_id}
+
+    def history(self, chart_number: str, *, limit: int = 200) -> list[AuditRow]:
+        """The chart's audit trail, newest first."""
+        return self.audit(chart_number=chart_number, limit=limit)
+
+    def audit(self, *, chart_number: str | None = None, limit: int = 500) -> list[AuditRow]:
+        with self.db.read() as session:
+            query = select(AuditEvent)
+            if chart_number is not None:
+                chart = self._chart(session, chart_number)
+                query = query.where(AuditEvent.chart_id == chart.id)
+            rows = session.exec(
+                query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
+            ).all()
+            return [
+                AuditRow(as_utc(r.at), r.actor, r.action, r.chart_number, r.outcome, r.detail)
+                for r in rows
+            ]
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def send_invitation(self, chart_number: str) -> ActionResult:
+        """Invite the chart's owner (the chart has no portal access yet)."""
+
+        def work(session: Session) -> int:
+            chart = self._chart(session, chart_number, lock=True)
+            state = self._state(session, chart)
+            if state.status is PortalStatus.ACTIVE:
+                raise NotAllowed("This chart already has portal access.")
+            if state.status is not PortalStatus.NO_PORTAL_ACCESS:
+                raise NotAllowed(
+                    f"An invitation already exists ({state.label}); use Resend Invite instead."
+                )
+            return self._issue_invitation(session, chart, kind="invitation")
+
+        outbox_id = self.db.transact(work)
+        return self._result(chart_number, outbox_id, "Invitation sent to")
+
+    def resend_invitation(
+        self, chart_number: str, *, seen_invitation_id: int | None = None
+    ) -> ActionResult:
+        """Send a new link; every earlier link of the chart stops working at once.
+
+        `seen_invitation_id` is the invitation the caller was looking at: if another desk has
+        resent since, nothing is repeated and ConcurrentChange says who did it.
+        """
+
+        def work(session: Session) -> int:
+            chart = self._chart(session, chart_number, lock=True)
+            live = self._live_invitation(session, chart)
+            if seen_invitation_id is not None and (live is None or live.id != seen_invitation_id):
+                newest = self._newest_invitation(session, chart)
+                if newest is not None and newest.id != seen_invitation_id:
+                    when = self._local(newest.created_at)
+                    raise ConcurrentChange(
+                        f"{newest.created_by} just changed this invitation "
+                        f"({newest.kind} at {when:%-I:%M %p}); nothing was repeated."
+                    )
+            if self._enabled_account(session, chart) is not None:
+                raise NotAllowed("The client has already registered; nothing to resend.")
+            if live is None:
+                raise NotAllowed(
+                    "There is no invitation to resend; use Activate Portal Access to invite."
+                )
+            self._check_cooldown(session, chart)
+            return self._issue_invitation(session, chart, kind="resend")
+
+        outbox_id = self.db.transact(work)
+        return self._result(chart_number, outbox_id, "New invitation sent to")
+
+    def revoke_access(self, chart_number: str) -> ActionResult:
+        """End portal access: the live link dies, the account is disabled, sessions end."""
+
+        def work(session: Session) -> None:
+            chart = self._chart(session, chart_number, lock=True)
+            state = self._state(session, chart)
+            if state.status is PortalStatus.NO_PORTAL_ACCESS:
+                raise NotAllowed("This chart has no portal access to revoke.")
+            ended = self._end_access(session, chart, INVITATION_REVOKED)
+            self._audit(session, "access revoked", chart, detail=ended)
+
+        self.db.transact(work)
+        return self._result(chart_number, None, "Portal access revoked for")
+
+    def activate_access(self, chart_number: str) -> ActionResult:
+        """Restore an existing account of the current owner, or invite when there is none."""
+
+        def work(session: Session) -> tuple[int, str]:
+            chart = self._chart(session, chart_number, lock=True)
+            state = self._state(session, chart)
+            if state.status is not PortalStatus.NO_PORTAL_ACCESS:
+                raise NotAllowed(f"Portal access is not off ({state.label}).")
+            owner_row = self._owner_row(session, chart)
+            account = session.exec(
+                select(PortalAccount)
+                .where(
+                    PortalAccount.chart_id == chart.id,
+                    PortalAccount.related_contact_id == owner_row.related_contact_id,
+                    col(PortalAccount.disabled_at).is_not(None),
+                )
+                .order_by(col(PortalAccount.id).desc())
+            ).first()
+            owner = self._owner(session, chart, owner_row)
+            if account is not None and owner.email and account.email == owner.email:
+                self._require_portal_active(session)
+                account.disabled_at = None
+                account.failed_logins = 0
+                account.throttled_until = None
+                session.add(account)
+                practice = self._practice(session)
+                message = compose.access_restored_email(
+                    practice,
+                    greeting_name=self._greeting(chart, owner),
+                    link=f"{self.settings.public_base}/login",
+                )
+                outbox_id = self._queue(session, chart, None, owner, message, "access_restored")
+                self._audit(session, "access restored", chart, detail=f"account {account.id}")
+                return outbox_id, "Portal access restored for"
+            return self._issue_invitation(session, chart, kind="invitation"), "Invitation sent to"
+
+        outbox_id, verb = self.db.transact(work)
+        return self._result(chart_number, outbox_id, verb)
+
+    def change_owner(
+        self,
+        chart_number: str,
+        *,
+        to_client: bool = False,
+        contact_id: int | None = None,
+        new_contact: ContactInput | None = None,
+        invite: bool = False,
+        seen_owner_version: int | None = None,
+    ) -> ActionResult:
+        """Give portal ownership to the client, an existing related contact, or a new one.
+
+        The old owner's invitation is revoked and their sessions end. With `invite`, the new
+        owner is invited in the same transaction.
+        """
+        if sum([to_client, contact_id is not None, new_contact is not None]) != 1:
+            raise InvalidInput("Choose exactly one new owner: the client or a related contact.")
+
+        def work(session: Session) -> int | None:
+            chart = self._chart(session, chart_number, lock=True)
+            owner_row = self._owner_row(session, chart)
+            if seen_owner_version is not None and owner_row.version != seen_owner_version:
+                raise ConcurrentChange(
+                    f"{owner_row.updated_by} just changed this chart's owner; review and retry."
+                )
+            target_id: int | None
+            if to_client:
+                target_id = None
+            elif new_contact is not None:
+                target_id = self._new_contact(session, chart, new_contact).id
+            else:
+                contact = session.get(RelatedContact, contact_id)
+                if contact is None or contact.chart_id != chart.id:
+                    raise NotFound("That related contact does not belong to this chart.")
+                target_id = contact.id
+            if target_id == owner_row.related_contact_id:
+                raise NotAllowed("That person already owns this chart's portal access.")
+            ended = self._end_access(session, chart, INVITATION_REVOKED)
+            owner_row.related_contact_id = target_id
+            owner_row.version += 1
+            owner_row.updated_at = self.clock.now()
+            owner_row.updated_by = self.actor
+            session.add(owner_row)
+            session.flush()
+            self._audit(
+                session,
+                "owner changed",
+                chart,
+                detail=("to client" if target_id is None else f"to contact {target_id}")
+                + (f"; {ended}" if ended else ""),
+            )
+            if invite:
+                return self._issue_invitation(session, chart, kind="invitation")
+            return None
+
+        outbox_id = self.db.transact(work)
+        return self._result(
+            chart_number, outbox_id, "Owner changed; invitation sent to" if invite else "Owner changed to"
+        )
+
+    def send_all_without_access(self) -> BulkResult:
+        """Go-live: invite every chart with a valid owner email and no portal access."""
+        return self._bulk(PortalStatus.NO_PORTAL_ACCESS.value, self.send_invitation)
+
+    def resend_all_expired(self, *, include_locked: bool = False) -> BulkResult:
+        first = self._bulk(PortalStatus.EXPIRED.value, self.resend_invitation)
+        if not include_locked:
+            return first
+        second = self._bulk(PortalStatus.LOCKED.value, self.resend_invitation)
+        return BulkResult(first.done + second.done, first.skipped + second.skipped)
+
+    def _bulk(self, status: str, action: object) -> BulkResult:
+        assert callable(action)
+        done: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        while True:
+            batch = [
+                c.chart_number
+                for c in self.search_charts(status=status, limit=200)
+                if c.chart_number not in seen
+            ]
+            if not batch:
+                break
+            for number in batch:
+                seen.add(number)
+                try:
+                    action(number)
+                    done.append(number)
+                except PortalError as exc:
+                    skipped.append((number, str(exc)))
+        return BulkResult(tuple(done), tuple(skipped))
+
+    # ---------------------------------------------------------------- registration
+
+    def inspect_token(self, token: str) -> TokenCheck:
+        """What a link points at. Reads only: opening a link never changes anything."""
+        now = self.clock.now()
+        with self.db.read() as session:
+            practice = self._practice(session)
+            invitation = self._invitation_by_token(session, token)
+            state = self._token_state(invitation, now)
+            left = (
+                MAX_IDENTITY_FAILURES - invitation.failed_attempts if invitation else 0
+            )
+            return TokenCheck(state, practice.name, practice.phone, max(0, left))
+
+    @staticmethod
+    def _invitation_by_token(session: Session, token: str) -> Invitation | None:
+        if not tokens.looks_like_token(token):
+            return None
+        return session.exec(
+            select(Invitation).where(Invitation.token_digest == tokens.digest(token))
+        ).first()
+
+    @staticmethod
+    def _token_state(invitation: Invitation | None, now: datetime) -> str:
+        if invitation is None:
+            return "unknown"
+        if invitation.state == INVITATION_USED:
+            return "used"
+        if invitation.state == INVITATION_REVOKED:
+            return "revoked"
+        if invitation.state == INVITATION_SUPERSEDED:
+            return "replaced"
+        if invitation_is_locked(invitation):
+            return "locked"
+        if invitation_is_expired(invitation, now):
+            return "expired"
+        return "valid"
+
+    def register(
+        self,
+        token: str,
+        *,
+        last_name: str,
+        date_of_birth: str,
+        password: str,
+        password_confirm: str,
+        source: str = "",
+    ) -> RegistrationResult:
+        """Check identity against the chart bound to the invitation, then create the account
+        and use the invitation up — atomically, so one of N concurrent submissions wins."""
+        errors: dict[str, str] = {}
+        if not last_name.strip():
+            errors["last_name"] = "Enter your last name."
+        dob = parse_date_strict(date_of_birth)
+        if dob is None:
+            errors["date_of_birth"] = "Enter your date of birth as YYYY-MM-DD."
+        if password != password_confirm:
+            errors["password_confirm"] = "The two passwords do not match."
+        if not password:
+            errors["password"] = "Choose a password."
+        if errors:
+            return RegistrationResult("invalid", "Please correct the fields marked below.", field_errors=errors)
+
+        now = self.clock.now()
+        with self.db.read() as session:
+            invitation = self._invitation_by_token(session, token)
+            state = self._token_state(invitation, now)
+            if state != "valid" or invitation is None:
+                return RegistrationResult(state)
+            chart = session.get(Chart, invitation.chart_id)
+            practice = self._practice(session)
+            assert chart is not None
+            identity_ok = last_names_match(last_name, chart.last_name) and dob == chart.date_of_birth
+
+        if not identity_ok:
+            return self._count_identity_failure(token, source)
+
+        problem = password_problem(
+            password,
+            context_words=[practice.name, chart.first_name, chart.last_name, chart.preferred_name or "", "frontdesk", "portal"],
+            date_of_birth=chart.date_of_birth,
+        )
+        if problem:
+            return RegistrationResult("password", problem, field_errors={"password": problem})
+
+        password_hash = hash_password(password)
+
+        def consume(session: Session) -> RegistrationResult:
+            now = self.clock.now()
+            invitation = self._invitation_by_token(session, token)
+            if invitation is None:
+                return RegistrationResult("unknown")
+            chart = session.get(Chart, invitation.chart_id)
+            assert chart is not None and invitation.id is not None
+            # Re-check identity and owner inside the consuming transaction (nothing from the
+            # earlier read is trusted).
+            owner_row = self._owner_row(session, chart)
+            if owner_row.related_contact_id != invitation.related_contact_id:
+                return RegistrationResult("revoked")
+            if not (last_names_match(last_name, chart.last_name) and dob == chart.date_of_birth):
+                return RegistrationResult("wrong_details")
+            updated = session.execute(
+                sa.update(Invitation)
+                .where(
+                    col(Invitation.id) == invitation.id,
+                    col(Invitation.state) == INVITATION_LIVE,
+                    col(Invitation.failed_attempts) < MAX_IDENTITY_FAILURES,
+                    col(Invitation.expires_at) > now,
+                )
+                .values(state=INVITATION_USED, ended_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if updated.rowcount != 1:  # type: ignore[attr-defined]
+                session.expire_all()
+                fresh = session.get(Invitation, invitation.id)
+                return RegistrationResult(self._token_state(fresh, now))
+            owner = self._owner(session, chart, owner_row)
+            account = PortalAccount(
+                chart_id=chart.id or 0,
+                related_contact_id=invitation.related_contact_id,
+                invitation_id=invitation.id,
+                owner_name=owner.name,
+                email=invitation.recipient_email,
+                password_hash=password_hash,
+                created_at=now,
+            )
+            session.add(account)
+            session.flush()
+            practice = self._practice(session)
+            message = compose.registration_complete_email(
+                practice,
+                greeting_name=self._greeting(chart, owner),
+                link=f"{self.settings.public_base}/login",
+            )
+            self._queue(session, chart, None, owner, message, "registration_complete",
+                        to_address=invitation.recipient_email)
+            self._audit(
+                session, "registered", chart, actor=f"client:{account.id}", source=source
+            )
+            return RegistrationResult("registered", account_email=account.email)
+
+        try:
+            return self.db.transact(consume)
+        except IntegrityError:
+            # Another submission created the account first (the unique index refused ours).
+            return RegistrationResult("used")
+
+    def _count_identity_failure(self, token: str, source: str) -> RegistrationResult:
+        def work(session: Session) -> RegistrationResult:
+            now = self.clock.now()
+            invitation = self._invitation_by_token(session, token)
+            if invitation is None:
+                return RegistrationResult("unknown")
+            state = self._token_state(invitation, now)
+            if state != "valid":
+                return RegistrationResult(state)
+            invitation.failed_attempts += 1
+            chart = session.get(Chart, invitation.chart_id)
+            locked = invitation.failed_attempts >= MAX_IDENTITY_FAILURES
+            if locked:
+                invitation.locked_at = now
+            session.add(invitation)
+            self._audit(
+                session,
+                "identity check lockout" if locked else "identity check failed",
+                chart,
+                actor="client",
+                outcome="locked" if locked else "failed",
+                detail=f"attempt {invitation.failed_attempts} of {MAX_IDENTITY_FAILURES}",
+                source=source,
+            )
+            if locked:
+                return RegistrationResult("locked")
+            return RegistrationResult(
+                "wrong_details",
+                attempts_left=MAX_IDENTITY_FAILURES - invitation.failed_attempts,
+            )
+
+        return self.db.transact(work)
+
+    # ---------------------------------------------------------------- internals
+
+    def _state(self, session: Session, chart: Chart) -> StatusInfo:
+        return compute_status(
+            self._live_invitation(session, chart),
+            self._enabled_account(session, chart),
+            self.clock.now(),
+        )
+
+    @staticmethod
+    def _live_invitation(session: Session, chart: Chart) -> Invitation | None:
+        return session.exec(
+            select(Invitation).where(
+                Invitation.chart_id == chart.id, Invitation.state == INVITATION_LIVE
+            )
+        ).first()
+
+    @staticmethod
+    def _newest_invitation(session: Session, chart: Chart) -> Invitation | None:
+        return session.exec(
+            select(Invitation)
+            .where(Invitation.chart_id == chart.id)
+            .order_by(col(Invitation.created_at).desc(), col(Invitation.id).desc())
+        ).first()
+
+    @staticmethod
+    def _enabled_account(session: Session, chart: Chart) -> PortalAccount | None:
+        return session.exec(
+            select(PortalAccount).where(
+                PortalAccount.chart_id == chart.id, col(PortalAccount.disabled_at).is_(None)
+            )
+        ).first()
+
+    def _owner_row(self, session: Session, chart: Chart) -> ChartOwner:
+        row = session.get(ChartOwner, chart.id)
+        if row is None:
+            assert chart.id is not None
+            row = ChartOwner(chart_id=chart.id, updated_at=self.clock.now(), updated_by=self.actor)
+            session.add(row)
+            session.flush()
+        return row
+
+    @staticmethod
+    def _owner(session: Session, chart: Chart, owner_row: ChartOwner) -> Owner:
+        if owner_row.related_contact_id is not None:
+            contact = session.get(RelatedContact, owner_row.related_contact_id)
+            if contact is not None:
+                return Owner(contact.name, contact.relationship, contact.email, contact.id)
+        return Owner(f"{chart.first_name} {chart.last_name}", "Client", chart.email, None)
+
+    @staticmethod
+    def _greeting(chart: Chart, owner: Owner) -> str:
+        if owner.is_client:
+            return single_line(chart.preferred_name or chart.first_name)
+        return single_line(owner.name.split()[0] if owner.name.split() else owner.name)
+
+    def _local(self, value: datetime) -> datetime:
+        return as_utc(value).astimezone(self._zone())
+
+    def _require_portal_active(self, session: Session) -> Practice:
+        practice = self._practice(session)
+        if not practice.portal_active:
+            raise NotAllowed(
+                "The practice's Client Portal is not active; activate it first "
+                "(frontdesk practice set --portal on)."
+            )
+        return practice
+
+    def _check_cooldown(self, session: Session, chart: Chart) -> None:
+        now = self.clock.now()
+        newest = self._newest_invitation(session, chart)
+        if newest is not None:
+            elapsed = now - as_utc(newest.created_at)
+            if elapsed < RESEND_COOLDOWN:
+                wait = int((RESEND_COOLDOWN - elapsed).total_seconds()) + 1
+                self._audit(session, "resend refused", chart, outcome="cooldown")
+                raise CooldownActive(
+                    f"{newest.created_by} sent an invitation {int(elapsed.total_seconds())} s ago; "
+                    f"wait {wait} s before resending.",
+                    wait,
+                )
+        today = session.exec(
+            select(sa.func.count())
+            .select_from(Invitation)
+            .where(Invitation.chart_id == chart.id, Invitation.created_at > now - timedelta(days=1))
+        ).one()
+        if today >= MAX_INVITATIONS_PER_DAY:
+            raise NotAllowed(
+                f"{MAX_INVITATIONS_PER_DAY} invitations were sent to this chart in the last 24 hours; "
+                "try again tomorrow."
+            )
+
+    def _issue_invitation(self, session: Session, chart: Chart, *, kind: str) -> int:
+        """Supersede every earlier invitation, create a new one and queue its email."""
+        practice = self._require_portal_active(session)
+        owner_row = self._owner_row(session, chart)
+        owner = self._owner(session, chart, owner_row)
+        if not owner.email:
+            raise NotAllowed(
+                f"The chart owner ({single_line(owner.name)}) has no email address; add one first."
+            )
+        try:
+            recipient = normalize_email(owner.email)
+        except InvalidEmail as exc:
+            raise NotAllowed(f"The chart owner's email address is not valid: {exc}") from None
+        now = self.clock.now()
+        self._supersede_live(session, chart, INVITATION_SUPERSEDED)
+        token = tokens.new_token()
+        invitation = Invitation(
+            chart_id=chart.id or 0,
+            token_digest=tokens.digest(token),
+            related_contact_id=owner_row.related_contact_id,
+            recipient_name=owner.name,
+            recipient_email=recipient,
+            kind=kind,
+            state=INVITATION_LIVE,
+            created_at=now,
+            created_by=self.actor,
+            expires_at=now + timedelta(days=practice.invitation_days),
+        )
+        session.add(invitation)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise ConcurrentChange(
+                "Another desk changed this chart's invitation at the same moment; nothing was repeated."
+            ) from None
+        message = compose.invitation_email(
+            practice,
+            greeting_name=self._greeting(chart, owner),
+            link=f"{self.settings.public_base}/register/{token}",
+            expires_at=invitation.expires_at,
+            resend=kind == "resend",
+        )
+        outbox_id = self._queue(session, chart, invitation, owner, message, kind,
+                                to_address=recipient)
+        self._audit(
+            session,
+            "invitation resent" if kind == "resend" else "invitation sent",
+            chart,
+            detail=f"invitation {invitation.id} to {mask_email(recipient)}",
+        )
+        return outbox_id
+
+    def _supersede_live(self, session: Session, chart: Chart, new_state: str) -> int:
+        """End the live invitation (if any) and cancel its unsent emails. Returns how many."""
+        now = self.clock.now()
+        live_ids = session.exec(
+            select(Invitation.id).where(
+                Invitation.chart_id == chart.id, Invitation.state == INVITATION_LIVE
+            )
+        ).all()
+        if not live_ids:
+            return 0
+        session.execute(
+            sa.update(Invitation)
+            .where(col(Invitation.id).in_(live_ids))
+            .values(state=new_state, ended_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            sa.update(OutboxEmail)
+            .where(
+                col(OutboxEmail.invitation_id).in_(live_ids),
+                col(OutboxEmail.state).in_([OUTBOX_PENDING, OUTBOX_RETRYING]),
+            )
+            .values(state=OUTBOX_CANCELLED, lease_until=None, body_text="", body_html="")
+            .execution_options(synchronize_session=False)
+        )
+        return len(live_ids)
+
+    def _end_access(self, session: Session, chart: Chart, invitation_state: str) -> str:
+        """Kill the live invitation, disable enabled accounts and end their sessions."""
+        now = self.clock.now()
+        killed = self._supersede_live(session, chart, invitation_state)
+        accounts = session.exec(
+            select(PortalAccount).where(
+                PortalAccount.chart_id == chart.id, col(PortalAccount.disabled_at).is_(None)
+            )
+        ).all()
+        ended_sessions = 0
+        for account in accounts:
+            account.disabled_at = now
+            session.add(account)
+            result = session.execute(
+                sa.update(PortalSession)
+                .where(
+                    col(PortalSession.account_id) == account.id,
+                    col(PortalSession.ended_at).is_(None),
+                )
+                .values(ended_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            ended_sessions += result.rowcount  # type: ignore[attr-defined]
+        parts = []
+        if killed:
+            parts.append("invitation revoked")
+        if accounts:
+            parts.append(f"account disabled, {ended_sessions} session(s) ended")
+        return "; ".join(parts)
+
+    def _queue(
+        self,
+        session: Session,
+        chart: Chart,
+        invitation: Invitation | None,
+        owner: Owner,
+        message: compose.ComposedEmail,
+        kind: str,
+        *,
+        to_address: str | None = None,
+    ) -> int:
+        now = self.clock.now()
+        address = to_address or owner.email or ""
+        domain = (self.settings.mail_from or "frontdesk.invalid").rpartition("@")[2] or "frontdesk.invalid"
+        row = OutboxEmail(
+            kind=kind,
+            chart_id=chart.id,
+            invitation_id=invitation.id if invitation else None,
+            to_address=address,
+            to_name=single_line(owner.name),
+            subject=message.subject,
+            body_text=message.text,
+            body_html=message.html,
+            message_id=make_msgid(domain=domain),
+            state=OUTBOX_PENDING,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return row.id
+
+    def _audit(
+        self,
+        session: Session,
+        action: str,
+        chart: Chart | None,
+        *,
+        outcome: str = "ok",
+        detail: str = "",
+        actor: str | None = None,
+        source: str = "",
+    ) -> None:
+        session.add(
+            AuditEvent(
+                at=self.clock.now(),
+                actor=actor or self.actor,
+                action=action,
+                chart_id=chart.id if chart else None,
+                chart_number=chart.chart_number if chart else None,
+                outcome=outcome,
+                detail=single_line(detail)[:500],
+                source=(source or f"os:{self.actor}")[:100],
+            )
+        )
+
+    def _result(self, chart_number: str, outbox_id: int | None, verb: str) -> ActionResult:
+        chart = self.chart(chart_number)
+        if verb.startswith("Portal access revoked"):
+            message = f"{verb} {chart.display_name}."
+        elif verb == "Owner changed to":
+            message = f"Portal owner is now {chart.owner.name} ({chart.owner.relationship})."
+        else:
+            message = f"{verb} {mask_email(chart.owner.email or '')}."
+        return ActionResult(message=message, chart=chart, outbox_id=outbox_id)
+
+
+def delivery_of(row: OutboxEmail) -> Delivery:
+    """Staff-facing delivery state of one outbox row."""
+    state = {
+        OUTBOX_PENDING: "queued",
+        OUTBOX_SENDING: "sending",
+        OUTBOX_SENT: "sent",
+        OUTBOX_RETRYING: "retrying",
+        OUTBOX_FAILED: "failed",
+        OUTBOX_CANCELLED: "cancelled",
+    }.get(row.state, row.state)
+    return Delivery(
+        state=state,
+        sent_at=as_utc(row.sent_at) if row.sent_at else None,
+        next_attempt_at=as_utc(row.next_attempt_at) if row.state == OUTBOX_RETRYING else None,
+        error=row.last_error,
+    )
+
+

@@ -1,0 +1,128 @@
+"""The portal status tag: one function computes it; the TUI, the CLI and the web all use it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from frontdesk.clock import as_utc
+from store.models import INVITATION_LIVE, Invitation, PortalAccount
+
+MAX_IDENTITY_FAILURES = 5
+EXPIRING_SOON = timedelta(hours=48)
+
+
+class PortalStatus(enum.StrEnum):
+    """Values are the `--json` names; `label` is the tag staff read."""
+
+    NO_PORTAL_ACCESS = "no_portal_access"
+    INVITED = "invited"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+    ACTIVE = "active"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    PortalStatus.NO_PORTAL_ACCESS: "No Portal Access",
+    PortalStatus.INVITED: "Invited",
+    PortalStatus.EXPIRED: "Expired",
+    PortalStatus.LOCKED: "Locked",
+    PortalStatus.ACTIVE: "Active",
+}
+
+# Filters offered to staff (the browser's worklist and `--status`): the five tags plus
+# "expiring_soon", a subset of invited.
+STATUS_FILTERS = (*(s.value for s in PortalStatus), "expiring_soon")
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    status: PortalStatus
+    expires_at: datetime | None = None
+    expiring_soon: bool = False
+    seconds_left: float | None = None
+
+    @property
+    def label(self) -> str:
+        return self.status.label
+
+    @property
+    def detail(self) -> str:
+        """A short qualifier: "expires in 3 days", "Expiring soon", or ""."""
+        if self.status is not PortalStatus.INVITED or self.seconds_left is None:
+            return ""
+        if self.expiring_soon:
+            hours = max(1, int(self.seconds_left // 3600))
+            return f"Expiring soon · {hours} h left"
+        days = int(self.seconds_left // 86400)
+        return f"expires in {days} day{'s' if days != 1 else ''}"
+
+
+def invitation_is_locked(invitation: Invitation) -> bool:
+    return invitation.failed_attempts >= MAX_IDENTITY_FAILURES
+
+
+def invitation_is_expired(invitation: Invitation, now: datetime) -> bool:
+    return as_utc(invitation.expires_at) <= now
+
+
+def compute_status(
+    live_invitation: Invitation | None, enabled_account: PortalAccount | None, now: datetime
+) -> StatusInfo:
+    """The status tag of a chart from its live invitation and its enabled account."""
+    if enabled_account is not None:
+        return StatusInfo(PortalStatus.ACTIVE)
+    if live_invitation is None:
+        return StatusInfo(PortalStatus.NO_PORTAL_ACCESS)
+    expires_at = as_utc(live_invitation.expires_at)
+    if invitation_is_locked(live_invitation):
+        return StatusInfo(PortalStatus.LOCKED, expires_at)
+    if expires_at <= now:
+        return StatusInfo(PortalStatus.EXPIRED, expires_at)
+    left = (expires_at - now).total_seconds()
+    return StatusInfo(
+        PortalStatus.INVITED,
+        expires_at,
+        expiring_soon=left < EXPIRING_SOON.total_seconds(),
+        seconds_left=left,
+    )
+
+
+def status_condition(
+    name: str, now: datetime, invitation: type[Invitation], account: type[PortalAccount]
+) -> sa.ColumnElement[bool]:
+    """The same rule as compute_status, as a SQL condition over outer-joined live invitation and
+    enabled account (aliases passed in), so the worklist filters in the database."""
+    no_account = account.id.is_(None)  # type: ignore[union-attr]
+    has_inv = invitation.id.is_not(None)  # type: ignore[union-attr]
+    not_locked = invitation.failed_attempts < MAX_IDENTITY_FAILURES
+    live = invitation.expires_at > now  # type: ignore[operator]
+    if name == PortalStatus.ACTIVE:
+        return account.id.is_not(None)  # type: ignore[union-attr]
+    if name == PortalStatus.NO_PORTAL_ACCESS:
+        return sa.and_(no_account, invitation.id.is_(None))  # type: ignore[union-attr]
+    if name == PortalStatus.LOCKED:
+        return sa.and_(no_account, has_inv, invitation.failed_attempts >= MAX_IDENTITY_FAILURES)
+    if name == PortalStatus.EXPIRED:
+        return sa.and_(no_account, has_inv, not_locked, invitation.expires_at <= now)  # type: ignore[operator]
+    if name == PortalStatus.INVITED:
+        return sa.and_(no_account, has_inv, not_locked, live)
+    if name == "expiring_soon":
+        return sa.and_(
+            no_account,
+            has_inv,
+            not_locked,
+            live,
+            invitation.expires_at < now + EXPIRING_SOON,  # type: ignore[operator]
+        )
+    raise ValueError(f"unknown status {name!r}")
+
+
+LIVE = INVITATION_LIVE

@@ -1,0 +1,28 @@
+"""Secrets in links and cookies: 256 bits from `secrets`, stored only as a SHA-256 digest."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+TOKEN_BYTES = 32  # 256 bits → 43 url-safe characters
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def digest(token: str) -> str:
+    """Hex SHA-256 of a token; what the database keeps and looks up by."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time comparison of two secrets."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+
+
+def looks_like_token(value: str) -> bool:
+    """Cheap shape check before any database work: 43 url-safe characters."""
+    return len(value) == 43 and all(c.isascii() and (c.isalnum() or c in "-_") for c in value)
