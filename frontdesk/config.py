@@ -67,7 +67,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
 
     def validated(self) -> Settings:
-        """Check the values that can be checked without I/O; raise ConfigError on the first bad one."""
+        """Check what can be checked without I/O; raise ConfigError on the first bad value."""
         parts = urlsplit(self.public_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(

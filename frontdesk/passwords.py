@@ -87,7 +87,10 @@ def password_problem(
     if length > MAX_LENGTH:
         return f"Use at most {MAX_LENGTH} characters."
     if length < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters (you have {length}). Three or four words work well."
+        return (
+            f"Use at least {MIN_LENGTH} characters (you have {length}). "
+            "Three or four words work well."
+        )
     if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t" for ch in password):
         return "The password contains a control character."
     squashed = _squash(password)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
@@ -417,7 +417,9 @@ class PortalService:
         session.add(chart)
         session.flush()
         assert chart.id is not None
-        session.add(ChartOwner(chart_id=chart.id, updated_at=chart.created_at, updated_by=self.actor))
+        session.add(
+            ChartOwner(chart_id=chart.id, updated_at=chart.created_at, updated_by=self.actor)
+        )
         self._audit(session, "chart added", chart)
         return chart.chart_number
 
@@ -470,15 +472,21 @@ class PortalService:
 
     # ---------------------------------------------------------------- reads
 
-    def _joined_select(self, now: datetime) -> tuple[sa.Select[tuple[object, ...]], type[Invitation], type[PortalAccount]]:
+    def _joined_select(
+        self, now: datetime
+    ) -> tuple[sa.Select[tuple[object, ...]], type[Invitation], type[PortalAccount]]:
         inv = aliased(Invitation, name="live_inv")
         acct = aliased(PortalAccount, name="enabled_acct")
         query = (
             sa.select(Chart, inv, acct, ChartOwner, RelatedContact)
-            .outerjoin(inv, sa.and_(inv.chart_id == Chart.id, inv.state == INVITATION_LIVE))
-            .outerjoin(acct, sa.and_(acct.chart_id == Chart.id, col(acct.disabled_at).is_(None)))
+            .outerjoin(
+                inv, sa.and_(col(inv.chart_id) == Chart.id, col(inv.state) == INVITATION_LIVE)
+            )
+            .outerjoin(
+                acct, sa.and_(col(acct.chart_id) == Chart.id, col(acct.disabled_at).is_(None))
+            )
             .outerjoin(ChartOwner, col(ChartOwner.chart_id) == Chart.id)
-            .outerjoin(RelatedContact, RelatedContact.id == ChartOwner.related_contact_id)
+            .outerjoin(RelatedContact, col(RelatedContact.id) == ChartOwner.related_contact_id)
         )
         return query, inv, acct  # type: ignore[return-value]
 
@@ -493,7 +501,9 @@ class PortalService:
             for column in (Chart.last_key, Chart.first_key, Chart.email_key):
                 conditions.append(sa.and_(col(column) >= key, col(column) < upper))
             conditions.append(
-                sa.and_(col(Chart.chart_number) >= raw, col(Chart.chart_number) < raw + "\U0010ffff")
+                sa.and_(
+                    col(Chart.chart_number) >= raw, col(Chart.chart_number) < raw + "\U0010ffff"
+                )
             )
             if len(key) >= 3:
                 phrase = '"' + key.replace('"', '""') + '"'
@@ -529,20 +539,23 @@ class PortalService:
         if status and status != "all":
             query = query.where(status_condition(status, now, inv, acct))
         query = (
-            query.order_by(Chart.last_key, Chart.first_key, Chart.id)  # type: ignore[arg-type]
+            query.order_by(col(Chart.last_key), col(Chart.first_key), col(Chart.id))
             .limit(max(1, min(limit, 500)))
             .offset(max(0, offset))
         )
         with self.db.read() as session:
             rows = session.execute(query).all()
             deliveries = self._deliveries(session, [r[1].id for r in rows if r[1] is not None])
-            return [self._summary(*row, deliveries, now) for row in rows]  # type: ignore[misc]
+            return [
+                self._summary(row[0], row[1], row[2], row[3], row[4], deliveries, now)
+                for row in rows
+            ]
 
     def count_charts(self, text: str = "", *, status: str | None = None) -> int:
         """How many charts match (for "N charts" in the browser)."""
         now = self.clock.now()
         query, inv, acct = self._joined_select(now)
-        inner = query.with_only_columns(Chart.id)  # type: ignore[arg-type]
+        inner = query.with_only_columns(col(Chart.id))
         where = self._text_condition(text)
         if where is not None:
             inner = inner.where(where)
@@ -556,7 +569,7 @@ class PortalService:
         """Everything the chart screen shows."""
         now = self.clock.now()
         query, _inv, _acct = self._joined_select(now)
-        query = query.where(Chart.chart_number == chart_number.strip())
+        query = query.where(col(Chart.chart_number) == chart_number.strip())
         with self.db.read() as session:
             row = session.execute(query).first()
             if row is None:
@@ -571,7 +584,9 @@ class PortalService:
             ).all()
             return ChartDetail(
                 **{f: getattr(summary, f) for f in summary.__dataclass_fields__},
-                contacts=tuple(Contact(c.id or 0, c.name, c.relationship, c.email) for c in contacts),
+                contacts=tuple(
+                    Contact(c.id or 0, c.name, c.relationship, c.email) for c in contacts
+                ),
                 account_email=account.email if account else None,
             )
 
@@ -616,7 +631,7 @@ class PortalService:
         newest = (
             sa.select(sa.func.max(OutboxEmail.id))
             .where(col(OutboxEmail.invitation_id).in_(ids))
-            .group_by(OutboxEmail.invitation_id)
+            .group_by(col(OutboxEmail.invitation_id))
         )
         rows = session.exec(select(OutboxEmail).where(col(OutboxEmail.id).in_(newest))).all()
         return {row.invitation_id: delivery_of(row) for row in rows if row.invitation_id}
@@ -687,7 +702,17 @@ class PortalService:
             self._check_cooldown(session, chart)
             return self._issue_invitation(session, chart, kind="resend")
 
-        outbox_id = self.db.transact(work)
+        try:
+            outbox_id = self.db.transact(work)
+        except (CooldownActive, ConcurrentChange) as refused:
+            # The refused transaction rolled back; the refusal itself is still audited.
+            outcome = "cooldown" if isinstance(refused, CooldownActive) else "conflict"
+            self.db.transact(
+                lambda s: self._audit(
+                    s, "resend refused", self._chart(s, chart_number), outcome=outcome
+                )
+            )
+            raise
         return self._result(chart_number, outbox_id, "New invitation sent to")
 
     def revoke_access(self, chart_number: str) -> ActionResult:
@@ -800,7 +825,9 @@ class PortalService:
 
         outbox_id = self.db.transact(work)
         return self._result(
-            chart_number, outbox_id, "Owner changed; invitation sent to" if invite else "Owner changed to"
+            chart_number,
+            outbox_id,
+            "Owner changed; invitation sent to" if invite else "Owner changed to",
         )
 
     def send_all_without_access(self) -> BulkResult:
@@ -845,9 +872,7 @@ class PortalService:
             practice = self._practice(session)
             invitation = self._invitation_by_token(session, token)
             state = self._token_state(invitation, now)
-            left = (
-                MAX_IDENTITY_FAILURES - invitation.failed_attempts if invitation else 0
-            )
+            left = MAX_IDENTITY_FAILURES - invitation.failed_attempts if invitation else 0
             return TokenCheck(state, practice.name, practice.phone, max(0, left))
 
     @staticmethod
@@ -893,11 +918,13 @@ class PortalService:
         if dob is None:
             errors["date_of_birth"] = "Enter your date of birth as YYYY-MM-DD."
         if password != password_confirm:
-            errors["password_confirm"] = "The two passwords do not match."
+            errors["password_confirm"] = "The two passwords do not match."  # noqa: S105
         if not password:
-            errors["password"] = "Choose a password."
+            errors["password"] = "Choose a password."  # noqa: S105
         if errors:
-            return RegistrationResult("invalid", "Please correct the fields marked below.", field_errors=errors)
+            return RegistrationResult(
+                "invalid", "Please correct the fields marked below.", field_errors=errors
+            )
 
         now = self.clock.now()
         with self.db.read() as session:
@@ -908,14 +935,23 @@ class PortalService:
             chart = session.get(Chart, invitation.chart_id)
             practice = self._practice(session)
             assert chart is not None
-            identity_ok = last_names_match(last_name, chart.last_name) and dob == chart.date_of_birth
+            identity_ok = (
+                last_names_match(last_name, chart.last_name) and dob == chart.date_of_birth
+            )
 
         if not identity_ok:
             return self._count_identity_failure(token, source)
 
         problem = password_problem(
             password,
-            context_words=[practice.name, chart.first_name, chart.last_name, chart.preferred_name or "", "frontdesk", "portal"],
+            context_words=[
+                practice.name,
+                chart.first_name,
+                chart.last_name,
+                chart.preferred_name or "",
+                "frontdesk",
+                "portal",
+            ],
             date_of_birth=chart.date_of_birth,
         )
         if problem:
@@ -970,11 +1006,16 @@ class PortalService:
                 greeting_name=self._greeting(chart, owner),
                 link=f"{self.settings.public_base}/login",
             )
-            self._queue(session, chart, None, owner, message, "registration_complete",
-                        to_address=invitation.recipient_email)
-            self._audit(
-                session, "registered", chart, actor=f"client:{account.id}", source=source
+            self._queue(
+                session,
+                chart,
+                None,
+                owner,
+                message,
+                "registration_complete",
+                to_address=invitation.recipient_email,
             )
+            self._audit(session, "registered", chart, actor=f"client:{account.id}", source=source)
             return RegistrationResult("registered", account_email=account.email)
 
         try:
@@ -1091,7 +1132,6 @@ class PortalService:
             elapsed = now - as_utc(newest.created_at)
             if elapsed < RESEND_COOLDOWN:
                 wait = int((RESEND_COOLDOWN - elapsed).total_seconds()) + 1
-                self._audit(session, "resend refused", chart, outcome="cooldown")
                 raise CooldownActive(
                     f"{newest.created_by} sent an invitation {int(elapsed.total_seconds())} s ago; "
                     f"wait {wait} s before resending.",
@@ -1104,7 +1144,8 @@ class PortalService:
         ).one()
         if today >= MAX_INVITATIONS_PER_DAY:
             raise NotAllowed(
-                f"{MAX_INVITATIONS_PER_DAY} invitations were sent to this chart in the last 24 hours; "
+                f"{MAX_INVITATIONS_PER_DAY} invitations were sent to this chart in the last "
+                "24 hours; "
                 "try again tomorrow."
             )
 
@@ -1141,7 +1182,8 @@ class PortalService:
             session.flush()
         except IntegrityError:
             raise ConcurrentChange(
-                "Another desk changed this chart's invitation at the same moment; nothing was repeated."
+                "Another desk changed this chart's invitation at the same moment; "
+                "nothing was repeated."
             ) from None
         message = compose.invitation_email(
             practice,
@@ -1150,8 +1192,9 @@ class PortalService:
             expires_at=invitation.expires_at,
             resend=kind == "resend",
         )
-        outbox_id = self._queue(session, chart, invitation, owner, message, kind,
-                                to_address=recipient)
+        outbox_id = self._queue(
+            session, chart, invitation, owner, message, kind, to_address=recipient
+        )
         self._audit(
             session,
             "invitation resent" if kind == "resend" else "invitation sent",
@@ -1230,7 +1273,9 @@ class PortalService:
     ) -> int:
         now = self.clock.now()
         address = to_address or owner.email or ""
-        domain = (self.settings.mail_from or "frontdesk.invalid").rpartition("@")[2] or "frontdesk.invalid"
+        domain = (self.settings.mail_from or "frontdesk.invalid").rpartition("@")[
+            2
+        ] or "frontdesk.invalid"
         row = OutboxEmail(
             kind=kind,
             chart_id=chart.id,
@@ -1301,5 +1346,3 @@ def delivery_of(row: OutboxEmail) -> Delivery:
         next_attempt_at=as_utc(row.next_attempt_at) if row.state == OUTBOX_RETRYING else None,
         error=row.last_error,
     )
-
-

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from frontdesk.clock import as_utc
-from store.models import INVITATION_LIVE, Invitation, PortalAccount
+from sqlmodel import col
+
+from store.models import Invitation, PortalAccount
 
 MAX_IDENTITY_FAILURES = 5
 EXPIRING_SOON = timedelta(hours=48)
@@ -100,29 +102,23 @@ def status_condition(
 ) -> sa.ColumnElement[bool]:
     """The same rule as compute_status, as a SQL condition over outer-joined live invitation and
     enabled account (aliases passed in), so the worklist filters in the database."""
-    no_account = account.id.is_(None)  # type: ignore[union-attr]
-    has_inv = invitation.id.is_not(None)  # type: ignore[union-attr]
-    not_locked = invitation.failed_attempts < MAX_IDENTITY_FAILURES
-    live = invitation.expires_at > now  # type: ignore[operator]
-    if name == PortalStatus.ACTIVE:
-        return account.id.is_not(None)  # type: ignore[union-attr]
-    if name == PortalStatus.NO_PORTAL_ACCESS:
-        return sa.and_(no_account, invitation.id.is_(None))  # type: ignore[union-attr]
-    if name == PortalStatus.LOCKED:
-        return sa.and_(no_account, has_inv, invitation.failed_attempts >= MAX_IDENTITY_FAILURES)
-    if name == PortalStatus.EXPIRED:
-        return sa.and_(no_account, has_inv, not_locked, invitation.expires_at <= now)  # type: ignore[operator]
-    if name == PortalStatus.INVITED:
-        return sa.and_(no_account, has_inv, not_locked, live)
-    if name == "expiring_soon":
-        return sa.and_(
-            no_account,
-            has_inv,
-            not_locked,
-            live,
-            invitation.expires_at < now + EXPIRING_SOON,  # type: ignore[operator]
-        )
-    raise ValueError(f"unknown status {name!r}")
-
-
-LIVE = INVITATION_LIVE
+    has_account = col(account.id).is_not(None)
+    has_inv = sa.and_(col(account.id).is_(None), col(invitation.id).is_not(None))
+    locked = col(invitation.failed_attempts) >= MAX_IDENTITY_FAILURES
+    not_locked = col(invitation.failed_attempts) < MAX_IDENTITY_FAILURES
+    expires_at = col(invitation.expires_at)
+    conditions: dict[str, sa.ColumnElement[bool]] = {
+        PortalStatus.ACTIVE: has_account,
+        PortalStatus.NO_PORTAL_ACCESS: sa.and_(
+            col(account.id).is_(None), col(invitation.id).is_(None)
+        ),
+        PortalStatus.LOCKED: sa.and_(has_inv, locked),
+        PortalStatus.EXPIRED: sa.and_(has_inv, not_locked, expires_at <= now),
+        PortalStatus.INVITED: sa.and_(has_inv, not_locked, expires_at > now),
+        "expiring_soon": sa.and_(
+            has_inv, not_locked, expires_at > now, expires_at < now + EXPIRING_SOON
+        ),
+    }
+    if name not in conditions:
+        raise ValueError(f"unknown status {name!r}")
+    return conditions[name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# C0 controls except tab and newline, DEL, C1 controls, and the bidi embedding/override/isolate marks.
+# C0 controls except tab and newline, DEL, C1 controls, and bidi embedding/override/isolate marks.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAK_RE = re.compile("[\r\n\u2028\u2029\x85]")
 

@@ -20,7 +20,9 @@ def digest(token: str) -> str:
 
 def same(a: str, b: str) -> bool:
     """Constant-time comparison of two secrets."""
-    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
 
 
 def looks_like_token(value: str) -> bool:

@@ -96,7 +96,7 @@ class Database:
                     return work(session)
             except DBAPIError as exc:
                 if _is_retryable(exc) and attempt < attempts:
-                    time.sleep(random.uniform(0.05, 0.25))  # noqa: S311 - jitter, not security
+                    time.sleep(random.uniform(0.05, 0.25))
                     continue
                 if _is_retryable(exc):
                     raise StoreBusy("The database is busy — try again in a moment.") from exc

@@ -49,6 +49,5 @@ def ensure_current(db: Database) -> None:
         upgrade(db)
         return
     raise StoreError(
-        f"The database schema is at {current}, the program needs {head}: "
-        "run `frontdesk db upgrade`"
+        f"The database schema is at {current}, the program needs {head}: run `frontdesk db upgrade`"
     )

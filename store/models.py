@@ -226,3 +226,24 @@ class AuditEvent(SQLModel, table=True):
     outcome: str = Field(default="ok", max_length=40)
     detail: str = Field(default="", max_length=500)
     source: str = Field(default="", max_length=100)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-in counting per key (a digest of an email or of a client address)."""
+
+    __tablename__ = "login_throttle"
+
+    key_digest: str = Field(max_length=64, primary_key=True)
+    failures: int = Field(default=0)
+    window_started_at: datetime = Field(sa_type=_dt())
+    blocked_until: datetime | None = Field(default=None, sa_type=_dt())
+
+
+class ServerSecret(SQLModel, table=True):
+    """Random keys the web endpoint needs across restarts and processes (e.g. CSRF signing)."""
+
+    __tablename__ = "server_secret"
+
+    name: str = Field(max_length=40, primary_key=True)
+    value: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=_dt())

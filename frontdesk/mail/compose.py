@@ -37,7 +37,7 @@ def _html_page(title: str, paragraphs: list[str], link: str | None, button: str 
             f"<p>Or copy this link into your browser:<br>{safe}</p>\n",
         )
     return (
-        "<!doctype html><html><head><meta charset=\"utf-8\">"
+        '<!doctype html><html><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title></head>"
         f'<body style="font-family:sans-serif;line-height:1.5">\n{body}</body></html>\n'
     )
@@ -91,7 +91,9 @@ def access_restored_email(practice: Practice, *, greeting_name: str, link: str) 
     ]
     subject = "Your Client Portal access is active"
     return ComposedEmail(
-        subject, _text(paragraphs, link), _html_page(subject, paragraphs, link, "Sign in"),
+        subject,
+        _text(paragraphs, link),
+        _html_page(subject, paragraphs, link, "Sign in"),
         practice.name,
     )
 
@@ -108,6 +110,8 @@ def registration_complete_email(
     ]
     subject = "Your Client Portal account is ready"
     return ComposedEmail(
-        subject, _text(paragraphs, link), _html_page(subject, paragraphs, link, "Sign in"),
+        subject,
+        _text(paragraphs, link),
+        _html_page(subject, paragraphs, link, "Sign in"),
         practice.name,
     )

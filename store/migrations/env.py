@@ -1,8 +1,9 @@
 """Alembic environment: runs on the connection handed over by store.migrate."""
 
 from alembic import context
+from sqlmodel import SQLModel
 
-from store.models import SQLModel
+import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

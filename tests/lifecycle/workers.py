@@ -1,0 +1,42 @@
+"""Code run in child processes by the concurrency tests (spawned, so it must be importable)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from frontdesk.clock import FrozenClock
+from frontdesk.config import Settings
+from frontdesk.portal import PortalError
+from frontdesk.services import build_services
+
+
+def resend_rounds(
+    url: str, actor: str, start: datetime, rounds: int, barrier: Any, results: Any
+) -> None:
+    """Each round: wait for the other desk at the barrier, then resend the same chart."""
+    clock = FrozenClock(start)
+    services = build_services(
+        Settings(database_url=url, mail_from="portal@cedar.example"), clock=clock, actor=actor
+    )
+    try:
+        for n in range(rounds):
+            clock.set(start + timedelta(days=n + 1))  # past the cooldown and the daily cap
+            try:
+                barrier.wait(timeout=30)
+            except threading.BrokenBarrierError:
+                results.put((n, actor, "barrier broken"))
+                return
+            try:
+                services.portal.resend_invitation("C-1")
+                results.put((n, actor, "ok"))
+            except PortalError as exc:
+                results.put((n, actor, f"refused: {type(exc).__name__}"))
+            except Exception as exc:  # reported to the parent, which fails the test
+                results.put((n, actor, f"error: {type(exc).__name__}: {exc}"))
+    finally:
+        services.close()
+
+
+START = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
