@@ -61,6 +61,9 @@ from store.models import (
 )
 
 RESEND_COOLDOWN = timedelta(seconds=60)
+# Aliases for "the chart's live invitation" and "its enabled account" in chart reads.
+_LIVE_INVITATION = aliased(Invitation, name="live_inv")
+_ENABLED_ACCOUNT = aliased(PortalAccount, name="enabled_acct")
 MAX_INVITATIONS_PER_DAY = 10
 PAGE_SIZE = 50
 
@@ -475,8 +478,7 @@ class PortalService:
     def _joined_select(
         self, now: datetime
     ) -> tuple[sa.Select[tuple[object, ...]], type[Invitation], type[PortalAccount]]:
-        inv = aliased(Invitation, name="live_inv")
-        acct = aliased(PortalAccount, name="enabled_acct")
+        inv, acct = _LIVE_INVITATION, _ENABLED_ACCOUNT
         query = (
             sa.select(Chart, inv, acct, ChartOwner, RelatedContact)
             .outerjoin(
@@ -490,37 +492,52 @@ class PortalService:
         )
         return query, inv, acct  # type: ignore[return-value]
 
-    def _text_condition(self, text: str) -> sa.ColumnElement[bool] | None:
+    # Substring matches above this many use an ordered scan instead of the trigram index:
+    # a common fragment finds a page at once by walking the last-name index.
+    _FTS_SCAN_THRESHOLD = 5000
+
+    def _text_branches(
+        self, session: Session, text: str
+    ) -> list[tuple[sa.ColumnElement[bool], bool]] | None:
+        """The ways `text` can match a chart, each usable with an index: prefix of last name,
+        first name, email or chart number, or (3+ characters) a substring of any of them
+        (trigram index on SQLite, pg_trgm on PostgreSQL). Each comes with whether walking the
+        name index in display order suits it (False: seek the matches, then sort them).
+        None when there is nothing to match."""
         raw = single_line(text).strip()
         key = search_key(raw)
         if not key:
             return None
-        conditions: list[sa.ColumnElement[bool]] = []
+        branches: list[tuple[sa.ColumnElement[bool], bool]] = []
         if self.db.is_sqlite:
             upper = key + "\U0010ffff"
             for column in (Chart.last_key, Chart.first_key, Chart.email_key):
-                conditions.append(sa.and_(col(column) >= key, col(column) < upper))
-            conditions.append(
-                sa.and_(
-                    col(Chart.chart_number) >= raw, col(Chart.chart_number) < raw + "\U0010ffff"
-                )
+                branches.append((sa.and_(col(column) >= key, col(column) < upper), False))
+            number_range = sa.and_(
+                col(Chart.chart_number) >= raw, col(Chart.chart_number) < raw + "\U0010ffff"
             )
+            branches.append((number_range, False))
             if len(key) >= 3:
                 phrase = '"' + key.replace('"', '""') + '"'
-                conditions.append(
-                    col(Chart.id).in_(
-                        sa.select(sa.literal_column("rowid"))
-                        .select_from(sa.table("chart_fts"))
-                        .where(sa.text("chart_fts MATCH :phrase").bindparams(phrase=phrase))
-                    )
-                )
+                many = session.execute(
+                    sa.text(
+                        "SELECT count(*) FROM (SELECT 1 FROM chart_fts WHERE chart_fts MATCH :p "
+                        "LIMIT :n)"
+                    ),
+                    {"p": phrase, "n": self._FTS_SCAN_THRESHOLD + 1},
+                ).scalar_one()
+                if many <= self._FTS_SCAN_THRESHOLD:
+                    fts = sa.text("SELECT rowid FROM chart_fts WHERE chart_fts MATCH :p")
+                    branches.append((col(Chart.id).in_(fts.bindparams(p=phrase)), False))
+                else:  # so common that walking the name index finds a page at once
+                    branches.append((col(Chart.search_text).contains(key, autoescape=True), True))
         else:
             for column in (Chart.last_key, Chart.first_key, Chart.email_key):
-                conditions.append(col(column).startswith(key, autoescape=True))
-            conditions.append(col(Chart.chart_number).startswith(raw, autoescape=True))
+                branches.append((col(column).startswith(key, autoescape=True), True))
+            branches.append((col(Chart.chart_number).startswith(raw, autoescape=True), True))
             if len(key) >= 3:
-                conditions.append(col(Chart.search_text).contains(key, autoescape=True))
-        return sa.or_(*conditions)
+                branches.append((col(Chart.search_text).contains(key, autoescape=True), True))
+        return branches
 
     def search_charts(
         self,
@@ -530,20 +547,37 @@ class PortalService:
         limit: int = PAGE_SIZE,
         offset: int = 0,
     ) -> list[ChartSummary]:
-        """One page of charts ordered by last name; never loads more than `limit` rows."""
+        """One page of charts ordered by last name; never loads more than a page of rows."""
         now = self.clock.now()
+        limit = max(1, min(limit, 500))
+        offset = max(0, offset)
         query, inv, acct = self._joined_select(now)
-        where = self._text_condition(text)
-        if where is not None:
-            query = query.where(where)
-        if status and status != "all":
-            query = query.where(status_condition(status, now, inv, acct))
-        query = (
-            query.order_by(col(Chart.last_key), col(Chart.first_key), col(Chart.id))
-            .limit(max(1, min(limit, 500)))
-            .offset(max(0, offset))
-        )
+        order = (col(Chart.last_key), col(Chart.first_key), col(Chart.id))
+        # The same order as an expression no index provides, so SQLite seeks the matches
+        # first and sorts them instead of walking the whole name index.
+        unindexed_order = (col(Chart.last_key) + "", col(Chart.first_key), col(Chart.id))
         with self.db.read() as session:
+            if status and status != "all":
+                query = query.where(status_condition(status, now, inv, acct))
+            branches = self._text_branches(session, text)
+            if branches is not None:
+                # Each way of matching takes its own best index and yields at most one page
+                # (plus the offset) in display order; the page is cut from their merge.
+                keys: set[tuple[str, str, int]] = set()
+                for branch, index_order in branches:
+                    matched = session.execute(
+                        query.with_only_columns(
+                            col(Chart.last_key), col(Chart.first_key), col(Chart.id)
+                        )
+                        .where(branch)
+                        .order_by(*(order if index_order else unindexed_order))
+                        .limit(offset + limit)
+                    )
+                    keys.update((last, first, chart_id) for last, first, chart_id in matched)
+                page_ids = [key[2] for key in sorted(keys)[offset : offset + limit]]
+                query = query.where(col(Chart.id).in_(page_ids))
+                offset = 0
+            query = query.order_by(*order).limit(limit).offset(offset)
             rows = session.execute(query).all()
             deliveries = self._deliveries(session, [r[1].id for r in rows if r[1] is not None])
             return [
@@ -556,13 +590,13 @@ class PortalService:
         now = self.clock.now()
         query, inv, acct = self._joined_select(now)
         inner = query.with_only_columns(col(Chart.id))
-        where = self._text_condition(text)
-        if where is not None:
-            inner = inner.where(where)
-        if status and status != "all":
-            inner = inner.where(status_condition(status, now, inv, acct))
-        counted = sa.select(sa.func.count()).select_from(inner.subquery())
         with self.db.read() as session:
+            branches = self._text_branches(session, text)
+            if branches is not None:
+                inner = inner.where(sa.or_(*(branch for branch, _ in branches)))
+            if status and status != "all":
+                inner = inner.where(status_condition(status, now, inv, acct))
+            counted = sa.select(sa.func.count()).select_from(inner.subquery())
             return int(session.execute(counted).scalar_one())
 
     def chart(self, chart_number: str) -> ChartDetail:

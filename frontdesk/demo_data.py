@@ -1,0 +1,260 @@
+"""Demo data: a practice with charts in every portal status, seeded through the real service.
+
+Used by `frontdesk demo`, the TUI tests and the benchmarks. Status variety comes from running
+the real lifecycle at earlier moments (a clock set back), so nothing is faked in the tables.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from frontdesk.clock import FrozenClock
+from frontdesk.portal import ChartInput, ContactInput, PortalService
+from frontdesk.services import Services
+from frontdesk.text import search_key
+from store.models import Chart, OutboxEmail
+
+DEMO_PASSWORD = "cedar river morning walk"  # noqa: S105 - the demo's published sample password
+
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Esther",
+    "Farah",
+    "Gabriel",
+    "Hana",
+    "Ikaika",
+    "José",
+    "Keisha",
+    "Liam",
+    "María",
+    "Noah",
+    "Olu",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sean",
+    "Thảo",
+    "Uma",
+    "Víctor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoë",
+]
+LAST = [
+    "O'Brien",
+    "García",
+    "Nguyễn",
+    "D'Angelo",
+    "Smith-Jones",
+    "Müller",
+    "Okafor",
+    "Kowalski",
+    "Haddad",
+    "Lefèvre",
+    "Park",
+    "MacDonald",
+    "Silva",
+    "Cohen",
+    "Patel",
+    "Yamamoto",
+    "Johansson",
+    "Rossi",
+    "Brown",
+    "Ó Súilleabháin",
+    "Novák",
+    "Abebe",
+    "Lee [twin]",
+    "Chen",
+]
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """How many charts of each kind to seed (the rest get no invitation)."""
+
+    expired: int = 6
+    expiring_soon: int = 1
+    locked: int = 1
+    invited: int = 8
+    active: int = 8
+    revoked: int = 2
+    guardians: int = 5
+
+
+def _people(count: int, seed: int) -> Iterator[tuple[str, str, date]]:
+    rng = random.Random(seed)
+    fixed = [
+        ("Ana", "O'Brien", date(1985, 3, 4)),
+        ("José", "García", date(1979, 11, 2)),
+        ("Chloé", "Lefèvre", date(2009, 6, 17)),
+        ("Keisha", "Müller", date(1992, 1, 30)),
+        ("Liam", "Smith [/]", date(2012, 8, 9)),
+    ]
+    yield from fixed[:count]
+    for _ in range(count - len(fixed)):
+        first = rng.choice(FIRST)
+        last = rng.choice(LAST)
+        dob = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60))
+        yield first, last, dob
+
+
+def seed_demo(services: Services, *, charts: int = 40, plan: DemoPlan | None = None) -> None:
+    """A practice "Cedar Counseling" with `charts` charts in every status."""
+    plan = plan or DemoPlan()
+    now = services.clock.now()
+    portal = services.portal
+    portal.update_practice(
+        name="Cedar Counseling",
+        phone="(555) 010-0100",
+        portal_active=True,
+        timezone="America/New_York",
+    )
+    numbers: list[str] = []
+    people = list(_people(min(charts, 200), seed=7))
+    for i, (first, last, dob) in enumerate(people, start=1):
+        number = f"C-{1000 + i}"
+        email = f"{search_key(first).replace(' ', '')}.{i}@example.com"
+        portal.add_chart(
+            ChartInput(
+                number,
+                first,
+                last,
+                dob.isoformat(),
+                email,
+                preferred_name="Annie" if first == "Ana" else None,
+                phone=f"(555) 01{i % 10}-{1000 + i}",
+            )
+        )
+        numbers.append(number)
+    if charts > len(people):
+        bulk_insert_charts(services, charts - len(people), start=1000 + len(people) + 1, now=now)
+
+    queue = iter(numbers)
+
+    def take(n: int) -> list[str]:
+        return [next(queue) for _ in range(min(n, len(numbers)))]
+
+    guardians = take(plan.guardians)
+    for number in guardians:
+        portal.change_owner(
+            number,
+            new_contact=ContactInput(
+                f"Maria {portal.chart(number).last_name} [guardian]"
+                if number == guardians[0]
+                else f"Sam {portal.chart(number).last_name}",
+                "Mother" if number == guardians[0] else "Guardian",
+                f"guardian.{number.lower()}@example.com",
+            ),
+        )
+
+    def earlier(moment: datetime) -> PortalService:
+        return _service_at(services, moment)
+
+    for number in take(plan.expired):
+        earlier(now - timedelta(days=9)).send_invitation(number)
+    for number in take(plan.expiring_soon):
+        earlier(now - timedelta(days=6, hours=2)).send_invitation(number)
+    for number in take(plan.invited):
+        earlier(now - timedelta(days=1)).send_invitation(number)
+    for number in take(plan.locked):
+        _lock(services, earlier(now - timedelta(days=2)), number)
+    for number in take(plan.active):
+        _register(services, earlier(now - timedelta(days=20)), number)
+    for number in take(plan.revoked):
+        _register(services, earlier(now - timedelta(days=30)), number)
+        portal.revoke_access(number)
+    # Guardians: one invited, one expired, the rest untouched.
+    if len(guardians) >= 2:
+        earlier(now - timedelta(days=1)).send_invitation(guardians[0])
+        earlier(now - timedelta(days=10)).send_invitation(guardians[1])
+
+
+def _service_at(services: Services, moment: datetime) -> PortalService:
+    """The same lifecycle service, acting at an earlier moment."""
+    return PortalService(services.db, FrozenClock(moment), services.settings, "demo")
+
+
+def _latest_token(services: Services, number: str) -> str:
+    with services.db.read() as session:
+        chart_id = session.exec(select(Chart.id).where(Chart.chart_number == number)).one()
+        row = session.exec(
+            select(OutboxEmail)
+            .where(OutboxEmail.chart_id == chart_id, col(OutboxEmail.invitation_id).is_not(None))
+            .order_by(col(OutboxEmail.id).desc())
+        ).first()
+    assert row is not None
+    match = re.search(r"/register/([A-Za-z0-9_-]{43})", row.body_text)
+    assert match
+    return match.group(1)
+
+
+def _register(services: Services, portal: PortalService, number: str) -> None:
+    portal.send_invitation(number)
+    chart = portal.chart(number)
+    portal.register(
+        _latest_token(services, number),
+        last_name=chart.last_name,
+        date_of_birth=chart.date_of_birth.isoformat(),
+        password=DEMO_PASSWORD,
+        password_confirm=DEMO_PASSWORD,
+    )
+
+
+def _lock(services: Services, portal: PortalService, number: str) -> None:
+    portal.send_invitation(number)
+    token = _latest_token(services, number)
+    for _ in range(5):
+        portal.register(
+            token,
+            last_name="Wrong",
+            date_of_birth="1900-01-01",
+            password=DEMO_PASSWORD,
+            password_confirm=DEMO_PASSWORD,
+        )
+
+
+def bulk_insert_charts(services: Services, count: int, *, start: int, now: datetime) -> None:
+    """Insert many plain charts quickly (for trying scale); same columns the service writes."""
+    rng = random.Random(11)
+    batch: list[dict[str, object]] = []
+
+    def flush() -> None:
+        if batch:
+            services.db.transact(lambda s: s.execute(sa.insert(Chart), batch))
+            batch.clear()
+
+    for i in range(count):
+        first, last = rng.choice(FIRST), rng.choice(LAST) + ("" if i % 3 else f"{i % 97}")
+        number = f"C-{start + i}"
+        email = f"{search_key(first).replace(' ', '')}.{start + i}@example.com"
+        batch.append(
+            {
+                "chart_number": number,
+                "first_name": first,
+                "last_name": last,
+                "preferred_name": None,
+                "date_of_birth": date(1950, 1, 1) + timedelta(days=rng.randrange(0, 21900)),
+                "email": email,
+                "phone": None,
+                "last_key": search_key(last),
+                "first_key": search_key(first),
+                "email_key": email.lower(),
+                "search_text": search_key(f"{last} {first}  {number} {email}"),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        if len(batch) >= 5000:
+            flush()
+    flush()
