@@ -3,6 +3,9 @@
 Command modules (`frontdesk/cli.py`, `frontdesk/cli_mail.py`, `frontdesk/cli_web.py`) expose
 `register(subparsers)`; each handler is `handler(args, ctx) -> int` and is set with
 `parser.set_defaults(handler=...)`.
+
+Client data is shown literally: put it in tables through `cell()` (a rich `Text`, never markup)
+and print sentences with `ctx.say()`. Times are shown in the practice's time zone (`ctx.when`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
+from rich.text import Text
 
-from frontdesk.clock import Clock
+from frontdesk.clock import Clock, as_utc
 from frontdesk.config import Settings, load_settings
 from frontdesk.services import Services, build_services
+from frontdesk.text import single_line
 
 
 class CliError(Exception):
@@ -37,6 +43,7 @@ class CliContext:
     _settings: Settings | None = None
     _services: Services | None = None
     stdin_is_tty: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
+    _zone: ZoneInfo | None = None
 
     def settings(self) -> Settings:
         if self._settings is None:
@@ -63,10 +70,76 @@ class CliContext:
             return
         if not self.stdin_is_tty():
             raise CliError("refusing to act without confirmation: no terminal; pass --yes")
-        self.stderr.print(f"{question} [y/N] ", end="", markup=False)
+        self.stderr.print(Text(f"{single_line(question)} [y/N] "), end="", soft_wrap=True)
+        self.stderr.file.flush()
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             raise CliError("cancelled; nothing was changed")
+
+    def say(self, message: str | Text) -> None:
+        """Print a sentence for a person (literally: data in it is never read as markup)."""
+        text = message if isinstance(message, Text) else Text(single_line(message))
+        self.stdout.print(text, soft_wrap=True)
+
+    def error(self, message: str) -> None:
+        """Write the one line that reports a failure (exit code 1)."""
+        self._line(f"frontdesk: error: {single_line(message)}")
+
+    def warn(self, message: str) -> None:
+        self._line(f"frontdesk: warning: {single_line(message)}")
+
+    def _line(self, line: str) -> None:
+        self.stderr.file.write(line + "\n")
+        self.stderr.file.flush()
+
+    def zone(self) -> ZoneInfo:
+        """The practice's time zone (UTC when it is unknown)."""
+        if self._zone is None:
+            name = self.services().portal.practice().timezone
+            try:
+                self._zone = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                self._zone = ZoneInfo("UTC")
+        return self._zone
+
+    def now(self) -> datetime:
+        return self.services().clock.now()
+
+    def when(self, value: datetime | None) -> str:
+        """A time for people, in the practice's zone: "Thu Dec 3, 4:00 PM" ("" for None)."""
+        if value is None:
+            return ""
+        return human_time(value, self.zone(), self.now())
+
+    def day(self, value: datetime) -> str:
+        """A date for people, in the practice's zone: "Dec 3" (with the year when not this one)."""
+        local = as_utc(value).astimezone(self.zone())
+        text = f"{local:%b} {local.day}"
+        if local.year != self.now().astimezone(self.zone()).year:
+            text += f", {local.year}"
+        return text
+
+
+def human_time(value: datetime, zone: ZoneInfo, now: datetime | None = None) -> str:
+    """Format as "Thu Dec 3, 4:00 PM" in `zone`, with the year when it is not that of `now`."""
+    local = as_utc(value).astimezone(zone)
+    text = f"{local:%a %b} {local.day}"
+    if now is not None and as_utc(now).astimezone(zone).year != local.year:
+        text += f" {local.year}"
+    hour = local.hour % 12 or 12
+    return f"{text}, {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def cell(value: object) -> Text:
+    """A table cell showing `value` literally, with control characters removed."""
+    if value is None:
+        return Text("")
+    return Text(single_line(str(value)))
+
+
+def iso(value: datetime | None) -> str | None:
+    """A time for `--json`: ISO 8601 in UTC with its offset."""
+    return as_utc(value).isoformat() if value is not None else None
 
 
 def _json_default(value: object) -> object:

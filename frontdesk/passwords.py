@@ -12,10 +12,15 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from frontdesk.text import has_controls
+
 MIN_LENGTH = 15
 MAX_LENGTH = 1024
 # At most this many argon2 computations (64 MiB each) run at once in one process.
 MAX_CONCURRENT_HASHES = 2
+# zxcvbn guesses below 10^8 (its scores 0-2) are refused as guessable.
+MIN_GUESSES_LOG10 = 8.0
+ZXCVBN_SCORED_CHARS = 64  # zxcvbn refuses inputs over 72 characters
 
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4 (RFC 9106 low-memory profile)
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
@@ -23,11 +28,18 @@ _slots = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 _DUMMY_HASH = _hasher.hash("frontdesk-dummy-password-for-timing")
 
 
+def _stable(password: str) -> str:
+    """NFKC form (NIST SP 800-63B: normalise before hashing), so a password typed with
+    composed or decomposed accents, or full-width letters, verifies the same way."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def hash_password(password: str) -> str:
+    """argon2id hash of `password`; at most MAX_CONCURRENT_HASHES run at once."""
     if len(password) > MAX_LENGTH:
         raise ValueError("password longer than the cap")
     with _slots:
-        return _hasher.hash(password)
+        return _hasher.hash(_stable(password))
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -36,9 +48,10 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return False
     with _slots:
         try:
-            return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+            matched = _hasher.verify(stored_hash or _DUMMY_HASH, _stable(password))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+        return matched and stored_hash is not None
 
 
 def needs_rehash(stored_hash: str) -> bool:
@@ -68,6 +81,8 @@ def _date_forms(value: date) -> set[str]:
         f"{d:02d}{m:02d}{y:04d}",
         f"{m}{d}{y:04d}",
         f"{m:02d}{d:02d}{y % 100:02d}",
+        f"{d:02d}{m:02d}{y % 100:02d}",
+        f"{m}{d}{y % 100:02d}",
         f"{y:04d}",
     }
 
@@ -80,8 +95,9 @@ def password_problem(
 ) -> str | None:
     """Why `password` is not acceptable (one sentence), or None when it is.
 
-    No composition rules: length (code points), a hard cap, common/breached lists and the
-    client's own context (practice name, their names, their date of birth).
+    No composition rules: length (code points), a hard cap, common/breached lists, zxcvbn's
+    guessability estimate and the client's own context (practice name, their names, their date
+    of birth).
     """
     length = len(password)
     if length > MAX_LENGTH:
@@ -91,15 +107,18 @@ def password_problem(
             f"Use at least {MIN_LENGTH} characters (you have {length}). "
             "Three or four words work well."
         )
-    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t" for ch in password):
+    # Control characters only: zero-width joiners and variation selectors belong to emoji.
+    if has_controls(password):
         return "The password contains a control character."
     squashed = _squash(password)
-    if squashed in _common_passwords() or password.casefold() in _common_passwords():
+    folded = _stable(password).casefold()
+    if squashed in _common_passwords() or folded in _common_passwords():
         return "That password is too common; choose something less predictable."
-    if len(set(squashed)) <= 3:
+    if len(set(folded.replace(" ", ""))) <= 3:
         return "That password repeats too few characters; choose something less predictable."
+    words = [w for w in context_words if w]
     remaining = squashed
-    for word in context_words:
+    for word in words:
         for part in [_squash(word), *(_squash(p) for p in word.split())]:
             if len(part) >= 3:
                 remaining = remaining.replace(part, "")
@@ -113,4 +132,18 @@ def password_problem(
         )
     if remaining in _common_passwords() and remaining != squashed:
         return "The password is a common password with personal details added; choose another."
-    return None
+    return _guessable(password, words)
+
+
+def _guessable(password: str, context: list[str]) -> str | None:
+    """zxcvbn's estimate (dictionaries, keyboard walks, sequences, repeats, dates): refuse what
+    an online attacker would guess in under 10^8 tries. Only the first characters are scored
+    (zxcvbn slows down on long inputs, and a long password is not short of guesses)."""
+    from zxcvbn import zxcvbn
+
+    result = zxcvbn(password[:ZXCVBN_SCORED_CHARS], user_inputs=context)
+    if float(result["guesses_log10"]) >= MIN_GUESSES_LOG10:
+        return None
+    warning = str(result.get("feedback", {}).get("warning") or "").strip()
+    reason = f" ({warning.rstrip('.')})" if warning else ""
+    return f"That password would be easy to guess{reason}; add another unrelated word or two."

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-
-from frontdesk.clock import as_utc
 from sqlmodel import col
 
+from frontdesk.clock import as_utc
 from store.models import Invitation, PortalAccount
 
 MAX_IDENTITY_FAILURES = 5

@@ -1,13 +1,44 @@
-"""Building the emails FrontDesk sends. Only a greeting name and the link: no other client data."""
+"""Building the emails FrontDesk sends. Only a greeting name and the link: no other client data.
+
+`invitation_email` and friends compose the subject and both bodies when the outbox row is
+written; `build_message` turns a stored outbox row into the `EmailMessage` handed to the mail
+server (headers are made at send time; the Message-ID is the row's, stable across retries).
+"""
 
 from __future__ import annotations
 
 import html
+import logging
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy, quoprimime
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.message import EmailMessage, MIMEPart
+from email.utils import format_datetime, formataddr
+from functools import lru_cache
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from store.models import Practice
+from frontdesk.clock import as_utc
+from frontdesk.config import Settings
+from frontdesk.mail.templates import (
+    Body,
+    TemplateError,
+    render_line,
+    sender_name,
+)
+from frontdesk.text import has_controls, single_line
+from store.models import OutboxEmail, Practice
+
+log = logging.getLogger(__name__)
+
+INVITATION_SUBJECT = "Your Client Portal invitation"
+RESEND_SUBJECT = "Your new Client Portal link"
+RESTORED_SUBJECT = "Your Client Portal access is active"
+REGISTERED_SUBJECT = "Your Client Portal account is ready"
+NEW_MESSAGE_SUBJECT = "You have a new message in your Client Portal"
 
 
 @dataclass(frozen=True)
@@ -18,100 +49,384 @@ class ComposedEmail:
     from_name: str
 
 
+class MessageError(ValueError):
+    """An outbox row cannot become a safe email (bad header value, no sender address)."""
+
+
 def format_expiry(expires_at: datetime, timezone: str) -> str:
     """'Thursday, December 3 at 4:00 PM' in the practice's time zone."""
-    local = expires_at.astimezone(ZoneInfo(timezone))
+    local = as_utc(expires_at).astimezone(ZoneInfo(timezone))
     hour = local.strftime("%I").lstrip("0") or "12"
     return f"{local:%A}, {local:%B} {local.day} at {hour}:{local:%M} {local:%p}"
 
 
-def _html_page(title: str, paragraphs: list[str], link: str | None, button: str | None) -> str:
-    body = "".join(f"<p>{html.escape(p)}</p>\n" for p in paragraphs)
-    if link and button:
-        safe = html.escape(link, quote=True)
-        body = body.replace(
-            "<p>[[button]]</p>\n",
-            f'<p><a href="{safe}" style="display:inline-block;padding:12px 20px;'
-            f'background:#1f5f8b;color:#ffffff;text-decoration:none;border-radius:6px">'
-            f"{html.escape(button)}</a></p>\n"
-            f"<p>Or copy this link into your browser:<br>{safe}</p>\n",
-        )
+# --------------------------------------------------------------------------------------------
+# Default bodies, written in the same placeholder language as practice templates.
+# --------------------------------------------------------------------------------------------
+
+_EXPIRED_WITH_PHONE = (
+    "If the link has expired, call {practice_name} at {practice_phone} and ask for a new one."
+)
+_EXPIRED_NO_PHONE = "If the link has expired, contact {practice_name} and ask for a new one."
+
+_INVITATION_BODY = """Hello {client_preferred_name},
+
+{practice_name} invites you to set up your Client Portal account.
+
+{link}
+
+This link expires on {expires_on}.
+
+To set up your account you will be asked for your last name, your date of birth and a new \
+password.
+
+%s
+"""
+
+_RESEND_BODY = """Hello {client_preferred_name},
+
+{practice_name} has sent you a new link to set up your Client Portal account. Any earlier link \
+no longer works.
+
+{link}
+
+This link expires on {expires_on}.
+
+To set up your account you will be asked for your last name, your date of birth and a new \
+password.
+
+%s
+"""
+
+_RESTORED_BODY = """Hello {client_preferred_name},
+
+{practice_name} has turned your Client Portal access back on. Sign in with the email address \
+and password you used before.
+
+{link}
+
+%s
+"""
+
+_REGISTERED_BODY = """Hello {client_preferred_name},
+
+Your Client Portal account with {practice_name} is set up. You can now sign in.
+
+{link}
+
+%s
+"""
+
+_NEW_MESSAGE_BODY = """Hello {client_preferred_name},
+
+You have a new message from {practice_name} in your Client Portal. Sign in to read it.
+
+{link}
+"""
+
+_CALL_WITH_PHONE = "If you did not expect this email, call {practice_name} at {practice_phone}."
+_CALL_NO_PHONE = "If you did not expect this email, contact {practice_name}."
+
+
+def _values(
+    practice: Practice,
+    *,
+    greeting_name: str,
+    first_name: str | None,
+    link: str,
+    expires_on: str = "",
+) -> dict[str, str]:
+    return {
+        "client_preferred_name": single_line(greeting_name).strip(),
+        "client_first_name": single_line(first_name or greeting_name).strip(),
+        "practice_name": single_line(practice.name or "").strip(),
+        "practice_phone": single_line(practice.phone or "").strip(),
+        "link": link,
+        "expires_on": expires_on,
+    }
+
+
+def _page(title: str, header: str, blocks: str) -> str:
     return (
-        '<!doctype html><html><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title></head>"
-        f'<body style="font-family:sans-serif;line-height:1.5">\n{body}</body></html>\n'
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title></head>\n"
+        '<body style="margin:0;padding:0;background:#f4f6f8">\n'
+        '<div style="max-width:560px;margin:0 auto;padding:24px;background:#ffffff;'
+        'font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;color:#1b1b1b">\n'
+        f'<h1 style="font-size:20px;margin:0 0 16px">{html.escape(header)}</h1>\n'
+        f"{blocks}\n</div>\n</body></html>\n"
     )
 
 
-def _text(paragraphs: list[str], link: str | None) -> str:
-    out = []
-    for p in paragraphs:
-        out.append(link if p == "[[button]]" and link else p)
-    return "\n\n".join(out) + "\n"
+def _compose(
+    practice: Practice,
+    *,
+    subject: str,
+    header: str,
+    body: Body,
+    values: dict[str, str],
+    button: str,
+) -> ComposedEmail:
+    text = f"{header}\n\n{body.text(values)}" if header else body.text(values)
+    return ComposedEmail(
+        subject=single_line(subject),
+        text=text,
+        html=_page(subject, header, body.html_blocks(values, button=button)),
+        from_name=sender_name(practice),
+    )
+
+
+def _default(
+    practice: Practice,
+    template: str,
+    subject: str,
+    values: dict[str, str],
+    button: str,
+    *,
+    with_phone: str,
+    without_phone: str,
+) -> ComposedEmail:
+    tail = with_phone if values["practice_phone"] else without_phone
+    body = Body.parse(template.replace("%s", tail) if "%s" in template else template)
+    return _compose(
+        practice,
+        subject=subject,
+        header=single_line(practice.name or ""),
+        body=body,
+        values=values,
+        button=button,
+    )
 
 
 def invitation_email(
-    practice: Practice, *, greeting_name: str, link: str, expires_at: datetime, resend: bool
+    practice: Practice,
+    *,
+    greeting_name: str,
+    link: str,
+    expires_at: datetime,
+    resend: bool,
+    first_name: str | None = None,
 ) -> ComposedEmail:
-    """The registration invitation (or its resend)."""
-    expiry = format_expiry(expires_at, practice.timezone)
-    intro = (
-        f"{practice.name} has sent you a new link to set up your Client Portal account."
-        if resend
-        else f"{practice.name} invites you to set up your Client Portal account."
+    """The registration invitation (or its resend). Uses the practice template when enabled."""
+    values = _values(
+        practice,
+        greeting_name=greeting_name,
+        first_name=first_name,
+        link=link,
+        expires_on=format_expiry(expires_at, practice.timezone),
     )
-    paragraphs = [
-        f"Hello {greeting_name},",
-        intro,
-        "[[button]]",
-        f"This link expires on {expiry}.",
-        "You will be asked for your last name, your date of birth and a new password.",
-        (
-            "If the link has expired, call "
-            f"{practice.name} at {practice.phone} and ask them to send a new one."
-            if practice.phone
-            else f"If the link has expired, ask {practice.name} to send a new one."
-        ),
-    ]
-    subject = "Your Client Portal invitation"
-    return ComposedEmail(
-        subject=subject,
-        text=_text(paragraphs, link),
-        html=_html_page(subject, paragraphs, link, "Set up my account"),
-        from_name=practice.name,
+    if practice.template_enabled and practice.template_body and practice.template_subject:
+        try:
+            return _compose(
+                practice,
+                subject=render_line(practice.template_subject, practice, INVITATION_SUBJECT),
+                header=render_line(practice.template_header_name, practice, practice.name or ""),
+                body=Body.parse(practice.template_body),
+                values=values,
+                button="Set up my account",
+            )
+        except TemplateError as exc:
+            log.warning("practice email template unusable (%s); using the default", exc.field)
+    return _default(
+        practice,
+        _RESEND_BODY if resend else _INVITATION_BODY,
+        RESEND_SUBJECT if resend else INVITATION_SUBJECT,
+        values,
+        "Set up my account",
+        with_phone=_EXPIRED_WITH_PHONE,
+        without_phone=_EXPIRED_NO_PHONE,
     )
 
 
 def access_restored_email(practice: Practice, *, greeting_name: str, link: str) -> ComposedEmail:
-    paragraphs = [
-        f"Hello {greeting_name},",
-        f"{practice.name} has turned your Client Portal access back on. "
-        "Sign in with the email and password you used before.",
-        "[[button]]",
-    ]
-    subject = "Your Client Portal access is active"
-    return ComposedEmail(
-        subject,
-        _text(paragraphs, link),
-        _html_page(subject, paragraphs, link, "Sign in"),
-        practice.name,
+    """'Portal access activated': the existing account works again with the same password."""
+    values = _values(practice, greeting_name=greeting_name, first_name=None, link=link)
+    return _default(
+        practice,
+        _RESTORED_BODY,
+        RESTORED_SUBJECT,
+        values,
+        "Sign in",
+        with_phone=_CALL_WITH_PHONE,
+        without_phone=_CALL_NO_PHONE,
     )
 
 
 def registration_complete_email(
     practice: Practice, *, greeting_name: str, link: str
 ) -> ComposedEmail:
-    paragraphs = [
-        f"Hello {greeting_name},",
-        "Your Client Portal account is set up. You can now sign in.",
-        "[[button]]",
-        f"If you did not do this, call {practice.name}"
-        + (f" at {practice.phone}." if practice.phone else "."),
-    ]
-    subject = "Your Client Portal account is ready"
-    return ComposedEmail(
-        subject,
-        _text(paragraphs, link),
-        _html_page(subject, paragraphs, link, "Sign in"),
-        practice.name,
+    """Sent after a client registers, so they learn of a registration they did not make."""
+    values = _values(practice, greeting_name=greeting_name, first_name=None, link=link)
+    return _default(
+        practice,
+        _REGISTERED_BODY,
+        REGISTERED_SUBJECT,
+        values,
+        "Sign in",
+        with_phone=_CALL_WITH_PHONE,
+        without_phone=_CALL_NO_PHONE,
     )
+
+
+def new_message_email(practice: Practice, *, greeting_name: str, link: str) -> ComposedEmail:
+    """A notice that a message waits in the portal; never the message itself."""
+    values = _values(practice, greeting_name=greeting_name, first_name=None, link=link)
+    return _default(
+        practice,
+        _NEW_MESSAGE_BODY,
+        NEW_MESSAGE_SUBJECT,
+        values,
+        "Sign in",
+        with_phone="",
+        without_phone="",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The message handed to the mail server
+# --------------------------------------------------------------------------------------------
+
+
+def _header_value(value: str, what: str) -> str:
+    if "\r" in value or "\n" in value or has_controls(value):
+        raise MessageError(f"{what} contains a line break or control character")
+    return value
+
+
+class _FoldOnce(BaseHeader):
+    """A header that remembers how it was folded (our fixed headers are reused by every
+    message, so each is folded once per wire format instead of once per message)."""
+
+    def fold(self, *, policy: policy.Policy) -> str:
+        key = (policy.linesep, policy.max_line_length, getattr(policy, "utf8", False))
+        folds: dict[tuple[object, ...], str] = self.__dict__.setdefault("_folds", {})
+        folded = folds.get(key)
+        if folded is None:
+            folded = folds[key] = super().fold(policy=policy)
+        return folded
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, remembering the class it makes for each header name
+    (the stock one builds a new class on every lookup, which dominates building a message)."""
+
+    def __init__(self) -> None:
+        super().__init__(base_class=_FoldOnce)
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+MAIL_POLICY = policy.default.clone(header_factory=_HeaderClasses())
+"""email.policy.default with a caching header registry; every message we build uses it."""
+
+
+@lru_cache(maxsize=2)
+def wire_policy(utf8: bool) -> policy.EmailPolicy[EmailMessage]:
+    """How a message goes over SMTP: CRLF line ends; UTF-8 headers only with SMTPUTF8."""
+    return MAIL_POLICY.clone(linesep="\r\n", utf8=utf8)
+
+
+@lru_cache(maxsize=64)
+def _fixed_header(name: str, value: str) -> BaseHeader:
+    """A parsed header reused across messages (parsing headers is most of the build cost)."""
+    return cast(BaseHeader, MAIL_POLICY.header_factory(name, value))
+
+
+@lru_cache(maxsize=64)
+def _address_header(name: str, display_name: str, addr_spec: str) -> BaseHeader:
+    return _fixed_header(name, str(_address(display_name, addr_spec, name)))
+
+
+def _address(display_name: str, addr_spec: str, what: str) -> Address:
+    _header_value(display_name, f"{what} name")
+    _header_value(addr_spec, f"{what} address")
+    try:
+        return Address(display_name=display_name, addr_spec=addr_spec.strip())
+    except (ValueError, IndexError) as exc:
+        raise MessageError(f"{what} address is not valid: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def _boundary() -> str:
+    """A MIME boundary for this process: 128 random bits, so no body can contain it."""
+    return f"=_frontdesk_{secrets.token_hex(16)}"
+
+
+def _text_part(body: str, subtype: str) -> MIMEPart:
+    """A UTF-8 text part: 7bit when every line is short ASCII, else quoted-printable.
+
+    (What `set_content` does, minus re-parsing the same two headers for every message.)"""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    if not body.endswith("\n"):
+        body += "\n"
+    part = MIMEPart(policy=MAIL_POLICY)
+    part["Content-Type"] = _fixed_header("Content-Type", f'text/{subtype}; charset="utf-8"')
+    if body.isascii() and max(map(len, body.split("\n"))) <= 78:
+        part["Content-Transfer-Encoding"] = _fixed_header("Content-Transfer-Encoding", "7bit")
+        part.set_payload(body)
+    else:
+        encoded = quoprimime.body_encode(body.encode("utf-8").decode("latin-1"), 76)
+        part["Content-Transfer-Encoding"] = _fixed_header(
+            "Content-Transfer-Encoding", "quoted-printable"
+        )
+        part.set_payload(encoded)
+    return part
+
+
+_SIMPLE_ADDRESS = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
+)
+_SIMPLE_MESSAGE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
+
+
+def _set_checked(msg: EmailMessage, name: str, value: str) -> None:
+    """Set a header whose value was already checked (one line, no control characters).
+
+    A short ASCII value is stored as it is, skipping a re-parse that costs more than sending
+    it; anything else goes through the policy, which encodes and folds it."""
+    if value.isascii() and len(name) + 2 + len(value) <= 78:
+        msg.set_raw(name, value)
+    else:
+        msg[name] = value
+
+
+def build_message(
+    row: OutboxEmail, settings: Settings, practice: Practice, *, now: datetime | None = None
+) -> EmailMessage:
+    """The multipart (plain text + HTML) message for one outbox row, built at send time.
+
+    Every header value is checked for line breaks and control characters first (E7)."""
+    if not settings.mail_from:
+        raise MessageError("FRONTDESK_MAIL_FROM is not set: no sender address")
+    msg = EmailMessage(policy=MAIL_POLICY)
+    msg["MIME-Version"] = _fixed_header("MIME-Version", "1.0")
+    msg.set_raw("Date", format_datetime(as_utc(now or row.created_at)))
+    message_id = _header_value(row.message_id, "Message-ID")
+    if _SIMPLE_MESSAGE_ID.fullmatch(message_id):
+        _set_checked(msg, "Message-ID", message_id)
+    else:
+        msg["Message-ID"] = message_id
+    msg["From"] = _address_header("From", sender_name(practice), settings.mail_from)
+    if practice.reply_to:
+        msg["Reply-To"] = _address_header("Reply-To", "", practice.reply_to)
+    to_name = _header_value(row.to_name or "", "To name")
+    to_address = _header_value(row.to_address, "To address").strip()
+    if to_name.isascii() and _SIMPLE_ADDRESS.fullmatch(to_address):
+        _set_checked(msg, "To", formataddr((to_name, to_address)))
+    else:
+        msg["To"] = _address(to_name, to_address, "To")
+    _set_checked(msg, "Subject", _header_value(row.subject, "Subject"))
+    msg["Auto-Submitted"] = _fixed_header("Auto-Submitted", "auto-generated")
+    msg["X-Auto-Response-Suppress"] = _fixed_header("X-Auto-Response-Suppress", "All")
+    msg["Content-Type"] = _fixed_header(
+        "Content-Type", f'multipart/alternative; boundary="{_boundary()}"'
+    )
+    msg.set_payload([_text_part(row.body_text, "plain"), _text_part(row.body_html, "html")])
+    return msg

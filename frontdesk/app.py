@@ -1,0 +1,318 @@
+"""The FrontDesk terminal app: the composition root of the TUI.
+
+`FrontDeskApp(services=...)` takes everything it uses from its caller: the built `Services`, or a
+factory that builds them (then the first screen is up and taking keys while the database layer
+imports and opens in a worker — the quick start). It shows the chart browser first, runs
+confirmed portal actions in thread workers, then hands the queued email to the mail server and
+says how that went. Importing this module loads no database layer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from functools import partial
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.worker import Worker
+
+from screens.actions import (
+    ActionFinished,
+    ActionKind,
+    ActionRequested,
+    ChartChanged,
+    Deliver,
+    DeliveryUnavailable,
+    MailSettled,
+    PortalRequest,
+    action_label,
+    perform_action,
+)
+from screens.chart_browser import STATUS_FILTERS, ChartBrowser
+from screens.chart_screen import ChartScreen
+from screens.errors import report_worker_failure, toast
+
+if TYPE_CHECKING:
+    from frontdesk.portal import ChartSummary
+    from frontdesk.services import Services
+
+STYLESHEET = "frontdesk.tcss"
+
+
+def stylesheet_path() -> Path:
+    """The one stylesheet, shipped inside the `screens` package (checkout and wheel alike)."""
+    return Path(str(files("screens").joinpath(STYLESHEET)))
+
+
+def _held_when_unconfigured(deliver_due: Deliver) -> Deliver:
+    """`deliver_due`, with "mail is not configured" (no sender address, no SMTP password, a
+    keyring that does not answer) reported as DeliveryUnavailable: the email stays queued."""
+
+    def deliver() -> object:
+        from frontdesk.mail.outbox import MailNotConfigured
+
+        try:
+            return deliver_due()
+        except MailNotConfigured as exc:
+            raise DeliveryUnavailable(str(exc)) from None
+
+    return deliver
+
+
+class FrontDeskApp(App[None]):
+    """Reception's terminal: chart browser → chart → Communications → Client Portal → ⋮."""
+
+    TITLE = "FrontDesk"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "refresh", "Refresh", show=False, id="app.refresh"),
+    ]
+
+    class PracticeLoaded(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    class ServicesOpened(Message):
+        def __init__(self, services: Services) -> None:
+            super().__init__()
+            self.services = services
+
+    class ServicesFailed(Message):
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(
+        self,
+        services: Services | Callable[[], Services],
+        delivery: Deliver | None = None,
+        *,
+        refresh_interval: float = 1.0,
+    ) -> None:
+        """`services`: built, or a factory called in a worker once the first screen is up.
+        `delivery` hands due emails to the mail server (default: the outbox delivery built
+        from the services); `refresh_interval` is how often open screens re-read the store."""
+        super().__init__(css_path=stylesheet_path())
+        self._services: Services | None = None
+        self._open_services_with: Callable[[], Services] | None = None
+        if callable(services):
+            self._open_services_with = services
+        else:
+            self._services = services
+        self.refresh_interval = refresh_interval
+        self._delivery = _held_when_unconfigured(delivery) if delivery is not None else None
+        self._delivery_ready = delivery is not None
+        self._delivery_lock = threading.Lock()
+        self._requests: dict[Worker[None], PortalRequest] = {}
+
+    @property
+    def services(self) -> Services:
+        """The services (only once they are open)."""
+        if self._services is None:
+            raise RuntimeError("the services are not open yet")
+        return self._services
+
+    def get_default_screen(self) -> Screen[None]:
+        portal = self._services.portal if self._services is not None else None
+        return ChartBrowser(portal, refresh_interval=self.refresh_interval)
+
+    @property
+    def browser(self) -> ChartBrowser:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, ChartBrowser)
+        return screen
+
+    def on_mount(self) -> None:
+        if self._services is None:
+            self._open_services()
+        else:
+            self._load_practice()
+
+    @work(thread=True, exit_on_error=False, group="services")
+    def _open_services(self) -> None:
+        """Import the database layer and open the store, off the event loop."""
+        from frontdesk.config import ConfigError
+        from store.db import StoreError
+
+        assert self._open_services_with is not None
+        try:
+            services = self._open_services_with()
+        except (StoreError, ConfigError) as exc:
+            self.post_message(self.ServicesFailed(str(exc)))
+            return
+        self.post_message(self.ServicesOpened(services))
+
+    @on(ServicesOpened)
+    def _services_opened(self, event: ServicesOpened) -> None:
+        self._services = event.services
+        self.browser.attach(event.services.portal)
+        self._load_practice()
+
+    @on(ServicesFailed)
+    def _services_failed(self, event: ServicesFailed) -> None:
+        toast(self, event.error, title="Cannot open the database", severity="error")
+        self.browser.show_problem(f"Cannot open the database: {event.error}")
+
+    def on_unmount(self) -> None:
+        if self._open_services_with is not None and self._services is not None:
+            self._services.close()  # opened here, so closed here
+
+    @work(thread=True, exit_on_error=False, group="practice")
+    def _load_practice(self) -> None:
+        from frontdesk.portal import PortalError
+        from store.db import StoreError
+
+        try:
+            name = self.services.portal.practice().name
+        except (PortalError, StoreError) as exc:
+            self.call_from_thread(toast, self, str(exc), severity="error")
+            return
+        self.post_message(self.PracticeLoaded(name))
+
+    @on(PracticeLoaded)
+    def _practice_loaded(self, event: PracticeLoaded) -> None:
+        self.sub_title = event.name
+
+    # ------------------------------------------------------------------ actions
+
+    def _resolve_delivery(self) -> Deliver | None:
+        """The mail delivery (built on first use, in a worker thread); None when this install
+        has no outbox delivery, in which case the mail service (`frontdesk serve`) sends."""
+        with self._delivery_lock:
+            if not self._delivery_ready:
+                try:
+                    from frontdesk.mail.outbox import build_delivery
+                except ModuleNotFoundError as exc:
+                    if exc.name != "frontdesk.mail.outbox":
+                        raise
+                    self._delivery = None
+                else:
+                    self._delivery = _held_when_unconfigured(
+                        build_delivery(self.services).deliver_due
+                    )
+                self._delivery_ready = True
+            return self._delivery
+
+    @on(ActionRequested)
+    def _run_action(self, event: ActionRequested) -> None:
+        if self._services is None:
+            return
+        request = event.request
+        worker = self.run_worker(
+            partial(
+                perform_action,
+                request,
+                self.services.portal,
+                self._resolve_delivery,
+                self.post_message,
+            ),
+            name=f"{request.kind} {request.chart_number}",
+            group="portal-actions",
+            thread=True,
+            exit_on_error=False,
+        )
+        self._requests[worker] = request
+
+    @on(ActionFinished)
+    def _action_finished(self, event: ActionFinished) -> None:
+        number = event.request.chart_number
+        result = event.result
+        if result is None:
+            toast(
+                self,
+                event.error or "The action was not done.",
+                title=f"{action_label(event.request.kind)}: not done",
+                severity=event.severity,  # type: ignore[arg-type]
+            )
+            self._tell(number, None)
+        elif result.outbox_id is None:
+            toast(self, result.message)
+            self._tell(number, result.chart)
+        else:
+            self._tell(number, result.chart, sending=True)
+
+    @on(MailSettled)
+    def _mail_settled(self, event: MailSettled) -> None:
+        message, severity = event.toast()
+        toast(self, message, severity=severity)  # type: ignore[arg-type]
+        self._tell(event.request.chart_number, event.chart)
+
+    def _tell(
+        self, chart_number: str, chart: ChartSummary | None, *, sending: bool = False
+    ) -> None:
+        """Let every open screen know the chart changed (the browser, the chart itself)."""
+        for screen in self.screen_stack:
+            screen.post_message(ChartChanged(chart_number, chart, sending=sending))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if report_worker_failure(self, event):
+            request = self._requests.pop(event.worker, None)
+            if request is not None:
+                self._tell(request.chart_number, None)
+        elif event.worker.is_finished:
+            self._requests.pop(event.worker, None)
+
+    # ------------------------------------------------------------------ navigation
+
+    async def action_search(self) -> None:
+        """Back to the chart browser with the search box focused."""
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        self.browser.action_focus_search()
+
+    async def show_worklist(self, status: str) -> None:
+        """Back to the chart browser showing one status worklist."""
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        self.browser.show_worklist(status)
+
+    def action_refresh(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ChartBrowser | ChartScreen):
+            screen.action_refresh()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        if isinstance(screen, ChartScreen):
+            yield SystemCommand(
+                "Communications tab",
+                "Show the chart's Communications tab  (c)",
+                screen.action_communications,
+            )
+            yield SystemCommand(
+                "Client Portal: expand / collapse",
+                "The Client Portal section  (p)",
+                screen.action_toggle_portal,
+            )
+            yield SystemCommand(
+                "⋮ Actions menu", "The Chart Owner row's menu  (.)", screen.action_menu
+            )
+            helps = {
+                ActionKind.RESEND: "Email a new 7-day link; older links stop working",
+                ActionKind.REVOKE: "End portal access and open portal sessions",
+                ActionKind.CHANGE_OWNER: "Give portal access to the client or a related contact",
+                ActionKind.ACTIVATE: "Restore access or send an invitation",
+            }
+            for kind, help_text in helps.items():
+                yield SystemCommand(
+                    action_label(kind), help_text, partial(screen.request_action, kind)
+                )
+            yield SystemCommand(
+                "Back to the chart list", "Close this chart  (Esc)", screen.action_back
+            )
+        yield SystemCommand(
+            "Search charts", "Find a chart by name, chart number or email  (/)", self.action_search
+        )
+        for status, label in STATUS_FILTERS:
+            yield SystemCommand(
+                f"Worklist: {label}",
+                "Every chart" if status == "all" else f"Charts whose portal status is {label}",
+                partial(self.show_worklist, status),
+            )
+        yield from super().get_system_commands(screen)

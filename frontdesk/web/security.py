@@ -1,0 +1,158 @@
+"""Response headers on every response, the last-resort error handler, and log redaction.
+
+- `SecurityHeaders`: a strict Content-Security-Policy (no script at all), no referrer, no
+  sniffing, no framing, and `Cache-Control: no-store` on everything but the stylesheet.
+- `ErrorShield`: any exception a route lets escape becomes a generic page (500, or 503 when the
+  database is unreachable) and one log line holding the exception type, where it happened and an
+  incident id, never its message (which could hold client data) and never a traceback.
+- `redact` / `RedactFilter`: registration tokens in paths and any long random-looking value are
+  replaced before a log line is written (the uvicorn access log included).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import traceback
+from collections.abc import Callable
+
+from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from store.db import StoreError
+
+log = logging.getLogger("frontdesk.web")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'; object-src 'none'"
+)
+STATIC_PREFIX = "/static/"
+
+
+def security_headers(path: str, *, https: bool) -> dict[str, str]:
+    """The headers every response carries (cache rules depend on the path)."""
+    cacheable = path.startswith(STATIC_PREFIX) or path == "/favicon.ico"
+    headers = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Cross-Origin-Resource-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        "Cache-Control": "public, max-age=3600" if cacheable else "no-store",
+    }
+    if not cacheable:
+        headers["Pragma"] = "no-cache"
+    if https:
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    return headers
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware that sets `security_headers` on every HTTP response."""
+
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+        self.app = app
+        self.https = https
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = security_headers(scope.get("path", ""), https=self.https)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    headers[name] = value
+                if "server" in headers:
+                    del headers["server"]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+ErrorPage = Callable[[int, str], Response]
+
+
+class ErrorShield:
+    """Turns an escaped exception into a generic page and one PHI-free log line."""
+
+    def __init__(self, app: ASGIApp, *, error_page: ErrorPage) -> None:
+        self.app = app
+        self.error_page = error_page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # the last resort: logged below, never re-raised to clients
+            incident = secrets.token_hex(4)
+            status = 503 if isinstance(exc, StoreError) else 500
+            log.error(
+                "incident %s: %s during %s %s at %s",
+                incident,
+                type(exc).__name__,
+                scope.get("method", "?"),
+                redact(scope.get("path", "")),
+                _where(exc),
+            )
+            if started:
+                return  # the page was already on its way; the connection is closed as is
+            await self.error_page(status, incident)(scope, receive, send)
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frames of our own code (no message, no locals)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/frontdesk/" in f.filename or "/store/" in f.filename]
+    chosen = (ours or frames)[-3:]
+    return " < ".join(
+        f"{f.filename.rsplit('/', 2)[-2]}/{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
+        for f in reversed(chosen)
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Log redaction
+# ------------------------------------------------------------------------------------------
+
+_REGISTER_PATH = re.compile(r"/register/[^\s\"'?#]*")
+_LONG_SECRET = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-])")
+REDACTED_PATH = "/register/[redacted]"
+
+
+def redact(text: str) -> str:
+    """`text` with registration paths and long random-looking values replaced."""
+    text = _REGISTER_PATH.sub(REDACTED_PATH, text)
+    return _LONG_SECRET.sub("[redacted]", text)
+
+
+class RedactFilter(logging.Filter):
+    """Rewrites a record's message and string arguments through `redact` (keeps the record)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
+        return True

@@ -1,0 +1,378 @@
+"""The chart browser, the first screen: search as you type, the status worklist, one page of
+charts at a time from the store (never every chart in memory)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from time import monotonic
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Tab, Tabs
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from screens.actions import ChartChanged
+from screens.chart_screen import ChartScreen
+from screens.chart_table import ChartTable
+from screens.errors import report_worker_failure, toast
+from screens.safe_text import template
+from screens.widgets import DataLine, DataStatic
+
+if TYPE_CHECKING:  # the database layer loads when the services open, not at start
+    from frontdesk.portal import ChartSummary, PortalService
+
+PAGE_SIZE = 20  # rows read per page: a screenful and a little more
+COUNT_AFTER = 0.25  # seconds of no typing before the matches are counted
+RECOUNT_EVERY = 5  # refresh ticks between recounts of an unchanged query
+
+# The worklist filters, in the order staff see them (ids are `--status` names).
+STATUS_FILTERS = (
+    ("all", "All"),
+    ("invited", "Invited"),
+    ("expiring_soon", "Expiring soon"),
+    ("expired", "Expired"),
+    ("locked", "Locked"),
+    ("no_portal_access", "No Portal Access"),
+    ("active", "Active"),
+)
+_FILTER_LABELS = dict(STATUS_FILTERS)
+
+
+@dataclass(frozen=True)
+class BrowserQuery:
+    """What the browser shows: search text, status filter, page offset."""
+
+    text: str = ""
+    status: str = "all"
+    offset: int = 0
+
+
+class SearchInput(Input):
+    """The search box: typing filters; ↑/↓ and PgUp/PgDn move in the results; Enter opens."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "screen.open_chart", "Open chart", id="browser.open"),
+        Binding("down", "screen.cursor(1)", "Next chart", show=False),
+        Binding("up", "screen.cursor(-1)", "Previous chart", show=False),
+        Binding("pagedown", "screen.page(1)", "Next page", show=False),
+        Binding("pageup", "screen.page(-1)", "Previous page", show=False),
+    ]
+
+
+class ChartBrowser(Screen[None]):
+    """Find a chart: type to search, pick a status worklist, ↑/↓ to move, Enter to open."""
+
+    AUTO_FOCUS = "#search"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_search", "Search", id="browser.search"),
+        Binding("enter", "open_chart", "Open chart", id="browser.open"),
+        Binding("escape", "leave_search", "To the results", show=False),
+        Binding("q", "app.quit", "Quit", id="browser.quit"),
+        Binding("f5", "refresh", "Refresh", show=False, id="browser.refresh"),
+    ]
+
+    class PageLoaded(Message):
+        def __init__(
+            self,
+            query: BrowserQuery,
+            charts: list[ChartSummary],
+            keep: str | None,
+            at_end: bool,
+        ) -> None:
+            super().__init__()
+            self.query = query
+            self.charts = charts
+            self.keep = keep
+            self.at_end = at_end
+
+    class CountLoaded(Message):
+        def __init__(self, query: BrowserQuery, total: int) -> None:
+            super().__init__()
+            self.query = query
+            self.total = total
+
+    class LoadFailed(Message):
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, portal: PortalService | None, *, refresh_interval: float = 1.0) -> None:
+        """`portal` may come later (`attach`), when the app opens the services after its
+        first screen is up."""
+        super().__init__()
+        self.portal = portal
+        self.refresh_interval = refresh_interval
+        self.query_state = BrowserQuery()
+        self.shown_query: BrowserQuery | None = None
+        self.total: int | None = None
+        self._counted: BrowserQuery | None = None
+        self._count_timer: Timer | None = None
+        self._ticks = 0
+        self._typed_at = 0.0
+        self._last_error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield SearchInput(
+            placeholder="Search: name, chart number or email  (/)",
+            id="search",
+            compact=True,
+        )
+        yield Tabs(*(Tab(label, id=key) for key, label in STATUS_FILTERS), id="status-filter")
+        yield ChartTable(id="charts")
+        yield DataStatic(
+            "No charts yet. Add them with `frontdesk charts add` or "
+            "`frontdesk charts import FILE.csv`.",
+            id="browser-empty",
+        )
+        yield DataLine("Opening the database…", id="browser-summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._load()
+        self.set_interval(self.refresh_interval, self._tick, name="browser refresh")
+
+    # ------------------------------------------------------------------ loading
+
+    def attach(self, portal: PortalService) -> None:
+        """The services are open: show charts (for whatever was typed meanwhile)."""
+        self.portal = portal
+        self._load()
+
+    def show_problem(self, message: str) -> None:
+        """Say on the summary line why there are no charts (e.g. the database cannot open)."""
+        self.query_one("#browser-summary", DataLine).show(message)
+
+    def _load(self, *, keep: str | None = None, at_end: bool = False, typing: bool = False) -> None:
+        """Read the page now; count the matches now, or (while `typing`) once typing pauses:
+        the count is only for the summary line and must not slow the next keystroke down."""
+        if self.portal is None:
+            return
+        query = self.query_state
+        self._load_page(query, keep, at_end)
+        unpaged = replace(query, offset=0)
+        if self._counted != unpaged:
+            if self._count_timer is not None:
+                self._count_timer.stop()
+                self._count_timer = None
+            if typing:
+                self._count_timer = self.set_timer(COUNT_AFTER, self._count)
+            else:
+                self._count()
+
+    def _count(self) -> None:
+        self._count_timer = None
+        if self.portal is None:
+            return
+        unpaged = replace(self.query_state, offset=0)
+        if self._counted != unpaged:
+            self._counted = unpaged
+            self._load_count(unpaged)
+
+    @work(thread=True, exclusive=True, group="browser-page", exit_on_error=False)
+    def _load_page(self, query: BrowserQuery, keep: str | None, at_end: bool) -> None:
+        from frontdesk.portal import PortalError
+        from store.db import StoreError
+
+        worker = get_current_worker()
+        assert self.portal is not None
+        try:
+            charts = self.portal.search_charts(
+                query.text, status=query.status, limit=PAGE_SIZE, offset=query.offset
+            )
+        except (PortalError, StoreError) as exc:
+            self.post_message(self.LoadFailed(str(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.PageLoaded(query, charts, keep, at_end))
+
+    @work(thread=True, exclusive=True, group="browser-count", exit_on_error=False)
+    def _load_count(self, query: BrowserQuery) -> None:
+        from frontdesk.portal import PortalError
+        from store.db import StoreError
+
+        worker = get_current_worker()
+        assert self.portal is not None
+        try:
+            total = self.portal.count_charts(query.text, status=query.status)
+        except (PortalError, StoreError) as exc:
+            self.post_message(self.LoadFailed(str(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.CountLoaded(query, total))
+
+    def _busy(self, group: str) -> bool:
+        return any(
+            worker.node is self
+            and worker.group == group
+            and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for worker in self.app.workers
+        )
+
+    def _tick(self) -> None:
+        """Living data: re-read the page every tick, and the count every few ticks, so
+        changes made elsewhere show."""
+        if self.portal is None or not self.is_current or self._busy("browser-page"):
+            return
+        if monotonic() - self._typed_at < self.refresh_interval:
+            return  # the desk is typing: its own queries are fresher than a refresh
+        self._ticks += 1
+        self._reload(recount=self._ticks % RECOUNT_EVERY == 0)
+
+    def _reload(self, *, recount: bool = True) -> None:
+        table = self.query_one(ChartTable)
+        highlighted = table.highlighted
+        if recount:
+            self._counted = None
+        self._load(keep=highlighted.chart_number if highlighted else None)
+
+    def on_screen_resume(self) -> None:
+        if self.shown_query is not None:
+            self._reload()
+
+    @on(ChartChanged)
+    def _chart_changed(self, _event: ChartChanged) -> None:
+        self._reload()
+
+    @on(PageLoaded)
+    def _show_page(self, event: PageLoaded) -> None:
+        if event.query != self.query_state:
+            return  # an older query; a newer one is on its way
+        self._last_error = None
+        table = self.query_one(ChartTable)
+        if not event.charts and event.query.offset > 0:
+            self.query_state = replace(event.query, offset=0)
+            self._load()
+            return
+        had_rows = bool(table.charts)
+        table.show_charts(event.charts, keep=event.keep, at_end=event.at_end)
+        self.shown_query = event.query
+        self._show_summary()
+        if had_rows != bool(event.charts):
+            self.refresh_bindings()  # "Open chart" is dimmed when there is nothing to open
+
+    @on(CountLoaded)
+    def _show_count(self, event: CountLoaded) -> None:
+        if event.query != replace(self.query_state, offset=0):
+            return
+        self.total = event.total
+        self._show_summary()
+
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
+        if event.error != self._last_error:  # once per distinct problem, not every second
+            toast(self, event.error, title="Could not read charts", severity="error")
+        self._last_error = event.error
+        self._counted = None
+
+    def _show_summary(self) -> None:
+        query = self.query_state
+        table = self.query_one(ChartTable)
+        shown = len(table.charts)
+        store_is_empty = (
+            self.total == 0 and not query.text.strip() and query.status == "all" and not shown
+        )
+        self.set_class(store_is_empty, "-empty-store")
+        summary = self.query_one("#browser-summary", DataLine)
+        scope = "" if query.status == "all" else f"{_FILTER_LABELS[query.status]} · "
+        if store_is_empty:
+            summary.show("No charts in this practice yet.")
+        elif not shown:
+            if query.text.strip():
+                summary.show(template(scope + "No charts match “$text”.", text=query.text.strip()))
+            else:
+                summary.show(f"{scope}No charts.")
+        else:
+            first, last = query.offset + 1, query.offset + shown
+            total = "…" if self.total is None else f"{self.total:,}"
+            more = "  (↓ at the end: next page)" if last < (self.total or 0) else ""
+            noun = "chart" if self.total == 1 else "charts"
+            summary.show(f"{scope}{first:,}–{last:,} of {total} {noun}{more}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_failure(self, event)
+
+    # ------------------------------------------------------------------ input
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.query_state = BrowserQuery(event.value, self.query_state.status, 0)
+        self._typed_at = monotonic()
+        self.total = None  # until the new query is counted
+        self._load(typing=True)
+
+    @on(Tabs.TabActivated, "#status-filter")
+    def _filter_changed(self, event: Tabs.TabActivated) -> None:
+        status = event.tab.id or "all"
+        if status == self.query_state.status:
+            return
+        self.query_state = BrowserQuery(self.query_state.text, status, 0)
+        self.total = None
+        self._load()
+
+    @on(ChartTable.PageEdge)
+    def _page_edge(self, event: ChartTable.PageEdge) -> None:
+        query = self.query_state
+        shown = len(event.table.charts)
+        if event.direction > 0:
+            if shown < PAGE_SIZE or (self.total is not None and query.offset + shown >= self.total):
+                return
+            self.query_state = replace(query, offset=query.offset + PAGE_SIZE)
+            self._load()
+        elif query.offset > 0:
+            self.query_state = replace(query, offset=max(0, query.offset - PAGE_SIZE))
+            self._load(at_end=True)
+
+    @on(ChartTable.Selected, "#charts")
+    def _row_selected(self) -> None:
+        self.action_open_chart()
+
+    def show_worklist(self, status: str) -> None:
+        """Show every chart of one status (a `--status` name or "all"): the search is cleared."""
+        self.query_one("#search", Input).value = ""
+        self.query_one(Tabs).active = status
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_chart" and self.query_one(ChartTable).highlighted is None:
+            return None
+        return True
+
+    def action_focus_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.focus()
+        search.select_all()
+
+    def action_leave_search(self) -> None:
+        self.query_one(ChartTable).focus()
+
+    def action_cursor(self, step: int) -> None:
+        table = self.query_one(ChartTable)
+        if step > 0:
+            table.action_cursor_down()
+        else:
+            table.action_cursor_up()
+
+    def action_page(self, step: int) -> None:
+        table = self.query_one(ChartTable)
+        if step > 0:
+            table.action_page_down()
+        else:
+            table.action_page_up()
+
+    def action_refresh(self) -> None:
+        self._reload()
+
+    def action_open_chart(self) -> None:
+        chart = self.query_one(ChartTable).highlighted
+        if chart is None or self.portal is None:
+            return
+        self.app.push_screen(
+            ChartScreen(self.portal, chart.chart_number, refresh_interval=self.refresh_interval)
+        )

@@ -1,0 +1,287 @@
+"""The chart browser's table: one page of charts, drawn line by line.
+
+A line widget rather than a DataTable: it repaints a new page in a few milliseconds (each row is
+one cached strip), so every search keystroke updates the list well within its budget. Cells are
+client data shown literally (`safe_text.cell`); the status tag's colour comes from the
+stylesheet (component classes). The cursor running past either end of the page asks the browser
+for the next or previous page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from screens.display import birth_date, status_class, status_label
+from screens.safe_text import cell
+
+if TYPE_CHECKING:
+    from frontdesk.portal import ChartSummary
+
+# (key, header, fixed width or None for a share of what is left)
+COLUMNS = (
+    ("number", "Chart", 9),
+    ("name", "Name", None),
+    ("dob", "DOB", 10),
+    ("status", " Status", 18),
+    ("email", "Owner email", None),
+)
+_GAP = 2  # spaces between columns (one either side)
+
+
+class ChartTable(ScrollView, can_focus=True):
+    """One page of charts with a row cursor. ↑/↓, PgUp/PgDn, Home/End move; Enter opens."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Previous page", show=False),
+        Binding("pagedown", "page_down", "Next page", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "select", "Open chart", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "chart-table--header",
+        "chart-table--cursor",
+        "chart-table--cursor-blurred",
+        "chart-table--odd",
+        "chart-table--no-access",
+        "chart-table--invited",
+        "chart-table--expiring",
+        "chart-table--expired",
+        "chart-table--locked",
+        "chart-table--active",
+    }
+
+    cursor_row: reactive[int] = reactive(0, always_update=True)
+
+    class PageEdge(Message):
+        """The cursor ran past the last (+1) or first (-1) row of the page."""
+
+        def __init__(self, table: ChartTable, direction: int) -> None:
+            super().__init__()
+            self.table = table
+            self.direction = direction
+
+        @property
+        def control(self) -> ChartTable:
+            return self.table
+
+    class Selected(Message):
+        """Enter (or a click on the highlighted row) chose a chart."""
+
+        def __init__(self, table: ChartTable, chart: ChartSummary) -> None:
+            super().__init__()
+            self.table = table
+            self.chart = chart
+
+        @property
+        def control(self) -> ChartTable:
+            return self.table
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._charts: list[ChartSummary] = []
+        self._cells: list[tuple[Text, ...]] = []
+        self._shown: list[tuple[tuple[str, str], ...]] = []
+        self._strips: dict[tuple[int, str], Strip] = {}
+        self._widths: tuple[int, ...] = ()
+
+    # ------------------------------------------------------------------ data
+
+    @property
+    def charts(self) -> list[ChartSummary]:
+        return self._charts
+
+    @property
+    def row_count(self) -> int:
+        return len(self._charts)
+
+    @property
+    def highlighted(self) -> ChartSummary | None:
+        """The chart under the cursor."""
+        if 0 <= self.cursor_row < len(self._charts):
+            return self._charts[self.cursor_row]
+        return None
+
+    def cells(self, chart_number: str) -> dict[str, Text]:
+        """The cells of a chart's row as shown, by column key (for checks and tests)."""
+        for chart, cells in zip(self._charts, self._cells, strict=True):
+            if chart.chart_number == chart_number:
+                return {key: value for (key, _, _), value in zip(COLUMNS, cells, strict=True)}
+        raise KeyError(chart_number)
+
+    def show_charts(
+        self, charts: Sequence[ChartSummary], *, keep: str | None = None, at_end: bool = False
+    ) -> None:
+        """Show a page; the cursor stays on chart `keep` if present, else goes to the top (or
+        the bottom with `at_end`). A refresh that changes nothing repaints nothing."""
+        cells = [self._row_cells(chart) for chart in charts]
+        shown = [tuple((text.plain, str(text.style)) for text in row) for row in cells]
+        numbers = [chart.chart_number for chart in charts]
+        self._charts = list(charts)
+        if keep is not None and not at_end and shown == self._shown:
+            return
+        self._cells, self._shown = cells, shown
+        self._strips.clear()
+        self.virtual_size = Size(self.size.width, len(charts) + 1)
+        if keep in numbers:
+            row = numbers.index(keep)
+        elif at_end and numbers:
+            row = len(numbers) - 1
+        else:
+            row = 0
+            self.scroll_to(y=0, animate=False)
+        self.cursor_row = row
+        self.refresh()
+
+    def _row_cells(self, chart: ChartSummary) -> tuple[Text, ...]:
+        style = self.get_component_rich_style(f"chart-table-{status_class(chart.status)}")
+        return (
+            cell(chart.chart_number),
+            cell(chart.display_name),
+            cell(birth_date(chart.date_of_birth)),
+            Text.assemble((f" {status_label(chart.status)} ", style), no_wrap=True, end=""),
+            cell(chart.owner.email or "—"),
+        )
+
+    # ------------------------------------------------------------------ drawing
+
+    def _column_widths(self, width: int) -> tuple[int, ...]:
+        """Fixed columns, then the name and email share what is left (11:9)."""
+        fixed = sum(w for _, _, w in COLUMNS if w is not None)
+        free = max(20, width - fixed - _GAP * len(COLUMNS))
+        name = free * 11 // 20
+        shares = iter((name, free - name))
+        return tuple(w if w is not None else next(shares) for _, _, w in COLUMNS)
+
+    def _line(self, cells: Sequence[Text], style: Style, width: int) -> Strip:
+        """One row: cells cut to their columns, over the row's style (every segment styled,
+        which the NO_COLOR filter relies on)."""
+        line = Text(no_wrap=True, end="")
+        for value, column_width in zip(cells, self._widths, strict=True):
+            piece = value.copy()
+            piece.truncate(column_width, overflow="ellipsis", pad=True)
+            line.append(" ")
+            line.append_text(piece)
+            line.append(" ")
+        strip = Strip(line.render(self.app.console), line.cell_len).apply_style(style)
+        return strip.adjust_cell_length(width, style)
+
+    def render_line(self, y: int) -> Strip:
+        base = self.rich_style
+        width = self.scrollable_content_region.width
+        widths = self._column_widths(width)
+        if widths != self._widths:
+            self._widths = widths
+            self._strips.clear()
+        if y == 0:
+            header = self.get_component_rich_style("chart-table--header")
+            titles = [Text(title, no_wrap=True) for _, title, _ in COLUMNS]
+            return self._line(titles, base + header, width)
+        index = self.scroll_offset.y + y - 1
+        if not 0 <= index < len(self._cells):
+            return Strip.blank(width, base)
+        if index == self.cursor_row:
+            name = "chart-table--cursor" if self.has_focus else "chart-table--cursor-blurred"
+        else:
+            name = "chart-table--odd" if index % 2 else ""
+        key = (index, name)
+        strip = self._strips.get(key)
+        if strip is None:
+            row_style = base + self.get_component_rich_style(name) if name else base
+            strip = self._line(self._cells[index], row_style, width)
+            self._strips[key] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self._charts) + 1)
+        self._strips.clear()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # ------------------------------------------------------------------ the cursor
+
+    @property
+    def _visible_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def watch_cursor_row(self, old: int, row: int) -> None:
+        top = round(self.scroll_offset.y)
+        if row < top:
+            self.scroll_to(y=row, animate=False)
+        elif row >= top + self._visible_rows:
+            self.scroll_to(y=row - self._visible_rows + 1, animate=False)
+        self.refresh()
+
+    def _move(self, step: int) -> None:
+        if not self._charts:
+            return
+        target = self.cursor_row + step
+        if target >= len(self._charts):
+            if self.cursor_row == len(self._charts) - 1:
+                self.post_message(self.PageEdge(self, +1))
+                return
+            target = len(self._charts) - 1
+        elif target < 0:
+            if self.cursor_row == 0:
+                self.post_message(self.PageEdge(self, -1))
+                return
+            target = 0
+        self.cursor_row = target
+
+    def action_cursor_down(self) -> None:
+        self._move(+1)
+
+    def action_cursor_up(self) -> None:
+        self._move(-1)
+
+    def action_page_down(self) -> None:
+        self._move(self._visible_rows)
+
+    def action_page_up(self) -> None:
+        self._move(-self._visible_rows)
+
+    def action_first(self) -> None:
+        if self._charts:
+            self.cursor_row = 0
+
+    def action_last(self) -> None:
+        if self._charts:
+            self.cursor_row = len(self._charts) - 1
+
+    def action_select(self) -> None:
+        chart = self.highlighted
+        if chart is not None:
+            self.post_message(self.Selected(self, chart))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y == 0:
+            return
+        index = self.scroll_offset.y + offset.y - 1
+        if not 0 <= index < len(self._charts):
+            return
+        if index == self.cursor_row:
+            self.action_select()
+        else:
+            self.cursor_row = index

@@ -1,0 +1,45 @@
+"""Client data on screen, literally: never parsed as markup, never carrying terminal controls.
+
+Every string that a client or a staff member typed (names, emails, relationships, audit details)
+reaches a widget through these helpers. They strip control characters first
+(`frontdesk.text.single_line`: C0/C1, DEL, bidi overrides, line breaks) and then wrap the text in
+a `Content` or Rich `Text` object, which Textual displays as is. Markup from the code itself goes
+through `template`, where data is only ever a `$variable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.content import Content
+
+from frontdesk.text import single_line
+
+
+def clean(value: object) -> str:
+    """One line of display text: controls removed, line breaks made spaces ("" for None)."""
+    if value is None:
+        return ""
+    return single_line(str(value))
+
+
+def content(value: object, style: str = "") -> Content:
+    """A `Content` that shows `value` literally."""
+    text = clean(value)
+    return Content.styled(text, style) if style else Content(text)
+
+
+def cell(value: object, style: str = "") -> Text:
+    """A Rich `Text` for a DataTable cell: literal, one line, cut with an ellipsis."""
+    return Text(clean(value), style=style, no_wrap=True, overflow="ellipsis", end="")
+
+
+def template(markup: str, **values: object) -> Content:
+    """Markup written in the code, with data inserted as `$name` variables (never parsed)."""
+    return Content.from_markup(markup, **{key: clean(value) for key, value in values.items()})
+
+
+def lines(values: Iterable[object]) -> Content:
+    """Several literal lines (each cleaned to one line) as one `Content`."""
+    return Content("\n").join(content(value) for value in values)

@@ -1,0 +1,197 @@
+"""Snapshots of what reception sees, at 80×24 (one at 120×36, one with NO_COLOR).
+
+Deterministic: frozen clock (2026-11-26 10:00 AM New York), fixed actor, seeded store, cursors
+that do not blink. Update with `pytest tests/tui --snapshot-update` and look at the SVGs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tests.tui.conftest import AppFactory, freeze_cursors, open_chart, settle
+from tests.tui.seeding import ACTIVE, EXPIRED, EXPIRING, INVITED, LOCKED, NO_ACCESS, WITH_GUARDIAN
+from tests.tui.smtp import SmtpServer
+
+Snap = Callable[..., bool]
+Steps = Callable[[Pilot[object]], Awaitable[None]]
+
+
+def steps(*actions: str | tuple[str, ...]) -> Steps:
+    """A run_before: open a chart ("chart:C-1001"), then press keys, settling after each group."""
+
+    async def run(pilot: Pilot[object]) -> None:
+        await settle(pilot)
+        for action in actions:
+            if isinstance(action, str) and action.startswith("chart:"):
+                await open_chart(pilot, action.removeprefix("chart:"), typed=False)
+            else:
+                keys = (action,) if isinstance(action, str) else action
+                await pilot.press(*keys)
+                await settle(pilot)
+        freeze_cursors(pilot)
+        await pilot.pause()
+
+    return run
+
+
+# ------------------------------------------------------------------------------ chart browser
+
+
+def test_browser_empty_store(snap_compare: Snap, make_app: AppFactory, sqlite_url: str) -> None:
+    assert snap_compare(make_app(sqlite_url), run_before=steps())
+
+
+def test_browser_populated(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    assert snap_compare(make_app(seeded_url), run_before=steps("down", "down"))
+
+
+@pytest.mark.parametrize(
+    "presses",
+    [1, 2, 3, 4, 5, 6],
+    ids=["invited", "expiring_soon", "expired", "locked", "no_portal_access", "active"],
+)
+def test_browser_status_filter(
+    snap_compare: Snap, make_app: AppFactory, seeded_url: str, presses: int
+) -> None:
+    """Tab to the worklist filter, → to pick it."""
+    run = steps("tab", ("right",) * presses)
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_browser_search_without_match(
+    snap_compare: Snap, make_app: AppFactory, seeded_url: str
+) -> None:
+    assert snap_compare(make_app(seeded_url), run_before=steps(tuple("Smith [x")))
+
+
+# ------------------------------------------------------------------------------ chart screen
+
+
+@pytest.mark.parametrize(
+    "chart_number",
+    [NO_ACCESS, INVITED, EXPIRING, EXPIRED, LOCKED, ACTIVE],
+    ids=[
+        "no_portal_access",
+        "invited_mail_refused",
+        "expiring_soon",
+        "expired",
+        "locked",
+        "active",
+    ],
+)
+def test_chart_communications(
+    snap_compare: Snap, make_app: AppFactory, seeded_url: str, chart_number: str
+) -> None:
+    run = steps(f"chart:{chart_number}", "c")
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_chart_overview_with_guardian(
+    snap_compare: Snap, make_app: AppFactory, seeded_url: str
+) -> None:
+    assert snap_compare(make_app(seeded_url), run_before=steps(f"chart:{WITH_GUARDIAN}"))
+
+
+def test_chart_portal_collapsed(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    run = steps(f"chart:{EXPIRED}", "c", "p")
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_chart_large_terminal(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    run = steps(f"chart:{EXPIRED}", "c")
+    assert snap_compare(make_app(seeded_url), run_before=run, terminal_size=(120, 36))
+
+
+def test_browser_no_color(
+    snap_compare: Snap,
+    make_app: AppFactory,
+    seeded_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(make_app(seeded_url), run_before=steps("down"))
+
+
+def test_chart_no_color(
+    snap_compare: Snap,
+    make_app: AppFactory,
+    seeded_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    run = steps(f"chart:{EXPIRED}", "c")
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+# ------------------------------------------------------------------------------ ⋮ menu
+
+
+def test_menu_expired(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    run = steps(f"chart:{EXPIRED}", "full_stop")
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_menu_no_access_shows_reasons(
+    snap_compare: Snap, make_app: AppFactory, seeded_url: str
+) -> None:
+    run = steps(f"chart:{NO_ACCESS}", "full_stop")
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+# ------------------------------------------------------------------------------ dialogs
+
+
+def test_resend_dialog(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    run = steps(f"chart:{EXPIRED}", "full_stop", "r")
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_revoke_dialog(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    run = steps(f"chart:{ACTIVE}", "full_stop", "v")
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_activate_dialog(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    run = steps(f"chart:{NO_ACCESS}", "full_stop", "a")
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_change_owner_dialog(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    run = steps(f"chart:{WITH_GUARDIAN}", "full_stop", "c")
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_change_owner_field_error(
+    snap_compare: Snap, make_app: AppFactory, seeded_url: str
+) -> None:
+    """A new contact with an invalid email: the error shows at the field."""
+
+    async def run(pilot: Pilot[object]) -> None:
+        await steps(f"chart:{NO_ACCESS}", "full_stop", "c", "enter")(pilot)
+        form = pilot.app.screen
+        form.query_one("#contact-name", Input).value = "Grace Park"
+        form.query_one("#contact-relationship", Input).value = "Guardian"
+        form.query_one("#contact-email", Input).value = "grace.park@"
+        form.query_one("#contact-email", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        freeze_cursors(pilot)
+
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_change_owner_confirm(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    run = steps(f"chart:{WITH_GUARDIAN}", "full_stop", "c", "enter")
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_after_resend(
+    snap_compare: Snap, make_app: AppFactory, seeded_url: str, smtp: SmtpServer
+) -> None:
+    """Confirmed: the row shows the new invitation and a toast says the email went out."""
+    run = steps(f"chart:{EXPIRED}", "full_stop", "r", "y")
+    assert snap_compare(make_app(seeded_url, smtp_port=smtp.port), run_before=run)

@@ -1,0 +1,185 @@
+"""A real browser (Debian's chromium through Playwright) against a real uvicorn server:
+open link → wrong date of birth → right details → confirmation → sign in → portal → sign out,
+on a desktop window and on a 375 px phone, with a screenshot of every page.
+
+Screenshots go to tests/web/artifacts/ (git-ignored) and, when FRONTDESK_TEST_ARTIFACTS is set,
+are copied there too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from frontdesk.clock import FrozenClock
+from frontdesk.portal import ChartInput
+from frontdesk.services import Services
+from tests.web.conftest import PASSWORD, LiveServer, latest_token, live_server
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1100, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("/usr/bin/chromium is missing (CI must install Debian's chromium)")
+        pytest.skip("/usr/bin/chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def live(sqlite_url: str, clock: FrozenClock) -> Iterator[LiveServer]:
+    with live_server(sqlite_url, clock) as server:
+        server.services.portal.update_practice(
+            name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
+        )
+        yield server
+
+
+class Shots:
+    """Takes screenshots, checks the page fits the viewport and saw no CSP violation."""
+
+    def __init__(self, page: Any, prefix: str, width: int) -> None:
+        self.page = page
+        self.prefix = prefix
+        self.width = width
+        self.console: list[str] = []
+        page.on("console", lambda message: self.console.append(message.text))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(self, name: str) -> None:
+        page = self.page
+        page.wait_for_load_state("load")
+        # The stylesheet loaded under the CSP (the page background is the theme's).
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(243, 245, 242)", (name, background)
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= self.width, f"{name}: {scroll_width}px wide at {self.width}px"
+        target = ARTIFACTS / f"{self.prefix}-{name}.png"
+        page.screenshot(path=str(target), full_page=True)
+        extra = os.environ.get("FRONTDESK_TEST_ARTIFACTS")
+        if extra:
+            Path(extra).mkdir(parents=True, exist_ok=True)
+            shutil.copy(target, Path(extra) / target.name)
+        assert not [m for m in self.console if "Content Security Policy" in m], self.console
+
+
+def invite(services: Services, number: str, email: str) -> str:
+    services.portal.add_chart(ChartInput(number, "Ana", "O'Brien", "1985-03-04", email, "Annie"))
+    services.portal.send_invitation(number)
+    return latest_token(services)
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_register_sign_in_and_sign_out_in_a_real_browser(
+    browser: Any, live: LiveServer, size: str, viewport: dict[str, int]
+) -> None:
+    token = invite(live.services, f"B-{size}", f"ana.{size}@example.com")
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    shots = Shots(page, size, viewport["width"])
+    try:
+        page.goto(f"{live.url}/register/{token}")
+        assert page.title() == "Create your Client Portal account · Cedar Counseling"
+        shots.take("1-register")
+
+        page.get_by_label("Last name").fill("O’Brien")
+        page.get_by_label("Date of birth").fill("1985-04-03")
+        page.get_by_label("Create a password").fill(PASSWORD)
+        page.get_by_label("Type the password again").fill(PASSWORD)
+        page.get_by_role("button", name="Create my account").click()
+        alert = page.get_by_role("alert")
+        assert "doesn't match the practice's records" in alert.inner_text()
+        assert "4 attempts left" in page.content()
+        assert page.get_by_label("Last name").get_attribute("aria-invalid") == "true"
+        assert page.get_by_label("Create a password").input_value() == ""  # never echoed
+        shots.take("2-wrong-details")
+
+        page.get_by_label("Date of birth").fill("1985-03-04")
+        page.get_by_label("Create a password").fill(PASSWORD)
+        page.get_by_label("Type the password again").fill(PASSWORD)
+        page.get_by_role("button", name="Create my account").click()
+        page.get_by_role("heading", name="Your account is ready").wait_for()
+        assert f"ana.{size}@example.com" in page.content()
+        shots.take("3-registered")
+
+        page.get_by_role("link", name="Sign in").click()
+        page.get_by_role("heading", name="Sign in").wait_for()
+        shots.take("4-sign-in")
+        page.get_by_label("Email address").fill(f"ana.{size}@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Welcome, Ana").wait_for()
+        assert page.url == f"{live.url}/portal"
+        assert "Cedar Counseling" in page.content()
+        shots.take("5-portal")
+
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_text("You have signed out.").wait_for()
+        shots.take("6-signed-out")
+        page.goto(f"{live.url}/portal")
+        assert page.url.startswith(f"{live.url}/login")
+    finally:
+        context.close()
+
+
+def test_link_state_pages_fit_a_phone(browser: Any, live: LiveServer, clock: FrozenClock) -> None:
+    services = live.services
+    expired = invite(services, "E-1", "e1@example.com")
+    clock.advance(7 * 86400 + 1)
+    replaced = invite(services, "E-2", "e2@example.com")
+    clock.advance(61)
+    services.portal.resend_invitation("E-2")
+    locked = invite(services, "E-3", "e3@example.com")
+    for _ in range(5):
+        services.portal.register(
+            locked,
+            last_name="Nobody",
+            date_of_birth="2000-01-01",
+            password=PASSWORD,
+            password_confirm=PASSWORD,
+        )
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    shots = Shots(page, "phone-state", PHONE["width"])
+    try:
+        for name, path, heading in (
+            ("expired", f"/register/{expired}", "This link has expired"),
+            ("replaced", f"/register/{replaced}", "A newer link was sent to you"),
+            ("locked", f"/register/{locked}", "This link is locked"),
+            ("unknown", "/register/not-a-real-link", "We can't find this link"),
+            ("not-found", "/no/such/page", "Page not found"),
+        ):
+            page.goto(f"{live.url}{path}")
+            page.get_by_role("heading", name=heading).wait_for()
+            assert "(555) 010-0100" in page.content()
+            shots.take(name)
+    finally:
+        context.close()
