@@ -133,12 +133,17 @@ def config_path(env: Mapping[str, str]) -> Path:
 
 
 def load_settings(
-    path: Path | None = None, env: Mapping[str, str] | None = None, **overrides: object
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    validate: bool = True,
+    **overrides: object,
 ) -> Settings:
     """Build Settings: defaults < TOML file < FRONTDESK_* environment < explicit overrides.
 
     The SMTP password is never read from the file (it belongs in the keyring or, headless,
-    in FRONTDESK_SMTP_PASSWORD).
+    in FRONTDESK_SMTP_PASSWORD). `validate=False` skips `Settings.validated()` (for
+    `frontdesk doctor`, which reports each bad value as a failed check instead).
     """
     env = os.environ if env is None else env
     path = path or config_path(env)
@@ -163,5 +168,5 @@ def load_settings(
         if env_name in env:
             values[name] = _coerce(name, env[env_name], env_name)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    base = Settings()
-    return replace(base, **values).validated()  # type: ignore[arg-type]
+    settings = replace(Settings(), **values)  # type: ignore[arg-type]
+    return settings.validated() if validate else settings
