@@ -102,6 +102,7 @@ class _Written:
     charts: list[str] = field(default_factory=list)
     contacts: list[tuple[_Row, str]] = field(default_factory=list)  # (row, chart number)
     errors: list[RowError] = field(default_factory=list)
+    contacts_added: int = 0
 
 
 def read_rows(path: Path) -> list[_Row]:
@@ -231,10 +232,12 @@ def import_charts(portal: PortalService, path: Path, *, skip_invalid: bool = Fal
 
     def write(session: Session) -> _Written:
         # Fresh state on every call: the transaction is retried whole when the database is busy.
+        # Charts and their contacts go in one transaction: all of the file, or none of it.
         written = _Written()
         first_line: dict[str, int] = {}
         for row in rows:
             _import_row(portal, session, row, first_line, written)
+        _add_contacts(portal, session, written)
         if written.errors and not skip_invalid:
             raise _Rollback(written.errors)
         return written
@@ -245,14 +248,22 @@ def import_charts(portal: PortalService, path: Path, *, skip_invalid: bool = Fal
     except _Rollback as rollback:
         report.errors = sorted(rollback.args[0], key=lambda e: e.line)
         return report
-    report.committed = bool(written.charts)
+    report.committed = bool(written.charts) or written.contacts_added > 0
     report.charts_added = written.charts
+    report.contacts_added = written.contacts_added
     report.errors = written.errors
+    report.errors.sort(key=lambda e: e.line)
+    return report
+
+
+def _add_contacts(portal: PortalService, session: Session, written: _Written) -> None:
+    """Add the related contacts of the imported charts, in the import's transaction. The
+    service checks a contact before inserting it, so a refused one leaves nothing behind."""
     imported = set(written.charts)
     for row, number in written.contacts:
         if number not in imported:
-            if not any(e.line == row.line for e in report.errors):
-                report.errors.append(
+            if not any(e.line == row.line for e in written.errors):
+                written.errors.append(
                     RowError(
                         row.line,
                         "chart_number",
@@ -266,14 +277,12 @@ def import_charts(portal: PortalService, path: Path, *, skip_invalid: bool = Fal
             email=row.get("contact_email"),
         )
         try:
-            portal.add_contact(number, contact)
-            report.contacts_added += 1
+            portal.add_contact(number, contact, session=session)
+            written.contacts_added += 1
         except InvalidInput as exc:
-            report.errors.append(RowError(row.line, f"contact_{exc.field or 'name'}", str(exc)))
+            written.errors.append(RowError(row.line, f"contact_{exc.field or 'name'}", str(exc)))
         except PortalError as exc:
-            report.errors.append(RowError(row.line, "contact_name", str(exc)))
-    report.errors.sort(key=lambda e: e.line)
-    return report
+            written.errors.append(RowError(row.line, "contact_name", str(exc)))
 
 
 def _import_row(

@@ -32,8 +32,6 @@ from frontdesk.status import (
     PortalStatus,
     StatusInfo,
     compute_status,
-    invitation_is_expired,
-    invitation_is_locked,
     status_condition,
 )
 from frontdesk.text import has_controls, search_key, single_line
@@ -376,8 +374,9 @@ class PortalService:
             return self._add_chart(session, data)
         return self.db.transact(lambda s: self._add_chart(s, data))
 
-    def validate_chart(self, data: ChartInput) -> Chart:
-        """Check a chart's fields (no database work); raise InvalidInput naming the field."""
+    def validate_chart(self, data: ChartInput, *, today: date | None = None) -> Chart:
+        """Check a chart's fields; raise InvalidInput naming the field. `today` is the
+        practice's local date (looked up when not given)."""
         now = self.clock.now()
         number = (data.chart_number or "").strip()
         if not number:
@@ -391,7 +390,9 @@ class PortalService:
         preferred = _clean_name(
             data.preferred_name or "", "preferred_name", "Preferred name", required=False
         )
-        dob = _parse_dob(data.date_of_birth, now.astimezone(self._zone()).date())
+        if today is None:
+            today = now.astimezone(self._zone()).date()
+        dob = _parse_dob(data.date_of_birth, today)
         email = _email_or_error(data.email) if data.email and data.email.strip() else None
         phone = _clean_name(data.phone or "", "phone", "Phone", required=False) or None
         return Chart(
@@ -411,7 +412,8 @@ class PortalService:
         )
 
     def _add_chart(self, session: Session, data: ChartInput) -> str:
-        chart = self.validate_chart(data)
+        today = self.clock.now().astimezone(self._zone(session)).date()
+        chart = self.validate_chart(data, today=today)
         exists = session.exec(
             select(Chart.id).where(Chart.chart_number == chart.chart_number)
         ).first()
@@ -426,8 +428,11 @@ class PortalService:
         self._audit(session, "chart added", chart)
         return chart.chart_number
 
-    def add_contact(self, chart_number: str, contact: ContactInput) -> Contact:
-        """Add a related contact (guardian, parent, ...) to a chart."""
+    def add_contact(
+        self, chart_number: str, contact: ContactInput, *, session: Session | None = None
+    ) -> Contact:
+        """Add a related contact (guardian, parent, ...) to a chart. With `session`, inside
+        the caller's transaction (the CSV import adds charts and contacts as one)."""
 
         def work(session: Session) -> Contact:
             chart = self._chart(session, chart_number, lock=True)
@@ -435,6 +440,8 @@ class PortalService:
             assert row.id is not None
             return Contact(row.id, row.name, row.relationship, row.email)
 
+        if session is not None:
+            return work(session)
         return self.db.transact(work)
 
     def _new_contact(self, session: Session, chart: Chart, contact: ContactInput) -> RelatedContact:
@@ -456,9 +463,13 @@ class PortalService:
         self._audit(session, "contact added", chart, detail=f"contact {row.id} ({relationship})")
         return row
 
-    def _zone(self) -> ZoneInfo:
-        with self.db.read() as session:
+    def _zone(self, session: Session | None = None) -> ZoneInfo:
+        """The practice's time zone (read in `session` when given, else in a new read)."""
+        if session is not None:
             tz = self._practice(session).timezone
+        else:
+            with self.db.read() as own:
+                tz = self._practice(own).timezone
         try:
             return ZoneInfo(tz)
         except ZoneInfoNotFoundError:
@@ -900,14 +911,31 @@ class PortalService:
     # ---------------------------------------------------------------- registration
 
     def inspect_token(self, token: str) -> TokenCheck:
-        """What a link points at. Reads only: opening a link never changes anything."""
+        """What a link points at. Reads only: opening a link never changes anything.
+        One query on a bare connection: this runs for every page view of a link."""
         now = self.clock.now()
+        digest = tokens.digest(token) if tokens.looks_like_token(token) else ""
         with self.db.read() as session:
-            practice = self._practice(session)
-            invitation = self._invitation_by_token(session, token)
-            state = self._token_state(invitation, now)
-            left = MAX_IDENTITY_FAILURES - invitation.failed_attempts if invitation else 0
-            return TokenCheck(state, practice.name, practice.phone, max(0, left))
+            conn = session.connection()
+            practice = conn.execute(
+                sa.select(col(Practice.name), col(Practice.phone)).limit(1)
+            ).one()
+            row = (
+                conn.execute(
+                    sa.select(
+                        col(Invitation.state),
+                        col(Invitation.failed_attempts),
+                        col(Invitation.expires_at),
+                    ).where(col(Invitation.token_digest) == digest)
+                ).first()
+                if digest
+                else None
+            )
+        if row is None:
+            return TokenCheck("unknown", practice.name, practice.phone, 0)
+        state = _link_state(row.state, row.failed_attempts, row.expires_at, now)
+        left = max(0, MAX_IDENTITY_FAILURES - row.failed_attempts)
+        return TokenCheck(state, practice.name, practice.phone, left)
 
     @staticmethod
     def _invitation_by_token(session: Session, token: str) -> Invitation | None:
@@ -921,17 +949,7 @@ class PortalService:
     def _token_state(invitation: Invitation | None, now: datetime) -> str:
         if invitation is None:
             return "unknown"
-        if invitation.state == INVITATION_USED:
-            return "used"
-        if invitation.state == INVITATION_REVOKED:
-            return "revoked"
-        if invitation.state == INVITATION_SUPERSEDED:
-            return "replaced"
-        if invitation_is_locked(invitation):
-            return "locked"
-        if invitation_is_expired(invitation, now):
-            return "expired"
-        return "valid"
+        return _link_state(invitation.state, invitation.failed_attempts, invitation.expires_at, now)
 
     def register(
         self,
@@ -972,6 +990,11 @@ class PortalService:
             identity_ok = (
                 last_names_match(last_name, chart.last_name) and dob == chart.date_of_birth
             )
+            owner_name = self._owner(session, chart, self._owner_row(session, chart)).name
+            # "ana.obrien+portal" → "ana obrien portal": each part is checked on its own.
+            email_local = " ".join(
+                invitation.recipient_email.partition("@")[0].replace("+", ".").split(".")
+            )
 
         if not identity_ok:
             return self._count_identity_failure(token, source)
@@ -983,6 +1006,8 @@ class PortalService:
                 chart.first_name,
                 chart.last_name,
                 chart.preferred_name or "",
+                owner_name,
+                email_local,
                 "frontdesk",
                 "portal",
             ],
@@ -1059,34 +1084,55 @@ class PortalService:
             return RegistrationResult("used")
 
     def _count_identity_failure(self, token: str, source: str) -> RegistrationResult:
+        """Count one wrong answer. The increment is a single conditional UPDATE ... RETURNING,
+        so parallel wrong guesses on PostgreSQL (READ COMMITTED) or SQLite can never lose a
+        count and never pass the fifth failure."""
+
         def work(session: Session) -> RegistrationResult:
             now = self.clock.now()
             invitation = self._invitation_by_token(session, token)
             if invitation is None:
                 return RegistrationResult("unknown")
-            state = self._token_state(invitation, now)
-            if state != "valid":
-                return RegistrationResult(state)
-            invitation.failed_attempts += 1
-            chart = session.get(Chart, invitation.chart_id)
-            locked = invitation.failed_attempts >= MAX_IDENTITY_FAILURES
+            counted = session.execute(
+                sa.update(Invitation)
+                .where(
+                    col(Invitation.id) == invitation.id,
+                    col(Invitation.state) == INVITATION_LIVE,
+                    col(Invitation.failed_attempts) < MAX_IDENTITY_FAILURES,
+                    col(Invitation.expires_at) > now,
+                )
+                .values(failed_attempts=col(Invitation.failed_attempts) + 1)
+                .returning(col(Invitation.failed_attempts))
+                .execution_options(synchronize_session=False)
+            ).first()
+            if counted is None:
+                session.expire_all()
+                return RegistrationResult(
+                    self._token_state(session.get(Invitation, invitation.id), now)
+                )
+            attempts = int(counted[0])
+            locked = attempts >= MAX_IDENTITY_FAILURES
             if locked:
-                invitation.locked_at = now
-            session.add(invitation)
+                session.execute(
+                    sa.update(Invitation)
+                    .where(col(Invitation.id) == invitation.id)
+                    .values(locked_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            chart = session.get(Chart, invitation.chart_id)
             self._audit(
                 session,
                 "identity check lockout" if locked else "identity check failed",
                 chart,
                 actor="client",
                 outcome="locked" if locked else "failed",
-                detail=f"attempt {invitation.failed_attempts} of {MAX_IDENTITY_FAILURES}",
+                detail=f"attempt {attempts} of {MAX_IDENTITY_FAILURES}",
                 source=source,
             )
             if locked:
                 return RegistrationResult("locked")
             return RegistrationResult(
-                "wrong_details",
-                attempts_left=MAX_IDENTITY_FAILURES - invitation.failed_attempts,
+                "wrong_details", attempts_left=MAX_IDENTITY_FAILURES - attempts
             )
 
         return self.db.transact(work)
@@ -1225,6 +1271,9 @@ class PortalService:
             link=f"{self.settings.public_base}/register/{token}",
             expires_at=invitation.expires_at,
             resend=kind == "resend",
+            first_name=single_line(
+                chart.first_name if owner.is_client else (owner.name.split() or [owner.name])[0]
+            ),
         )
         outbox_id = self._queue(
             session, chart, invitation, owner, message, kind, to_address=recipient
@@ -1362,6 +1411,21 @@ class PortalService:
         else:
             message = f"{verb} {mask_email(chart.owner.email or '')}."
         return ActionResult(message=message, chart=chart, outbox_id=outbox_id)
+
+
+def _link_state(state: str, failed_attempts: int, expires_at: datetime, now: datetime) -> str:
+    """What a registration link points at, from its invitation's columns."""
+    if state == INVITATION_USED:
+        return "used"
+    if state == INVITATION_REVOKED:
+        return "revoked"
+    if state == INVITATION_SUPERSEDED:
+        return "replaced"
+    if failed_attempts >= MAX_IDENTITY_FAILURES:
+        return "locked"
+    if as_utc(expires_at) <= now:
+        return "expired"
+    return "valid"
 
 
 def delivery_of(row: OutboxEmail) -> Delivery:

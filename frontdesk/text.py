@@ -27,10 +27,17 @@ def has_controls(value: str, *, allow_newlines: bool = False) -> bool:
     return not allow_newlines and bool(_LINE_BREAK_RE.search(value))
 
 
+# Dropped from search keys so "obri" finds "O'Brien" (store/migrations 0002 keeps old rows in step).
+_APOSTROPHES = frozenset("'\u2019\u2018\u02bc`\u00b4")
+
+
 def search_key(value: str | None) -> str:
-    """Fold a value for searching: accents removed, case folded, spaces collapsed."""
+    """Fold a value for searching: accents and apostrophes removed, case folded, spaces
+    collapsed."""
     if not value:
         return ""
     decomposed = unicodedata.normalize("NFKD", value)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = "".join(
+        ch for ch in decomposed if not unicodedata.combining(ch) and ch not in _APOSTROPHES
+    )
     return " ".join(bare.casefold().split())

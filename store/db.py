@@ -120,6 +120,9 @@ def _install_sqlite_events(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA synchronous = FULL")
+            # Deleted and superseded content (old outbox bodies, ended sessions) is overwritten
+            # with zeros rather than left readable in free pages of the file.
+            cursor.execute("PRAGMA secure_delete = ON")
         finally:
             cursor.close()
 

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from frontdesk.config import load_settings
 from frontdesk.services import build_services
+from store.migrate import head_revision
 from store.models import Invitation, OutboxEmail
 
 from .conftest import CSV_HEADER, Cli, add_chart, set_up_practice
@@ -270,7 +271,7 @@ def test_bulk_summaries_name_what_was_skipped(cli: Cli) -> None:
 
 def test_db_upgrade_reports_the_revision(cli: Cli) -> None:
     first = cli.ok("db", "upgrade").out
-    assert "0001" in first
+    assert head_revision() in first
     again = cli.ok("db", "upgrade").out
     assert "is up to date (revision" in again
 

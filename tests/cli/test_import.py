@@ -231,3 +231,24 @@ def test_help_documents_the_csv_format(lite: Cli) -> None:
     assert result.code == 0
     for words in ("contact_relationship", "YYYY-MM-DD", "--skip-invalid", "same chart_number"):
         assert words in result.out
+
+
+def test_a_contact_the_service_refuses_rolls_back_the_whole_file(
+    cli: Cli, write_csv: WriteCsv
+) -> None:
+    """Charts and their contacts are one transaction: a contact refused only by the service's
+    own check (a name over 100 characters) leaves no chart of the file behind."""
+    set_up_practice(cli)
+    long_name = "M" * 201
+    path = write_csv(
+        [
+            CSV_HEADER,
+            "C-1,Ana,O'Brien,,1985-03-04,ana@example.com,,,,",
+            f"C-2,Leo,Park,,1990-02-03,,,{long_name},Mother,mina@example.com",
+        ]
+    )
+    result = cli("charts", "import", str(path))
+    assert result.code == 1
+    assert result.err_lines[0] == "line 3, contact_name: Name is longer than 100 characters."
+    assert _numbers(cli) == []
+    assert "contact added" not in [r["action"] for r in cli("audit", "--json").json()]

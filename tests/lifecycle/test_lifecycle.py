@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from frontdesk.clock import FrozenClock
+from frontdesk.mail.templates import TemplateService
 from frontdesk.portal import (
     ChartInput,
     ConcurrentChange,
@@ -221,6 +222,44 @@ def test_weak_password_is_refused_with_the_reason_and_keeps_the_link(practice_re
     assert practice_ready.portal.inspect_token(token).state == "valid"
 
 
+def test_password_built_from_the_owners_name_or_email_is_refused(practice_ready, chart):
+    """The guardian who owns the portal, and the address the link went to, are context too."""
+    practice_ready.portal.change_owner(
+        chart,
+        new_contact=ContactInput("Marisol Quintanilla", "Mother", "zephyrine.wolfhart@example.com"),
+        invite=True,
+    )
+    token = latest_token(practice_ready)
+    for built in ("MarisolQuintanilla2024!", "zephyrine.wolfhart.2024"):
+        result = practice_ready.portal.register(
+            token,
+            last_name="O'Brien",
+            date_of_birth="1985-03-04",
+            password=built,
+            password_confirm=built,
+        )
+        assert result.state == "password", built
+        assert "name" in result.message
+    assert practice_ready.portal.inspect_token(token).state == "valid"
+
+
+def test_guardian_invitation_template_names_the_guardian(practice_ready, chart) -> None:
+    """{client_first_name} in a practice template is the portal owner's first name."""
+    templates = TemplateService(
+        practice_ready.db, practice_ready.clock, practice_ready.settings, "alice"
+    )
+    templates.save(
+        subject="Your portal at {practice_name}", body="Dear {client_first_name},\n\n{link}"
+    )
+    templates.set_enabled(True)
+    practice_ready.portal.change_owner(
+        chart, new_contact=ContactInput("Maria O'Brien", "Mother", "maria@example.com"), invite=True
+    )
+    with practice_ready.db.read() as session:
+        email = session.exec(select(OutboxEmail).order_by(col(OutboxEmail.id).desc())).first()
+    assert email is not None and "Dear Maria," in email.body_text
+
+
 def test_revoke_kills_link_account_and_sessions(practice_ready, chart, clock) -> None:
     practice_ready.portal.send_invitation(chart)
     register(practice_ready, latest_token(practice_ready))
@@ -416,6 +455,8 @@ def test_search_prefix_substring_and_status(practice_ready: Services) -> None:
     assert numbers("sample.org") == ["C-102"]  # email substring
     assert numbers("bo@") == ["C-101"]  # email prefix
     assert numbers("o'bri") == ["X-200"]
+    assert numbers("obri") == ["X-200"]  # apostrophes are not needed to find a name
+    assert numbers("O’Brien") == ["X-200"]  # nor must they be the same apostrophe
     assert numbers("zzz") == []
     assert numbers() == ["C-100", "C-101", "X-200", "C-102"]  # ordered by last name
     assert numbers(limit=2, offset=1) == ["C-101", "X-200"]

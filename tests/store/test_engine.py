@@ -36,6 +36,7 @@ def test_sqlite_pragmas_on_every_connection(sqlite_url: str) -> None:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
     db.dispose()
 
 
@@ -151,3 +152,45 @@ def test_immediate_transactions_lose_no_update_between_processes(sqlite_url: str
         assert conn.exec_driver_sql("SELECT n FROM counter").scalar() == 2
     assert outcomes == ["ok", "ok"]
     db.dispose()
+
+
+def test_upgrade_from_0001_refolds_search_keys_without_apostrophes(tmp_path) -> None:
+    """Charts stored by 0001 (apostrophes in their search keys) are found by "obri" after
+    `frontdesk db upgrade` — the migration recomputes the keys the new folding expects."""
+    from alembic import command
+
+    from store.migrate import alembic_config, upgrade
+
+    db = create_engine_for(f"sqlite:///{tmp_path / 'old.db'}")
+    config = alembic_config()
+    with db.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    with db.begin() as conn:
+        conn.execute(
+            sa.insert(Chart.__table__).values(  # type: ignore[attr-defined]
+                chart_number="X-1",
+                first_name="Di",
+                last_name="O'Brien",
+                date_of_birth=datetime(1985, 3, 4).date(),
+                created_at=NOW,
+                updated_at=NOW,
+                last_key="o'brien",
+                first_key="di",
+                email_key="",
+                search_text="o\u2019brien di x-1",
+            )
+        )
+    db.dispose()
+    database = open_database(f"sqlite:///{tmp_path / 'old.db'}", migrate=False)
+    assert current_revision(database) == "0001"
+    upgrade(database)
+    assert current_revision(database) == head_revision()
+    with database.engine.connect() as conn:
+        keys = conn.execute(sa.text("SELECT last_key, search_text FROM chart")).one()
+        found = conn.execute(
+            sa.text("SELECT rowid FROM chart_fts WHERE chart_fts MATCH :q"), {"q": '"obri"'}
+        ).all()
+    assert tuple(keys) == ("obrien", "obrien di x-1")
+    assert len(found) == 1  # the FTS index followed the update
+    database.dispose()

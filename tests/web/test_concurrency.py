@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
@@ -85,21 +84,8 @@ def test_concurrent_posts_of_one_link_create_exactly_one_account(
     assert registered == ROUNDS
 
 
-def test_parallel_wrong_guesses_still_lock_after_five(
-    db_url: str, clock: FrozenClock, request: pytest.FixtureRequest
-) -> None:
+def test_parallel_wrong_guesses_still_lock_after_five(db_url: str, clock: FrozenClock) -> None:
     """Ten wrong guesses at once: exactly five are counted and the link locks."""
-    if "postgres" in request.node.callspec.id:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "portal.py _count_identity_failure increments failed_attempts by "
-                    "read-modify-write without a row lock: concurrent failures are lost on "
-                    "PostgreSQL (READ COMMITTED), so parallel guesses bypass the 5-attempt lock"
-                ),
-            )
-        )
     with live_server(db_url, clock) as live:
         services = live.services
         services.portal.update_practice(
