@@ -459,8 +459,8 @@ filled. Example:
   C-1002,,,,,Jun Park,Father,jun@example.com
 
 Every row is checked first; errors name the line and the column. Unless --skip-invalid is
-given, nothing is imported when any row is invalid. Charts are written in one transaction;
-related contacts are added right after it. Files up to {MAX_FILE_BYTES // 10**6} MB and
+given, nothing is imported when any row is invalid. Charts and contacts are written in one
+transaction. Files up to {MAX_FILE_BYTES // 10**6} MB and
 {MAX_ROWS:,} rows.
 """
 

@@ -15,9 +15,8 @@ contact columns. Dates are YYYY-MM-DD. Blank lines are ignored.
 Every row is checked by the lifecycle service's own rules before anything is written; errors
 name the line and the column ("line 7, date_of_birth: ..."). By default nothing is imported
 when any row is invalid; with `skip_invalid` the valid rows are imported and the rest reported.
-Charts are added in one transaction. Related contacts are added right after it commits, one
-transaction each, because the service has no session-taking contact method yet: a contact
-that the database then refuses is reported, while its chart stays imported.
+Charts and their related contacts are added in one transaction: a file is imported whole or
+not at all (with `skip_invalid`, the refused rows are left out and the rest goes in together).
 """
 
 from __future__ import annotations
