@@ -1,0 +1,142 @@
+"""Crash safety: a desk process SIGKILLed at each step of a resend, then a restart.
+
+The child stops at the exact step (a hook in the child reports through a pipe and blocks; the
+parent waits for that report, never for time), the parent kills it with SIGKILL, then a new
+set of services ("the restart", 10 minutes later, past the 5-minute delivery lease) delivers
+the outbox to the same real SMTP server. After it: the database passes its integrity check,
+every chart has at most one live invitation, nothing is lost (the resend is wholly there or
+wholly absent; a committed email is delivered), and no link arrives more than twice.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from frontdesk import tokens
+from frontdesk.clock import FrozenClock
+from frontdesk.mail.outbox import OutboxDelivery
+from frontdesk.portal import ChartInput
+from frontdesk.services import build_services
+from store.models import AuditEvent, Invitation, OutboxEmail
+from tests.mail.conftest import StartSmtp
+from tests.reliability import workers
+from tests.reliability.conftest import check_store, child_context, link_tokens, mails_per_token
+
+PUBLIC_URL = "http://127.0.0.1:8080"
+CHART = "C-1"
+OTHER_CHART = "C-2"  # a bystander: its invitation must come through untouched
+STOP_TIMEOUT = 60  # seconds to reach the stop point; only a broken child takes this long
+
+
+def _deliver(services, port: int) -> None:  # type: ignore[no-untyped-def]
+    settings = workers.settings_for(services.settings.database_url, PUBLIC_URL, port)
+    OutboxDelivery(services.db, services.clock, settings, lambda: None).deliver_due()
+
+
+@pytest.mark.parametrize("stage", workers.STAGES)
+def test_resend_killed_at_each_step_loses_nothing(
+    stage: str, db_url: str, clock: FrozenClock, start_smtp: StartSmtp
+) -> None:
+    smtp = start_smtp()
+    clock.set(workers.START)
+    before = build_services(
+        workers.settings_for(db_url, PUBLIC_URL, smtp.port), clock=clock, actor="alice"
+    )
+    before.portal.update_practice(
+        name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
+    )
+    for number, email in ((CHART, "ana@example.com"), (OTHER_CHART, "ben@example.com")):
+        before.portal.add_chart(ChartInput(number, "Ana", "Lopez", "1985-03-04", email))
+        before.portal.send_invitation(number)
+    _deliver(before, smtp.port)
+    assert len(smtp.messages) == 2
+    first_token = next(t for m in smtp.messages if "ana@" in m.rcpt_tos[0] for t in link_tokens(m))
+    before.close()
+
+    ctx = child_context()
+    reader, writer = ctx.Pipe(duplex=False)
+    child = ctx.Process(
+        target=workers.crash_resend,
+        args=(db_url, PUBLIC_URL, smtp.port, CHART, stage, writer),
+        daemon=True,
+    )
+    child.start()
+    writer.close()
+    try:
+        assert reader.poll(STOP_TIMEOUT), "the child never reached its stop point"
+        kind, where, note = reader.recv()
+        assert (kind, where) == ("stopped", stage), note
+        if stage == workers.IN_TRANSACTION:
+            # inside the transaction the new invitation, its email and audit row are written
+            assert (note["invitation"], note["outbox_email"]) == (3, 3), note
+        if stage == workers.ACCEPTED:
+            assert len(smtp.messages) == 3  # the server has it; the row is not marked sent
+    finally:
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(30)
+        reader.close()
+    assert child.exitcode == -signal.SIGKILL
+
+    # The restart: new services (new engine, new connections), after the lease ran out.
+    clock.set(workers.START + timedelta(minutes=10))
+    after = build_services(
+        workers.settings_for(db_url, PUBLIC_URL, smtp.port), clock=clock, actor="alice"
+    )
+    try:
+        check_store(after)
+        _deliver(after, smtp.port)
+        _deliver(after, smtp.port)  # a second run finds nothing left to send
+        check_store(after)
+        shown = after.portal.chart(CHART)
+        with after.db.read() as session:
+            invitations = session.exec(
+                select(Invitation)
+                .where(col(Invitation.recipient_email) == "ana@example.com")
+                .order_by(col(Invitation.id))
+            ).all()
+            outbox = session.exec(select(OutboxEmail).order_by(col(OutboxEmail.id))).all()
+            resent_audits = session.exec(
+                select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "invitation resent")
+            ).one()
+        assert shown.status.label != "No Portal Access"
+        tokens_seen = mails_per_token(smtp.messages)
+        # no link arrives more than twice (a duplicate only when the server had said 250)
+        assert max(tokens_seen.values()) <= (2 if stage == workers.ACCEPTED else 1), tokens_seen
+        # nothing else is stuck: every email was delivered once recorded as sent
+        assert all(row.state in ("sent", "cancelled") for row in outbox), [
+            (r.id, r.state) for r in outbox
+        ]
+        bystander = [m for m in smtp.messages if m.rcpt_tos == ["ben@example.com"]]
+        assert len(bystander) == 1
+
+        if stage == workers.IN_TRANSACTION:
+            # wholly absent: the old link still works, no new invitation, email or audit row
+            assert [i.state for i in invitations] == ["live"]
+            assert len(outbox) == 2 and resent_audits == 0
+            assert after.portal.inspect_token(first_token).state == "valid"
+            assert len(smtp.messages) == 2
+        else:
+            # wholly there: the old link is dead, the new one is live and was delivered
+            assert [i.state for i in invitations] == ["superseded", "live"]
+            assert len(outbox) == 3 and resent_audits == 1
+            assert outbox[-1].state == "sent"
+            assert after.portal.inspect_token(first_token).state != "valid"
+            new_mails = [m for m in smtp.messages if first_token not in link_tokens(m)]
+            new_mails = [m for m in new_mails if m.rcpt_tos == ["ana@example.com"]]
+            assert 1 <= len(new_mails) <= (2 if stage == workers.ACCEPTED else 1)
+            (new_token,) = {t for m in new_mails for t in link_tokens(m)}
+            assert tokens.digest(new_token) == invitations[-1].token_digest
+            assert after.portal.inspect_token(new_token).state == "valid"
+            # the delivered row no longer holds a usable link at rest
+            assert new_token not in outbox[-1].body_text
+    finally:
+        after.close()

@@ -1,0 +1,181 @@
+"""Code run in child processes by the reliability suite (spawned, so it must be importable).
+
+A crash child stops at an exact step of a resend: it installs a hook (in its own process only)
+that reports through a pipe and then blocks, so the parent can SIGKILL it at that point.
+A desk child works the shared charts for a bounded number of rounds and reports each outcome.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import traceback
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from frontdesk.clock import FrozenClock
+from frontdesk.config import Settings
+from frontdesk.mail.outbox import OutboxDelivery
+from frontdesk.mail.sender import SmtpSender
+from frontdesk.portal import PortalError
+from frontdesk.services import Services, build_services
+
+START = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+MAIL_FROM = "portal@cedar.example"
+
+# Where a crash child stops (each a step of one resend, in order).
+IN_TRANSACTION = "in_transaction"  # rows written, COMMIT not yet issued
+COMMITTED = "committed"  # the resend committed; delivery has not started
+CLAIMED = "claimed"  # the outbox row is leased to this process; SMTP not yet connected
+ACCEPTED = "accepted"  # the server answered 250 to DATA; the row is not yet marked sent
+STAGES = (IN_TRANSACTION, COMMITTED, CLAIMED, ACCEPTED)
+
+
+def settings_for(url: str, public_url: str, smtp_port: int = 25) -> Settings:
+    return Settings(
+        database_url=url,
+        public_url=public_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_security="none",
+        smtp_timeout=10.0,
+        mail_from=MAIL_FROM,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Crash safety
+# --------------------------------------------------------------------------------------------
+
+
+def _stop_here(conn: Any, stage: str, note: dict[str, Any]) -> None:
+    """Tell the parent where we are, then wait to be killed (never returns)."""
+    conn.send(("stopped", stage, note))
+    conn.close()
+    threading.Event().wait()
+
+
+def crash_resend(
+    url: str, public_url: str, smtp_port: int, chart_number: str, stage: str, conn: Any
+) -> None:
+    """Resend the chart's invitation and deliver it, stopping at `stage` until killed."""
+    try:
+        clock = FrozenClock(START + timedelta(minutes=2))  # past the 60 s resend cooldown
+        settings = settings_for(url, public_url, smtp_port)
+        services = build_services(settings, clock=clock, actor="desk-crash", migrate=False)
+        _arm(services, stage, conn)
+        services.portal.resend_invitation(chart_number)
+        if stage == COMMITTED:
+            _stop_here(conn, stage, {})
+        OutboxDelivery(services.db, clock, settings, lambda: None).deliver_due()
+        conn.send(("finished", stage, {}))
+    except BaseException as exc:  # reported to the parent, which fails the test
+        conn.send(("error", stage, {"error": f"{type(exc).__name__}: {exc}"}))
+        traceback.print_exc()
+
+
+def _arm(services: Services, stage: str, conn: Any) -> None:
+    """Install this stage's hook (in this child process only)."""
+    if stage == IN_TRANSACTION:
+
+        def before_commit(connection: Any) -> None:
+            # The resend's transaction is the first write this child commits. Count what
+            # this transaction sees, to prove its rows are written and still uncommitted.
+            seen = {
+                table: connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+                for table in ("invitation", "outbox_email", "audit_event")
+            }
+            _stop_here(conn, stage, seen)
+
+        event.listen(services.db.engine, "commit", before_commit)
+    elif stage == CLAIMED:
+
+        def connect(self: SmtpSender) -> None:
+            _stop_here(conn, stage, {})
+
+        SmtpSender.connect = connect  # type: ignore[method-assign]
+    elif stage == ACCEPTED:
+        real_send = SmtpSender.send
+
+        def send(self: SmtpSender, message: Any, recipients: Any = None) -> None:
+            real_send(self, message, recipients)  # returns once the server said 250
+            _stop_here(conn, stage, {"message_id": str(message["Message-ID"])})
+
+        SmtpSender.send = send  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------
+# Two desks working the same charts
+# --------------------------------------------------------------------------------------------
+
+DESK_OPERATIONS = ("resend", "resend_seen", "revoke", "activate", "owner")
+ROUND_STEP = timedelta(hours=3)  # past the cooldown, and under the daily cap per chart
+
+
+def desk_rounds(
+    url: str,
+    public_url: str,
+    actor: str,
+    seed: int,
+    charts: list[str],
+    rounds: int,
+    barrier: Any,
+    results: Any,
+) -> None:
+    """Each round: look at the round's chart, meet the other desk at the barrier, then act.
+
+    Reports (round, actor, operation, outcome, detail) per round; outcome is "ok" (detail: the
+    result's message), "refused:<Error>" (a domain error: the person is told), or
+    "error:<Exception>" (anything else reached the person: the test fails)."""
+    clock = FrozenClock(START)
+    services = build_services(
+        settings_for(url, public_url), clock=clock, actor=actor, migrate=False
+    )
+    rng = random.Random(seed)
+    try:
+        for n in range(rounds):
+            clock.set(START + ROUND_STEP * (n + 1))
+            chart_number = charts[n % len(charts)]
+            operation = rng.choice(DESK_OPERATIONS)
+            try:
+                barrier.wait(timeout=60)
+            except threading.BrokenBarrierError:
+                results.put((n, actor, operation, "error:barrier", "broken"))
+                return
+            try:
+                message = _desk_operation(services, chart_number, operation)
+                results.put((n, actor, operation, "ok", message))
+            except PortalError as exc:
+                results.put((n, actor, operation, f"refused:{type(exc).__name__}", str(exc)))
+            except Exception as exc:
+                results.put((n, actor, operation, f"error:{type(exc).__name__}", str(exc)))
+    finally:
+        services.close()
+
+
+def _desk_operation(services: Services, chart_number: str, operation: str) -> str:
+    portal = services.portal
+    if operation == "resend":
+        return portal.resend_invitation(chart_number).message
+    if operation == "revoke":
+        return portal.revoke_access(chart_number).message
+    if operation == "activate":
+        return portal.activate_access(chart_number).message
+    shown = portal.chart(chart_number)  # what the desk is looking at
+    if operation == "resend_seen":
+        return portal.resend_invitation(
+            chart_number, seen_invitation_id=shown.invitation_id
+        ).message
+    assert operation == "owner"
+    if shown.owner.is_client:
+        return portal.change_owner(
+            chart_number,
+            contact_id=shown.contacts[0].id,
+            invite=True,
+            seen_owner_version=shown.owner_version,
+        ).message
+    return portal.change_owner(
+        chart_number, to_client=True, invite=True, seen_owner_version=shown.owner_version
+    ).message
