@@ -40,6 +40,7 @@ from screens.chart_screen import ChartScreen
 from screens.errors import report_worker_failure, toast
 
 if TYPE_CHECKING:
+    from frontdesk.demo import DemoInfo
     from frontdesk.portal import ChartSummary
     from frontdesk.services import Services
 
@@ -72,6 +73,8 @@ class FrontDeskApp(App[None]):
     TITLE = "FrontDesk"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="app.refresh"),
+        # Demo mode only (hidden otherwise, see check_action).
+        Binding("ctrl+o", "demo_mailbox", "Demo mailbox", priority=True, id="app.demo_mailbox"),
     ]
 
     class PracticeLoaded(Message):
@@ -95,10 +98,12 @@ class FrontDeskApp(App[None]):
         delivery: Deliver | None = None,
         *,
         refresh_interval: float = 1.0,
+        demo: DemoInfo | None = None,
     ) -> None:
         """`services`: built, or a factory called in a worker once the first screen is up.
         `delivery` hands due emails to the mail server (default: the outbox delivery built
-        from the services); `refresh_interval` is how often open screens re-read the store."""
+        from the services); `refresh_interval` is how often open screens re-read the store;
+        `demo` (from `frontdesk demo`) adds the Demo mailbox (Ctrl+O)."""
         super().__init__(css_path=stylesheet_path())
         self._services: Services | None = None
         self._open_services_with: Callable[[], Services] | None = None
@@ -111,6 +116,7 @@ class FrontDeskApp(App[None]):
         self._delivery_ready = delivery is not None
         self._delivery_lock = threading.Lock()
         self._requests: dict[Worker[None], PortalRequest] = {}
+        self.demo = demo
 
     @property
     def services(self) -> Services:
@@ -134,6 +140,14 @@ class FrontDeskApp(App[None]):
             self._open_services()
         else:
             self._load_practice()
+        if self.demo is not None:
+            toast(
+                self,
+                "Pick the Expired worklist, open a chart, press . then r to resend its "
+                f"invitation; Ctrl+O shows the email. Web endpoint: {self.demo.web_url}",
+                title="FrontDesk demo",
+                timeout=20,
+            )
 
     @work(thread=True, exit_on_error=False, group="services")
     def _open_services(self) -> None:
@@ -273,6 +287,23 @@ class FrontDeskApp(App[None]):
             await self.pop_screen()
         self.browser.show_worklist(status)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "demo_mailbox":
+            return self.demo is not None  # not in the footer outside the demo
+        return True
+
+    async def action_demo_mailbox(self) -> None:
+        """Open the Demo mailbox (from the mailbox: back to where you were)."""
+        from screens.mailbox import MailboxScreen, MailView
+
+        if self.demo is None:
+            return
+        if isinstance(self.screen, MailboxScreen | MailView):
+            while isinstance(self.screen, MailboxScreen | MailView):
+                await self.pop_screen()
+            return
+        await self.push_screen(MailboxScreen(self.demo, refresh_interval=self.refresh_interval))
+
     def action_refresh(self) -> None:
         screen = self.screen
         if isinstance(screen, ChartBrowser | ChartScreen):
@@ -305,6 +336,12 @@ class FrontDeskApp(App[None]):
                 )
             yield SystemCommand(
                 "Back to the chart list", "Close this chart  (Esc)", screen.action_back
+            )
+        if self.demo is not None:
+            yield SystemCommand(
+                "Demo mailbox",
+                "The emails the demo sent, with their links  (Ctrl+O)",
+                self.action_demo_mailbox,
             )
         yield SystemCommand(
             "Search charts", "Find a chart by name, chart number or email  (/)", self.action_search

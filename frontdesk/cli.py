@@ -51,7 +51,12 @@ from store.db import StoreError, describe_error, open_database
 
 Handler = Callable[[argparse.Namespace, CliContext], int]
 
-PLUGIN_MODULES = ("frontdesk.cli_mail", "frontdesk.cli_web", "frontdesk.cli_ops")
+PLUGIN_MODULES = (
+    "frontdesk.cli_mail",
+    "frontdesk.cli_web",
+    "frontdesk.cli_ops",
+    "frontdesk.cli_demo",
+)
 BATCH = 200
 HISTORY_ROWS = 20
 MAX_ERRORS_SHOWN = 50

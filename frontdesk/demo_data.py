@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from frontdesk.clock import FrozenClock
+from frontdesk.config import Settings
+from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.portal import ChartInput, ContactInput, PortalService
 from frontdesk.services import Services
 from frontdesk.text import search_key
 from store.models import Chart, OutboxEmail
 
+SERVICE_CHARTS = 50  # charts added one by one through the service; the rest are bulk-inserted
 DEMO_PASSWORD = "cedar river morning walk"  # noqa: S105 - the demo's published sample password
 
 FIRST = [
@@ -87,8 +91,8 @@ class DemoPlan:
     expiring_soon: int = 1
     locked: int = 1
     invited: int = 8
-    active: int = 8
-    revoked: int = 2
+    active: int = 5  # each registration hashes a password (argon2): keep the demo quick
+    revoked: int = 1
     guardians: int = 5
 
 
@@ -109,8 +113,17 @@ def _people(count: int, seed: int) -> Iterator[tuple[str, str, date]]:
         yield first, last, dob
 
 
-def seed_demo(services: Services, *, charts: int = 40, plan: DemoPlan | None = None) -> None:
-    """A practice "Cedar Counseling" with `charts` charts in every status."""
+def seed_demo(
+    services: Services,
+    *,
+    charts: int = 40,
+    plan: DemoPlan | None = None,
+    deliver_to: Settings | None = None,
+) -> None:
+    """A practice "Cedar Counseling" with `charts` charts in every status.
+
+    With `deliver_to` (settings naming a mail server), each email is delivered through the real
+    outbox at the moment it was queued, as if the practice had been running for a month."""
     plan = plan or DemoPlan()
     now = services.clock.now()
     portal = services.portal
@@ -121,7 +134,7 @@ def seed_demo(services: Services, *, charts: int = 40, plan: DemoPlan | None = N
         timezone="America/New_York",
     )
     numbers: list[str] = []
-    people = list(_people(min(charts, 200), seed=7))
+    people = list(_people(min(charts, SERVICE_CHARTS), seed=7))
     for i, (first, last, dob) in enumerate(people, start=1):
         number = f"C-{1000 + i}"
         email = f"{search_key(first).replace(' ', '')}.{i}@example.com"
@@ -143,7 +156,7 @@ def seed_demo(services: Services, *, charts: int = 40, plan: DemoPlan | None = N
     queue = iter(numbers)
 
     def take(n: int) -> list[str]:
-        return [next(queue) for _ in range(min(n, len(numbers)))]
+        return [number for _, number in zip(range(n), queue, strict=False)]
 
     guardians = take(plan.guardians)
     for number in guardians:
@@ -161,23 +174,35 @@ def seed_demo(services: Services, *, charts: int = 40, plan: DemoPlan | None = N
     def earlier(moment: datetime) -> PortalService:
         return _service_at(services, moment)
 
-    for number in take(plan.expired):
-        earlier(now - timedelta(days=9)).send_invitation(number)
-    for number in take(plan.expiring_soon):
-        earlier(now - timedelta(days=6, hours=2)).send_invitation(number)
-    for number in take(plan.invited):
-        earlier(now - timedelta(days=1)).send_invitation(number)
+    def deliver(moment: datetime) -> None:
+        if deliver_to is not None:
+            OutboxDelivery(services.db, FrozenClock(moment), deliver_to, lambda: None).deliver_due()
+
+    def invite(numbers: list[str], moment: datetime) -> None:
+        for number in numbers:
+            earlier(moment).send_invitation(number)
+        deliver(moment)
+
+    invite(take(plan.expired), now - timedelta(days=9))
+    invite(take(plan.expiring_soon), now - timedelta(days=6, hours=2))
+    invite(take(plan.invited), now - timedelta(days=1))
     for number in take(plan.locked):
-        _lock(services, earlier(now - timedelta(days=2)), number)
-    for number in take(plan.active):
-        _register(services, earlier(now - timedelta(days=20)), number)
-    for number in take(plan.revoked):
-        _register(services, earlier(now - timedelta(days=30)), number)
+        moment = now - timedelta(days=2)
+        _lock(services, earlier(moment), number, deliver=partial(deliver, moment))
+    twenty_days = now - timedelta(days=20)
+    _register(
+        services, earlier(twenty_days), take(plan.active), deliver=partial(deliver, twenty_days)
+    )
+    month = now - timedelta(days=30)
+    revoked = take(plan.revoked)
+    _register(services, earlier(month), revoked, deliver=partial(deliver, month))
+    for number in revoked:
         portal.revoke_access(number)
     # Guardians: one invited, one expired, the rest untouched.
     if len(guardians) >= 2:
-        earlier(now - timedelta(days=1)).send_invitation(guardians[0])
-        earlier(now - timedelta(days=10)).send_invitation(guardians[1])
+        invite(guardians[1:2], now - timedelta(days=10))
+        invite(guardians[:1], now - timedelta(days=1))
+    deliver(now)
 
 
 def _service_at(services: Services, moment: datetime) -> PortalService:
@@ -199,21 +224,41 @@ def _latest_token(services: Services, number: str) -> str:
     return match.group(1)
 
 
-def _register(services: Services, portal: PortalService, number: str) -> None:
-    portal.send_invitation(number)
-    chart = portal.chart(number)
-    portal.register(
-        _latest_token(services, number),
-        last_name=chart.last_name,
-        date_of_birth=chart.date_of_birth.isoformat(),
-        password=DEMO_PASSWORD,
-        password_confirm=DEMO_PASSWORD,
-    )
+def _register(
+    services: Services,
+    portal: PortalService,
+    numbers: list[str],
+    *,
+    deliver: Callable[[], None] = lambda: None,
+) -> None:
+    """Invite these charts and register each with DEMO_PASSWORD (argon2: the slow part)."""
+    tokens = []
+    for number in numbers:
+        portal.send_invitation(number)
+        tokens.append(_latest_token(services, number))  # before delivery takes it out
+    deliver()
+    for number, token in zip(numbers, tokens, strict=True):
+        chart = portal.chart(number)
+        portal.register(
+            token,
+            last_name=chart.last_name,
+            date_of_birth=chart.date_of_birth.isoformat(),
+            password=DEMO_PASSWORD,
+            password_confirm=DEMO_PASSWORD,
+        )
+    deliver()
 
 
-def _lock(services: Services, portal: PortalService, number: str) -> None:
+def _lock(
+    services: Services,
+    portal: PortalService,
+    number: str,
+    *,
+    deliver: Callable[[], None] = lambda: None,
+) -> None:
     portal.send_invitation(number)
-    token = _latest_token(services, number)
+    token = _latest_token(services, number)  # read before delivery takes it out of the row
+    deliver()
     for _ in range(5):
         portal.register(
             token,
