@@ -15,7 +15,9 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from sqlmodel import col, select
 
 from frontdesk.services import Services
@@ -26,6 +28,17 @@ __all__ = ["start_smtp"]  # the fixture, re-exported for this folder
 
 LINK_RE = re.compile(r"/register/([A-Za-z0-9_-]{43})")
 LOCK_WORDS = ("database is locked", "storebusy", "database is busy", "deadlock", "serializ")
+
+
+@pytest.fixture
+def light_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id with a light profile for the web side of these tests (they are about
+    the store and the server, not hashing cost; the default profile is tested in tests/web)."""
+    from frontdesk import passwords
+
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    )
 
 
 def child_context() -> mp.context.BaseContext:

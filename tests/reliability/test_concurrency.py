@@ -26,7 +26,6 @@ from dataclasses import replace
 import httpx
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from sqlmodel import select
 
 from frontdesk import tokens
@@ -153,17 +152,6 @@ class WebClients:
         if response.status_code == 303 and response.headers["location"].endswith("/portal"):
             self.signed_in += 1
         client.cookies.clear()
-
-
-@pytest.fixture
-def light_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id with a light profile for the web side of this test (it is about the
-    store, not hashing cost; the default profile is tested in tests/web)."""
-    from frontdesk import passwords
-
-    monkeypatch.setattr(
-        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    )
 
 
 @pytest.mark.usefixtures("light_argon2")
