@@ -82,9 +82,9 @@ class MailboxScreen(Screen[None]):
         with Vertical(id="mailbox"):
             yield DataStatic(
                 template(
-                    "[b]Demo mailbox[/b] — every email the demo sent; none left this machine. "
-                    "Links open the demo's web endpoint at $url. Registered demo clients sign "
-                    "in with the password [b]$password[/b].",
+                    "Every email the demo sent (none left this machine). Links open the demo's "
+                    "web endpoint at [b]$url[/b]. Registered demo clients sign in with the "
+                    "password [b]$password[/b].",
                     url=self.source.web_url,
                     password=self.source.password,
                 ),
@@ -103,7 +103,7 @@ class MailboxScreen(Screen[None]):
         self.sub_title = ""
         table = self.query_one("#mail-list", DataTable)
         table.add_column("Sent", width=15, key="sent")
-        table.add_column("To", width=27, key="to")
+        table.add_column("To", width=23, key="to")
         table.add_column("Subject", key="subject")
         self.action_refresh()
         table.focus()
@@ -200,7 +200,9 @@ class MailView(Screen[None]):
     def on_mount(self) -> None:
         self.title = "Demo mailbox"
         self.sub_title = self.mail.subject
-        self.query_one("#mail-body", TextArea).focus()
+        body = self.query_one("#mail-body", TextArea)
+        body.cursor_blink = False  # reading, not typing
+        body.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("copy_link", "open_link") and not self.mail.link:
