@@ -7,12 +7,13 @@ import threading
 import unicodedata
 from collections.abc import Iterable
 from datetime import date
-from functools import lru_cache
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
 
 from frontdesk.text import has_controls
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MIN_LENGTH = 15
 MAX_LENGTH = 1024
@@ -22,10 +23,43 @@ MAX_CONCURRENT_HASHES = 2
 MIN_GUESSES_LOG10 = 8.0
 ZXCVBN_SCORED_CHARS = 64  # zxcvbn refuses inputs over 72 characters
 
-_hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4 (RFC 9106 low-memory profile)
+
+class _LazyHasher:
+    """argon2id, t=3, m=64 MiB, p=4 (RFC 9106 low-memory profile). argon2 is imported on
+    first use: the TUI imports this module (through the services) but never hashes."""
+
+    @cached_property
+    def _real(self) -> PasswordHasher:
+        from argon2 import PasswordHasher
+
+        return PasswordHasher()
+
+    def hash(self, password: str, **kwargs: Any) -> str:
+        return self._real.hash(password, **kwargs)
+
+    def verify(self, stored: str, password: str) -> bool:
+        return self._real.verify(stored, password)
+
+    def check_needs_rehash(self, stored: str) -> bool:
+        return self._real.check_needs_rehash(stored)
+
+
+_hasher: Any = _LazyHasher()
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
-# Hashed once, used for unknown accounts so a failed sign-in costs the same either way.
-_DUMMY_HASH = _hasher.hash("frontdesk-dummy-password-for-timing")
+_DUMMY_PASSWORD = "frontdesk-dummy-password-for-timing"  # noqa: S105 (not a credential)
+# Hashed once, on first need (not at import: 64 MiB and ~85 ms of work), and used for unknown
+# accounts so a failed sign-in costs the same either way.
+_DUMMY_HASH: str | None = None
+_dummy_lock = threading.Lock()
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    with _dummy_lock:
+        if _DUMMY_HASH is None:
+            with _slots:
+                _DUMMY_HASH = str(_hasher.hash(_DUMMY_PASSWORD))
+        return _DUMMY_HASH
 
 
 def _stable(password: str) -> str:
@@ -39,23 +73,26 @@ def hash_password(password: str) -> str:
     if len(password) > MAX_LENGTH:
         raise ValueError("password longer than the cap")
     with _slots:
-        return _hasher.hash(_stable(password))
+        return str(_hasher.hash(_stable(password)))
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Check `password`; with no stored hash, do the same work and fail."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     if len(password) > MAX_LENGTH:
         return False
+    against = stored_hash or _dummy_hash()
     with _slots:
         try:
-            matched = _hasher.verify(stored_hash or _DUMMY_HASH, _stable(password))
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            matched = _hasher.verify(against, _stable(password))
+        except (VerificationError, InvalidHashError):  # a mismatch is a VerificationError
             return False
-        return matched and stored_hash is not None
+        return bool(matched) and stored_hash is not None
 
 
 def needs_rehash(stored_hash: str) -> bool:
-    return _hasher.check_needs_rehash(stored_hash)
+    return bool(_hasher.check_needs_rehash(stored_hash))
 
 
 @lru_cache(maxsize=1)
