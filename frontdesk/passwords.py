@@ -62,6 +62,12 @@ def _dummy_hash() -> str:
         return _DUMMY_HASH
 
 
+def warm_up() -> None:
+    """Compute the dummy hash now (the web server calls this before it serves), so the first
+    failed sign-in for an unknown account takes no longer than the ones after it."""
+    _dummy_hash()
+
+
 def _stable(password: str) -> str:
     """NFKC form (NIST SP 800-63B: normalise before hashing), so a password typed with
     composed or decomposed accents, or full-width letters, verifies the same way."""
