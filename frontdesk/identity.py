@@ -17,7 +17,9 @@ def normalize_last_name(value: str) -> str:
 
     Accents are kept (García ≠ Garcia), and dotless ı does not become i.
     """
-    text = unicodedata.normalize("NFKC", value).translate(_TRANSLATE)
+    # Variants are made alike before NFKC too: NFKC turns the acute accent (´, typed as an
+    # apostrophe on some keyboards) into a space and a combining mark.
+    text = unicodedata.normalize("NFKC", value.translate(_TRANSLATE)).translate(_TRANSLATE)
     text = text.casefold()
     text = re.sub(r"\s*-\s*", "-", text)
     return " ".join(text.split())
