@@ -3,6 +3,8 @@ charts at a time from the store (never every chart in memory)."""
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
@@ -115,6 +117,10 @@ class ChartBrowser(Screen[None]):
         self._ticks = 0
         self._typed_at = 0.0
         self._last_error: str | None = None
+        # One reader thread for pages, started before the first key: a keystroke hands it the
+        # query at once (no worker start-up in between), and a query not started yet when the
+        # next key comes is dropped (see `_load_page`).
+        self._pages = ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser-pages")
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -174,22 +180,27 @@ class ChartBrowser(Screen[None]):
             self._counted = unpaged
             self._load_count(unpaged)
 
-    @work(thread=True, exclusive=True, group="browser-page", exit_on_error=False)
     def _load_page(self, query: BrowserQuery, keep: str | None, at_end: bool) -> None:
-        from frontdesk.portal import PortalError
-        from store.db import StoreError
-
-        worker = get_current_worker()
+        """Start reading the page now, on the reader thread; the worker below waits for it
+        (so `app.workers` shows the load in flight) and shows it."""
         assert self.portal is not None
-        try:
-            charts = self.portal.search_charts(
-                query.text, status=query.status, limit=PAGE_SIZE, offset=query.offset
-            )
-        except (PortalError, StoreError) as exc:
-            self.post_message(self.LoadFailed(str(exc)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.PageLoaded(query, charts, keep, at_end))
+        future = self._pages.submit(_read_page, self.portal, query)
+        self._show_when_read(future, query, keep, at_end)
+
+    @work(exclusive=True, group="browser-page", exit_on_error=False)
+    async def _show_when_read(
+        self,
+        future: Future[list[ChartSummary] | str],
+        query: BrowserQuery,
+        keep: str | None,
+        at_end: bool,
+    ) -> None:
+        # A newer query cancels this worker, and with it `future` if it has not started.
+        found = await asyncio.wrap_future(future)
+        if isinstance(found, str):
+            self._load_failed(self.LoadFailed(found))
+        else:
+            self._show_page(self.PageLoaded(query, found, keep, at_end))
 
     @work(thread=True, exclusive=True, group="browser-count", exit_on_error=False)
     def _load_count(self, query: BrowserQuery) -> None:
@@ -297,6 +308,9 @@ class ChartBrowser(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event)
 
+    def on_unmount(self) -> None:
+        self._pages.shutdown(wait=False, cancel_futures=True)
+
     # ------------------------------------------------------------------ input
 
     @on(Input.Changed, "#search")
@@ -376,3 +390,16 @@ class ChartBrowser(Screen[None]):
         self.app.push_screen(
             ChartScreen(self.portal, chart.chart_number, refresh_interval=self.refresh_interval)
         )
+
+
+def _read_page(portal: PortalService, query: BrowserQuery) -> list[ChartSummary] | str:
+    """One page for `query` (on the reader thread), or why it could not be read."""
+    from frontdesk.portal import PortalError
+    from store.db import StoreError
+
+    try:
+        return portal.search_charts(
+            query.text, status=query.status, limit=PAGE_SIZE, offset=query.offset
+        )
+    except (PortalError, StoreError) as exc:
+        return str(exc)

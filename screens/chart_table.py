@@ -37,6 +37,7 @@ COLUMNS = (
     ("email", "Owner email", None),
 )
 _GAP = 2  # spaces between columns (one either side)
+STRIPS_KEPT = 400  # drawn lines kept (by row content and style), a few pages' worth
 
 
 class ChartTable(ScrollView, can_focus=True):
@@ -95,7 +96,8 @@ class ChartTable(ScrollView, can_focus=True):
         self._charts: list[ChartSummary] = []
         self._cells: list[tuple[Text, ...]] = []
         self._shown: list[tuple[tuple[str, str], ...]] = []
-        self._strips: dict[tuple[int, str], Strip] = {}
+        # Drawn lines by (row content, row style): a row shown again is not drawn again.
+        self._strips: dict[tuple[tuple[tuple[str, str], ...], str], Strip] = {}
         self._widths: tuple[int, ...] = ()
 
     # ------------------------------------------------------------------ data
@@ -126,16 +128,20 @@ class ChartTable(ScrollView, can_focus=True):
         self, charts: Sequence[ChartSummary], *, keep: str | None = None, at_end: bool = False
     ) -> None:
         """Show a page; the cursor stays on chart `keep` if present, else goes to the top (or
-        the bottom with `at_end`). A refresh that changes nothing repaints nothing."""
+        the bottom with `at_end`). A refresh that changes nothing repaints nothing; rows that
+        were shown before (a narrower search keeps many) reuse their drawn lines."""
         cells = [self._row_cells(chart) for chart in charts]
         shown = [tuple((text.plain, str(text.style)) for text in row) for row in cells]
         numbers = [chart.chart_number for chart in charts]
         self._charts = list(charts)
-        if keep is not None and not at_end and shown == self._shown:
+        same = shown == self._shown
+        if keep is not None and not at_end and same:
             return
-        self._cells, self._shown = cells, shown
-        self._strips.clear()
-        self.virtual_size = Size(self.size.width, len(charts) + 1)
+        if not same:
+            self._cells, self._shown = cells, shown
+            if len(self._strips) > STRIPS_KEPT:
+                self._strips.clear()
+            self.virtual_size = Size(self.size.width, len(charts) + 1)
         if keep in numbers:
             row = numbers.index(keep)
         elif at_end and numbers:
@@ -143,8 +149,7 @@ class ChartTable(ScrollView, can_focus=True):
         else:
             row = 0
             self.scroll_to(y=0, animate=False)
-        self.cursor_row = row
-        self.refresh()
+        self.cursor_row = row  # repaints (always_update)
 
     def _row_cells(self, chart: ChartSummary) -> tuple[Text, ...]:
         style = self.get_component_rich_style(f"chart-table-{status_class(chart.status)}")
@@ -197,7 +202,7 @@ class ChartTable(ScrollView, can_focus=True):
             name = "chart-table--cursor" if self.has_focus else "chart-table--cursor-blurred"
         else:
             name = "chart-table--odd" if index % 2 else ""
-        key = (index, name)
+        key = (self._shown[index], name)
         strip = self._strips.get(key)
         if strip is None:
             row_style = base + self.get_component_rich_style(name) if name else base
