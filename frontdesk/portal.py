@@ -248,15 +248,25 @@ def staff_actor() -> str:
     return os.environ.get("SUDO_USER") or getpass.getuser()
 
 
-def _clean_name(value: str, field_name: str, label: str, *, required: bool = True) -> str:
+def _clean_name(
+    value: str, field_name: str, label: str, *, required: bool = True, limit: int = 100
+) -> str:
+    """Trim and collapse spaces; refuse control characters and values longer than `limit`
+    (the width of the column that stores them)."""
     text = " ".join(value.split()) if value else ""
     if has_controls(value or ""):
         raise InvalidInput(f"{label} contains a control character.", field_name)
     if required and not text:
         raise InvalidInput(f"{label} is required.", field_name)
-    if len(text) > 100:
-        raise InvalidInput(f"{label} is longer than 100 characters.", field_name)
+    if len(text) > limit:
+        raise InvalidInput(f"{label} is longer than {limit} characters.", field_name)
     return text
+
+
+def _key(value: str, width: int) -> str:
+    """A folded search key cut to its column's width (folding can lengthen text: "ﬃ" → "ffi";
+    a prefix that long is never typed, so nothing findable is lost)."""
+    return search_key(value)[:width].rstrip()
 
 
 def _parse_dob(value: str | date, today: date) -> date:
@@ -317,11 +327,11 @@ class PortalService:
     ) -> Practice:
         """Create or change the practice; turning the portal on is "activate the portal"."""
         if name is not None:
-            name = _clean_name(name, "name", "Practice name")
+            name = _clean_name(name, "name", "Practice name", limit=200)
             if len(name) > 200:
                 raise InvalidInput("Practice name is longer than 200 characters.", "name")
         if phone is not None:
-            phone = _clean_name(phone, "phone", "Practice phone", required=False)
+            phone = _clean_name(phone, "phone", "Practice phone", required=False, limit=40)
         if invitation_days is not None and not 1 <= invitation_days <= 30:
             raise InvalidInput("Invitation validity must be 1 to 30 days.", "invitation_days")
         if timezone is not None:
@@ -394,7 +404,7 @@ class PortalService:
             today = now.astimezone(self._zone()).date()
         dob = _parse_dob(data.date_of_birth, today)
         email = _email_or_error(data.email) if data.email and data.email.strip() else None
-        phone = _clean_name(data.phone or "", "phone", "Phone", required=False) or None
+        phone = _clean_name(data.phone or "", "phone", "Phone", required=False, limit=40) or None
         return Chart(
             chart_number=number,
             first_name=first,
@@ -403,10 +413,10 @@ class PortalService:
             date_of_birth=dob,
             email=email,
             phone=phone,
-            last_key=search_key(last),
-            first_key=search_key(first),
+            last_key=_key(last, 100),
+            first_key=_key(first, 100),
             email_key=(email or "").lower(),
-            search_text=search_key(f"{last} {first} {preferred} {number} {email or ''}"),
+            search_text=_key(f"{last} {first} {preferred} {number} {email or ''}", 1000),
             created_at=now,
             updated_at=now,
         )
@@ -448,7 +458,7 @@ class PortalService:
         name = _clean_name(contact.name, "name", "Name")
         if len(name) > 200:
             raise InvalidInput("Name is longer than 200 characters.", "name")
-        relationship = _clean_name(contact.relationship, "relationship", "Relationship")
+        relationship = _clean_name(contact.relationship, "relationship", "Relationship", limit=60)
         email = _email_or_error(contact.email)
         assert chart.id is not None
         row = RelatedContact(

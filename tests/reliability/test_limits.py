@@ -60,19 +60,12 @@ CASES: dict[str, Callable[[PortalService, Path], object]] = {
     ),
     "CSV import of a phone of 60 characters": _import("5" * 60),
 }
-PG_BUG = (
-    "PostgreSQL refuses values the service accepted (VARCHAR too short: phone 40, "
-    "relationship 60, last_key/first_key 100 after NFKD) with a raw DataError; fix in "
-    "frontdesk/portal.py (_clean_name caps / validate_chart / _new_contact) or the columns"
-)
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_accepted_values_fit_their_columns(
-    case: str, practice_ready: Services, tmp_path: Path, request: pytest.FixtureRequest
+    case: str, practice_ready: Services, tmp_path: Path
 ) -> None:
-    if practice_ready.db.is_postgres:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=PG_BUG))
     try:
         CASES[case](practice_ready.portal, tmp_path)
     except PortalError as refused:
