@@ -46,6 +46,7 @@ LAST_NAME_MAX = 200
 EMAIL_MAX = 320
 DATE_MAX = 40
 BLANK_FORMS_KEPT = 64
+_COOKIE_SAFE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class PortalWeb:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # templates are loaded once (no stat of the file per page)
         )
         css = (WEB_DIR / "static" / "portal.css").read_bytes()
         self.css_url = f"{self.base}/static/portal.css?v={hashlib.sha256(css).hexdigest()[:10]}"
@@ -213,6 +215,11 @@ class PortalWeb:
     # ------------------------------------------------------------------ cookies and CSRF
 
     def _set_cookie(self, response: Response, name: str, value: str) -> None:
+        if _COOKIE_SAFE.fullmatch(value):  # our tokens: the header Starlette would write, built
+            secure = "; Secure" if self.https else ""  # without SimpleCookie (per request)
+            header = f"{name}={value}; HttpOnly; Path=/; SameSite=lax{secure}"
+            response.raw_headers.append((b"set-cookie", header.encode("latin-1")))
+            return
         response.set_cookie(name, value, path="/", secure=self.https, httponly=True, samesite="lax")
 
     def _clear_cookie(self, response: Response, name: str) -> None:

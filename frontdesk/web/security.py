@@ -17,7 +17,6 @@ import secrets
 import traceback
 from collections.abc import Callable
 
-from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,25 +52,43 @@ def security_headers(path: str, *, https: bool) -> dict[str, str]:
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware that sets `security_headers` on every HTTP response."""
+    """Pure ASGI middleware that sets `security_headers` on every HTTP response (and drops any
+    Server header). The headers are encoded once, for the two kinds of path."""
 
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
         self.https = https
+        self._raw = {
+            cacheable: [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in security_headers(
+                    STATIC_PREFIX if cacheable else "/", https=https
+                ).items()
+            ]
+            for cacheable in (True, False)
+        }
+        self._replaced = {name for name, _ in self._raw[False]} | {
+            name for name, _ in self._raw[True]
+        }
+        self._replaced.add(b"server")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = security_headers(scope.get("path", ""), https=self.https)
+        path = scope.get("path", "")
+        extra = self._raw[path.startswith(STATIC_PREFIX) or path == "/favicon.ico"]
+        replaced = self._replaced
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in extra.items():
-                    headers[name] = value
-                if "server" in headers:
-                    del headers["server"]
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", ())
+                    if name.lower() not in replaced
+                ]
+                headers.extend(extra)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
