@@ -467,6 +467,8 @@ def kept_directory() -> Path:
 def demo_command(args: argparse.Namespace, ctx: CliContext) -> int:
     """`frontdesk demo [--keep] [--charts N]`."""
     charts: int = args.charts or DEMO_CHARTS
+    if not ctx.stdin_is_tty():
+        raise CliError("`frontdesk demo` opens the terminal UI: run it in a terminal")
     if args.keep:
         directory = kept_directory()
         continuing = (directory / DEMO_DATABASE).exists()

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from frontdesk.cli import PLUGIN_MODULES
 from frontdesk.cli_support import CliContext, CliError
 
 from .conftest import Cli, set_up_practice
 
-PLUGINS = ("frontdesk.cli_mail", "frontdesk.cli_web", "frontdesk.cli_ops")
+PLUGINS = PLUGIN_MODULES  # every optional command module (cli_demo included)
 FRONTDESK = Path(sys.executable).with_name("frontdesk")
 
 

@@ -45,6 +45,8 @@ def demo_clock() -> FrozenClock:
 
 @pytest.fixture
 def stack(demo_copy: Path, demo_clock: FrozenClock) -> Iterator[DemoStack]:
-    """A running demo (SMTP capture, web endpoint, delivery) on a copy of the seeded database."""
-    with DemoStack(demo_copy, reuse=True, clock=demo_clock, actor="alice") as running:
+    """A running demo (SMTP capture, web endpoint, delivery) on a copy of the seeded database,
+    logging to demo.log beside it (as `frontdesk demo` does)."""
+    log = demo_copy.parent / "demo.log"
+    with DemoStack(demo_copy, reuse=True, clock=demo_clock, actor="alice", log_path=log) as running:
         yield running

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from rich.console import Console
 
+from frontdesk import demo as demo_module
 from frontdesk.app import FrontDeskApp
 from frontdesk.cli import main
 from frontdesk.cli_support import CliContext
@@ -215,6 +216,40 @@ async def test_resend_read_the_email_register_and_see_active(stack: DemoStack) -
         await settle(pilot)
         assert owner_status(app) == "Active"
     assert stack.services.portal.chart(EXPIRED_CHART).status.status is PortalStatus.ACTIVE
+    # T10/L2: the registration link's token never reaches the demo's log (uvicorn + FrontDesk).
+    token = link.rsplit("/", 1)[1]
+    log = stack.log_path.read_text() if stack.log_path and stack.log_path.exists() else ""
+    assert "outbox delivery" in log  # the log is where the demo's lines go
+    assert token[:8] not in log and NEW_PASSWORD not in log
+
+
+async def test_the_mailbox_shows_hostile_email_text_literally(stack: DemoStack) -> None:
+    """U1/U3/U4: names, subjects and bodies from an email are shown as text: no markup, no
+    action, no escape sequence reaches the terminal."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Cedar Counseling <portal@cedar-counseling.example>"
+    message["To"] = '"[@click=app.quit]x [b]Doe[/b]" <h1@example.com>'
+    message["Subject"] = "[@click=app.quit]Smith [/] \\x1b]52;c;RVZJTA==\\x1b\\"
+    message.set_content("Hello [@click=app.quit]x,\n\x1b]52;c;RVZJTA==\x07 \u009b31m done\n")
+    stack.mailbox.add(message.as_bytes())
+    app = FrontDeskApp(services=stack.services, delivery=stack.deliver, demo=demo_info(stack))
+    app.animation_level = "none"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        shown = screen_text(app)
+        assert "[@click=app.quit]Smith [/]" in shown
+        await pilot.press("enter")
+        await settle(pilot)
+        shown = screen_text(app)
+        assert '"[@click=app.quit]x [b]Doe[/b]" <h1@example.com>' in shown
+        assert "Hello [@click=app.quit]x," in shown
+        screenshot = app.export_screenshot()
+        assert "\x1b" not in screenshot and "\u009b" not in screenshot
+        assert app.is_running
 
 
 # ------------------------------------------------------------------------------ the command line
@@ -239,11 +274,12 @@ class Ran:
         )
 
 
-def run_cli(argv: list[str]) -> tuple[int, str]:
+def run_cli(argv: list[str], *, terminal: bool = True) -> tuple[int, str]:
     err = io.StringIO()
     ctx = CliContext(
         stdout=Console(file=io.StringIO(), width=200),
         stderr=Console(file=err, width=200),
+        stdin_is_tty=lambda: terminal,
     )
     return main(argv, ctx), err.getvalue()
 
@@ -255,10 +291,14 @@ def ran(monkeypatch: pytest.MonkeyPatch) -> Ran:
     return recorder
 
 
-def test_demo_charts_n_seeds_n_and_keep_continues_with_it(ran: Ran) -> None:
+def test_demo_charts_n_seeds_n_and_keep_continues_with_it(
+    ran: Ran, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`--charts 120` seeds 120 (50 through the service, the rest in bulk); `--keep` keeps the
-    database and the next `--keep` continues with it. (The pseudo-terminal test checks that a
-    demo without `--keep` leaves nothing behind.)"""
+    database and the next `--keep` continues with it; the configured (real) database is never
+    opened. (The pseudo-terminal test checks that a demo without `--keep` leaves nothing.)"""
+    real = tmp_path / "real.db"
+    monkeypatch.setenv("FRONTDESK_DATABASE_URL", f"sqlite:///{real}")
     code, err = run_cli(["demo", "--keep", "--charts", "120"])
     assert code == 0, err
     [call] = ran.calls
@@ -275,6 +315,17 @@ def test_demo_charts_n_seeds_n_and_keep_continues_with_it(ran: Ran) -> None:
     assert "--charts is ignored: continuing with the kept demo database" in err
     assert [call["charts"] for call in ran.calls] == [120, 120]
     assert ran.calls[0]["database"] == ran.calls[1]["database"] == f"sqlite:///{kept}"
+    assert not real.exists()
+
+
+def test_demo_without_a_terminal_says_so_and_starts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo_module.tempfile, "tempdir", str(tmp_path))
+    code, err = run_cli(["demo"], terminal=False)
+    assert code == 1
+    assert err == "frontdesk: error: `frontdesk demo` opens the terminal UI: run it in a terminal\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "many", "1000001"])
