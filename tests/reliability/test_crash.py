@@ -22,7 +22,7 @@ from frontdesk import tokens
 from frontdesk.clock import FrozenClock
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.portal import ChartInput
-from frontdesk.services import build_services
+from frontdesk.services import Services, build_services
 from store.models import AuditEvent, Invitation, OutboxEmail
 from tests.mail.conftest import StartSmtp
 from tests.reliability import workers
@@ -34,7 +34,7 @@ OTHER_CHART = "C-2"  # a bystander: its invitation must come through untouched
 STOP_TIMEOUT = 60  # seconds to reach the stop point; only a broken child takes this long
 
 
-def _deliver(services, port: int) -> None:  # type: ignore[no-untyped-def]
+def _deliver(services: Services, port: int) -> None:
     settings = workers.settings_for(services.settings.database_url, PUBLIC_URL, port)
     OutboxDelivery(services.db, services.clock, settings, lambda: None).deliver_due()
 
