@@ -23,6 +23,7 @@ from frontdesk.clock import FrozenClock
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.portal import ChartInput
 from frontdesk.services import Services, build_services
+from store.db import open_database
 from store.models import AuditEvent, Invitation, OutboxEmail
 from tests.mail.conftest import StartSmtp
 from tests.reliability import workers
@@ -75,6 +76,14 @@ def test_resend_killed_at_each_step_loses_nothing(
         if stage == workers.IN_TRANSACTION:
             # inside the transaction the new invitation, its email and audit row are written
             assert (note["invitation"], note["outbox_email"]) == (3, 3), note
+            # ...and nobody else sees them while it is open (readers are not blocked either)
+            onlooker = open_database(db_url, migrate=False)
+            try:
+                with onlooker.engine.connect() as conn:
+                    seen = conn.exec_driver_sql("SELECT count(*) FROM invitation").scalar()
+            finally:
+                onlooker.dispose()
+            assert seen == 2
         if stage == workers.ACCEPTED:
             assert len(smtp.messages) == 3  # the server has it; the row is not marked sent
     finally:
