@@ -36,7 +36,6 @@ from screens.actions import (
     perform_action,
 )
 from screens.chart_browser import STATUS_FILTERS, ChartBrowser
-from screens.chart_screen import ChartScreen
 from screens.errors import report_worker_failure, toast
 
 if TYPE_CHECKING:
@@ -305,11 +304,15 @@ class FrontDeskApp(App[None]):
         await self.push_screen(MailboxScreen(self.demo, refresh_interval=self.refresh_interval))
 
     def action_refresh(self) -> None:
+        from screens.chart_screen import ChartScreen  # loaded when first opened, not at start
+
         screen = self.screen
         if isinstance(screen, ChartBrowser | ChartScreen):
             screen.action_refresh()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from screens.chart_screen import ChartScreen
+
         if isinstance(screen, ChartScreen):
             yield SystemCommand(
                 "Communications tab",

@@ -19,7 +19,6 @@ from textual.widgets import Footer, Header, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.actions import ChartChanged
-from screens.chart_screen import ChartScreen
 from screens.chart_table import ChartTable
 from screens.errors import report_worker_failure, toast
 from screens.safe_text import template
@@ -384,6 +383,8 @@ class ChartBrowser(Screen[None]):
         self._reload()
 
     def action_open_chart(self) -> None:
+        from screens.chart_screen import ChartScreen  # loaded on first use, not at start
+
         chart = self.query_one(ChartTable).highlighted
         if chart is None or self.portal is None:
             return

@@ -34,10 +34,16 @@ def machine() -> str:
     except OSError:
         pass
     return (
-        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {model}; "
+        f"nproc {len(os.sched_getaffinity(0))}, {model}; "
         f"Python {platform.python_version()}; {platform.system()} {platform.release()}; "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
+
+
+def load() -> str:
+    """The 1/5/15-minute load averages: other work on the machine shifts every figure."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
 
 
 def runners(quick: bool) -> dict[str, Callable[[], list[Result]]]:
@@ -65,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if {"tui", "search"} & set(chosen):
         ensure_store()  # built once (a minute), not part of any measurement
     results: list[Result] = []
+    load_before = load()
     table = runners(args.quick)
     started = time.perf_counter()
     for name in chosen:
@@ -72,11 +79,16 @@ def main(argv: list[str] | None = None) -> int:
         results.extend(table[name]())
     took = time.perf_counter() - started
     about = machine()
+    loads = f"load average (1/5/15 min) {load_before} before, {load()} after"
     title = f"FrontDesk benchmarks{' (quick)' if args.quick else ''}"
     text = print_table(results, title)
-    print(f"\n{about}; took {took:.0f} s")
+    print(f"\n{about}\n{loads}; took {took:.0f} s")
     if args.out is not None:
-        args.out.write_text(f"{title}\n\n{about}\n\n{text}")
+        args.out.write_text(
+            f"# Latest benchmark run\n\n"
+            f"`python -m tests.benchmarks{' --quick' if args.quick else ''}`, on: {about}.  \n"
+            f"{loads}; took {took:.0f} s.\n\n```text\n{text.rstrip()}\n```\n"
+        )
     return 0 if all(r.met is not False for r in results) else 1
 
 
