@@ -543,7 +543,7 @@ def _introduce(ctx: CliContext, stack: DemoStack) -> None:
         f"Web endpoint (emailed links point here): {stack.web_url}",
         f"Mail server capturing every email: 127.0.0.1:{stack.smtp_port} "
         "(Ctrl+O in the terminal UI opens the Demo mailbox)",
-        f"Registered demo clients sign in with the password: {DEMO_PASSWORD}",
+        f"Clients registered in the demo data sign in with the password: {DEMO_PASSWORD}",
     ]
     for line in lines:
         ctx.stderr.print(line, markup=False, highlight=False, soft_wrap=True)

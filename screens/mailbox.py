@@ -83,8 +83,8 @@ class MailboxScreen(Screen[None]):
             yield DataStatic(
                 template(
                     "Every email the demo sent (none left this machine). Links open the demo's "
-                    "web endpoint at [b]$url[/b]. Registered demo clients sign in with the "
-                    "password [b]$password[/b].",
+                    "web endpoint at [b]$url[/b]. Clients registered in the demo data sign in "
+                    "with the password [b]$password[/b].",
                     url=self.source.web_url,
                     password=self.source.password,
                 ),
