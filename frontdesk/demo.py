@@ -92,7 +92,7 @@ def parse_mail(number: int, raw: bytes, arrived: datetime) -> CapturedMail:
     except (AttributeError, TypeError, ValueError):
         date = None
     sent_at = date.astimezone(UTC) if date is not None and date.tzinfo is not None else arrived
-    links = _LINK.findall(text)
+    links = [link.rstrip(".,;:!?") for link in _LINK.findall(text)]
     register = [link for link in links if _REGISTER.search(link)]
     link = (register or links or [None])[0]
     return CapturedMail(
@@ -487,7 +487,8 @@ def demo_command(args: argparse.Namespace, ctx: CliContext) -> int:
         else:
             say(f"Continuing with the kept demo database in {directory}.", markup=False)
     else:
-        say(f"Preparing the demo: a practice with {charts:,} charts…", markup=False)
+        wait = " (a large practice takes a little while)" if charts > 10_000 else ""
+        say(f"Preparing the demo: a practice with {charts:,} charts{wait}…", markup=False)
     stack = DemoStack(
         directory / DEMO_DATABASE,
         charts=charts,
