@@ -338,7 +338,6 @@ class _Smtp:
     """The one SMTP session the three mail checks share."""
 
     conn: smtplib.SMTP | None = None
-    secured: bool = False
 
 
 class Doctor:
@@ -394,6 +393,8 @@ class Doctor:
             outcome = step()
             return [outcome] if isinstance(outcome, CheckResult) else list(outcome)
         except Exception as exc:  # reported as the check's result, never swallowed
+            if os.environ.get("FRONTDESK_DEBUG"):
+                raise
             reason = single_line(str(exc))[:200]
             return [
                 _result(
@@ -956,7 +957,6 @@ class Doctor:
             return _result("smtp_tls", Status.FAIL, self._describe(exc), fix)
         sock = conn.sock
         version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
-        session.secured = True
         return _result(
             "smtp_tls",
             Status.PASS,

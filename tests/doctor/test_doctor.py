@@ -564,3 +564,23 @@ def test_json_is_a_list_of_checks(lite: Cli) -> None:
     for item in data:
         assert set(item) <= {"id", "name", "status", "detail", "fix", "data"}
         assert item["status"] in ("pass", "warn", "fail", "skip")
+
+
+def test_an_unforeseen_error_fails_its_check_only(
+    lite: Cli, start_smtp: StartSmtp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_up_practice(lite)
+    point_at(lite, start_smtp(), "none")
+
+    def broken(self: doctor.Doctor) -> doctor.CheckResult:
+        raise RuntimeError("the practice row is odd")
+
+    monkeypatch.setattr(doctor.Doctor, "check_portal", broken)
+    code, out, err = run_doctor(lite, "--json")
+    assert code == 1
+    found = checks(out)
+    assert list(found) == ALL_CHECKS
+    assert found["portal"]["status"] == "fail"
+    assert found["portal"]["detail"] == "unexpected RuntimeError: the practice row is odd"
+    assert found["outbox_backlog"]["status"] == "pass"  # the next checks still ran
+    assert err == "frontdesk: error: 1 check(s) failed: Practice portal active\n"
