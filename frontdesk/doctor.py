@@ -1,4 +1,4 @@
-"""`frontdesk doctor`: check a installation the way support would over SSH, one line per check.
+"""`frontdesk doctor`: check an installation the way support would over SSH, one line per check.
 
 Each check gives a status (pass, warn, fail, or skip when a prerequisite failed or it does not
 apply), a one-line detail, and a one-line fix. Checks only read: the database is opened without
