@@ -64,7 +64,7 @@ async def run_bare(spawned_at: float, keystrokes: bool) -> dict[str, object]:
     from textual.app import App, ComposeResult
     from textual.widgets import Footer, Header, Input
 
-    painted: dict[str, float] = {}
+    painted = Painted()
 
     class Bare(App[None]):
         def compose(self) -> ComposeResult:
@@ -74,7 +74,7 @@ async def run_bare(spawned_at: float, keystrokes: bool) -> dict[str, object]:
 
         def on_input_changed(self, event: Input.Changed) -> None:
             value = event.value
-            self.call_after_refresh(lambda: painted.setdefault(value, time.perf_counter()))
+            self.call_after_refresh(painted.stamp, value)
 
     app = Bare()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -88,21 +88,44 @@ async def run_bare(spawned_at: float, keystrokes: bool) -> dict[str, object]:
     return {"ready": ready, "rss_mb": peak_rss_mb(), "latencies_ms": latencies}
 
 
-async def type_words(pilot: Any, painted: dict[str, float]) -> list[float]:
-    """Type WORDS one key at a time; for each key, the time until `painted` holds the text."""
+class Painted(dict[str, float]):
+    """Texts whose results are on screen, with when; `arrived` wakes the typist (no polling,
+    which would take the interpreter from the app's own threads)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = asyncio.Event()
+
+    def stamp(self, text: str) -> None:
+        self.setdefault(text, time.perf_counter())
+        self.arrived.set()
+
+
+async def type_words(pilot: Any, painted: Painted) -> list[float]:
+    """Type WORDS one key at a time; for each key, the time until `painted` holds the text.
+    Keys go in as the terminal driver sends them (`Pilot.press` would also wait for the
+    whole process to idle, query threads included, and poll while it waits)."""
+    from textual import events
+
+    app = pilot.app
     latencies: list[float] = []
     for word in WORDS:
-        await pilot.press("ctrl+u")
+        app.post_message(events.Key("ctrl+u", None))
         await pilot.pause(0.05)
         typed = ""
         for char in word:
             typed += char
             painted.pop(typed, None)
+            painted.arrived.clear()
             sent = time.perf_counter()
-            await pilot.press(char)
+            app.post_message(events.Key(char, char))
             deadline = time.monotonic() + 5
             while typed not in painted and time.monotonic() < deadline:
-                await asyncio.sleep(0.0005)
+                try:
+                    await asyncio.wait_for(painted.arrived.wait(), deadline - time.monotonic())
+                except TimeoutError:
+                    break
+                painted.arrived.clear()
             latencies.append((painted.get(typed, time.perf_counter()) - sent) * 1000)
         await pilot.pause(0.3)  # as at the desk: a pause between words (the count runs)
     return latencies
@@ -125,7 +148,7 @@ async def run_frontdesk(
         return build_services(Settings(database_url=database_url), actor="bench")
 
     app = FrontDeskApp(services=open_services)
-    painted: dict[str, float] = {}
+    painted = Painted()
 
     async with app.run_test(size=(80, 24)) as pilot:
         browser = app.screen
@@ -137,7 +160,7 @@ async def run_frontdesk(
         def show_and_stamp(charts, *, keep=None, at_end=False):  # type: ignore[no-untyped-def]
             original_show(charts, keep=keep, at_end=at_end)
             text = browser.query_state.text
-            app.call_after_refresh(lambda: painted.setdefault(text, time.perf_counter()))
+            app.call_after_refresh(painted.stamp, text)
 
         table.show_charts = show_and_stamp  # type: ignore[method-assign]
         # The key goes in as the terminal would send it (Pilot.press would also wait for the
