@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -517,6 +518,18 @@ class PortalService:
     # a common fragment finds a page at once by walking the last-name index.
     _FTS_SCAN_THRESHOLD = 5000
 
+    # A prefix matching more charts than this walks the name index instead of sorting them.
+    _SORT_LIMIT = 400
+
+    def _many(self, session: Session, condition: sa.ColumnElement[bool]) -> bool:
+        """Whether more than _SORT_LIMIT charts meet `condition` (an index range count that
+        stops early)."""
+        probe = sa.select(sa.literal(1)).where(condition).limit(self._SORT_LIMIT + 1).subquery()
+        counted = (
+            session.connection().execute(sa.select(sa.func.count()).select_from(probe)).scalar_one()
+        )
+        return int(counted) > self._SORT_LIMIT
+
     def _text_branches(
         self, session: Session, text: str
     ) -> list[tuple[sa.ColumnElement[bool], bool]] | None:
@@ -532,12 +545,24 @@ class PortalService:
         branches: list[tuple[sa.ColumnElement[bool], bool]] = []
         if self.db.is_sqlite:
             upper = key + "\U0010ffff"
-            for column in (Chart.last_key, Chart.first_key, Chart.email_key):
-                branches.append((sa.and_(col(column) >= key, col(column) < upper), False))
-            number_range = sa.and_(
-                col(Chart.chart_number) >= raw, col(Chart.chart_number) < raw + "\U0010ffff"
+            # Last name: a range on the leading column of the name index, already in order.
+            branches.append(
+                (sa.and_(col(Chart.last_key) >= key, col(Chart.last_key) < upper), True)
             )
-            branches.append((number_range, False))
+            prefixes: list[tuple[sa.ColumnElement[str] | Any, str, str]] = [
+                (col(Chart.first_key), key, upper),
+                (col(Chart.email_key), key, upper),
+                (col(Chart.chart_number), raw, raw + "\U0010ffff"),
+            ]
+            for column, low, high in prefixes:
+                # Few matches: seek them on their own index and sort them. Many (a short
+                # prefix): walk the name index in order and filter, which finds a page at
+                # once; `column || ''` keeps SQLite from choosing the column's own index.
+                if self._many(session, sa.and_(column >= low, column < high)):
+                    bare = column + ""
+                    branches.append((sa.and_(bare >= low, bare < high), True))
+                else:
+                    branches.append((sa.and_(column >= low, column < high), False))
             if len(key) >= 3:
                 phrase = '"' + key.replace('"', '""') + '"'
                 many = session.execute(
@@ -585,16 +610,24 @@ class PortalService:
                 # Each way of matching takes its own best index and yields at most one page
                 # (plus the offset) in display order; the page is cut from their merge.
                 keys: set[tuple[str, str, int]] = set()
+                # Without a status filter the branches need the chart table alone.
+                keyed = (
+                    query.with_only_columns(
+                        col(Chart.last_key), col(Chart.first_key), col(Chart.id)
+                    )
+                    if status and status != "all"
+                    else sa.select(col(Chart.last_key), col(Chart.first_key), col(Chart.id))
+                )
+                conn = session.connection()
                 for branch, index_order in branches:
-                    matched = session.execute(
-                        query.with_only_columns(
-                            col(Chart.last_key), col(Chart.first_key), col(Chart.id)
-                        )
-                        .where(branch)
+                    matched = conn.execute(
+                        keyed.where(branch)
                         .order_by(*(order if index_order else unindexed_order))
                         .limit(offset + limit)
                     )
-                    keys.update((last, first, chart_id) for last, first, chart_id in matched)
+                    keys.update(
+                        (last, first, cast(int, chart_id)) for last, first, chart_id in matched
+                    )
                 page_ids = [key[2] for key in sorted(keys)[offset : offset + limit]]
                 query = query.where(col(Chart.id).in_(page_ids))
                 offset = 0
