@@ -958,27 +958,14 @@ class PortalService:
         One query on a bare connection: this runs for every page view of a link."""
         now = self.clock.now()
         digest = tokens.digest(token) if tokens.looks_like_token(token) else ""
-        with self.db.read() as session:
-            conn = session.connection()
-            practice = conn.execute(
-                sa.select(col(Practice.name), col(Practice.phone)).limit(1)
-            ).one()
-            row = (
-                conn.execute(
-                    sa.select(
-                        col(Invitation.state),
-                        col(Invitation.failed_attempts),
-                        col(Invitation.expires_at),
-                    ).where(col(Invitation.token_digest) == digest)
-                ).first()
-                if digest
-                else None
-            )
-        if row is None:
-            return TokenCheck("unknown", practice.name, practice.phone, 0)
+        with self.db.read_connection() as conn:
+            row = conn.execute(_LINK_QUERY, {"digest": digest}).first()
+        name, phone = (row.name or "", row.phone or "") if row is not None else ("", "")
+        if row is None or row.state is None:
+            return TokenCheck("unknown", name, phone, 0)
         state = _link_state(row.state, row.failed_attempts, row.expires_at, now)
         left = max(0, MAX_IDENTITY_FAILURES - row.failed_attempts)
-        return TokenCheck(state, practice.name, practice.phone, left)
+        return TokenCheck(state, name, phone, left)
 
     @staticmethod
     def _invitation_by_token(session: Session, token: str) -> Invitation | None:
@@ -1454,6 +1441,21 @@ class PortalService:
         else:
             message = f"{verb} {mask_email(chart.owner.email or '')}."
         return ActionResult(message=message, chart=chart, outbox_id=outbox_id)
+
+
+# What a link page needs, in one statement: the practice and (if the digest is known) the
+# invitation's state columns. An empty digest matches nothing.
+_LINK_QUERY = sa.text(
+    "SELECT p.name, p.phone, i.state, i.failed_attempts, i.expires_at "
+    "FROM practice p LEFT JOIN invitation i ON i.token_digest = :digest "
+    "WHERE p.id = 1"
+).columns(
+    sa.column("name", sa.String),
+    sa.column("phone", sa.String),
+    sa.column("state", sa.String),
+    sa.column("failed_attempts", sa.Integer),
+    sa.column("expires_at", sa.DateTime(timezone=True)),
+)
 
 
 def _link_state(state: str, failed_attempts: int, expires_at: datetime, now: datetime) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 TOKEN_BYTES = 32  # 256 bits → 43 url-safe characters
@@ -25,6 +26,9 @@ def same(a: str, b: str) -> bool:
     )
 
 
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
 def looks_like_token(value: str) -> bool:
     """Cheap shape check before any database work: 43 url-safe characters."""
-    return len(value) == 43 and all(c.isascii() and (c.isalnum() or c in "-_") for c in value)
+    return _TOKEN_SHAPE.fullmatch(value) is not None

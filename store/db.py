@@ -78,6 +78,17 @@ class Database:
             raise StoreUnavailable(f"Database error: {describe_error(exc)}") from exc
 
     @contextmanager
+    def read_connection(self) -> Iterator[sa.Connection]:
+        """A bare connection for a hot read path (no ORM session); nothing is committed."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            if _is_retryable(exc):
+                raise StoreBusy("The database is busy — try again in a moment.") from exc
+            raise StoreUnavailable(f"Database error: {describe_error(exc)}") from exc
+
+    @contextmanager
     def write_once(self) -> Iterator[Session]:
         """One write transaction (BEGIN IMMEDIATE on SQLite); commits on success."""
         with self.engine.connect() as conn:
