@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
-
 _COMMON_TYPOS = {
     "gmial.com": "gmail.com",
     "gmai.com": "gmail.com",
@@ -39,6 +37,9 @@ def normalize_email(value: str) -> str:
         raise InvalidEmail("Email address is empty.")
     if any(ch in text for ch in "\r\n\x00") or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise InvalidEmail("Email address contains a control character.")
+    # Imported here: the terminal UI loads this module at start but validates rarely.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:

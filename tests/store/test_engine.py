@@ -194,3 +194,11 @@ def test_upgrade_from_0001_refolds_search_keys_without_apostrophes(tmp_path) -> 
     assert tuple(keys) == ("obrien", "obrien di x-1")
     assert len(found) == 1  # the FTS index followed the update
     database.dispose()
+
+
+def test_head_revision_constant_matches_the_newest_migration() -> None:
+    """Opening a current database skips Alembic by comparing with HEAD_REVISION: it must name
+    the newest script, or every start would run (or skip) migrations wrongly."""
+    from store.migrate import HEAD_REVISION
+
+    assert head_revision() == HEAD_REVISION

@@ -56,3 +56,24 @@ def test_dummy_hash_is_made_on_first_need_and_by_warm_up(
     monkeypatch.setattr(passwords, "_DUMMY_HASH", None)
     passwords.warm_up()
     assert passwords._DUMMY_HASH is not None and passwords._DUMMY_HASH.startswith("$argon2id$")
+
+
+def test_opening_a_current_store_does_not_load_alembic_or_the_email_validator(
+    tmp_path: Path,
+) -> None:
+    """The second start of the desk on a migrated database reads the schema revision with
+    plain SQL (Alembic is for migrating), and address validation loads when an address is
+    typed, not at start."""
+    url = f"sqlite:///{tmp_path / 'probe.db'}"
+    for run, expected in ((1, None), (2, "")):
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, url, "alembic", "email_validator"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        if expected is not None:  # the first run created and migrated the file
+            assert done.stdout.strip() == expected, f"run {run}"
