@@ -531,7 +531,7 @@ class PortalService:
         return int(counted) > self._SORT_LIMIT
 
     def _text_branches(
-        self, session: Session, text: str
+        self, session: Session, text: str, *, counting: bool = False
     ) -> list[tuple[sa.ColumnElement[bool], bool]] | None:
         """The ways `text` can match a chart, each usable with an index: prefix of last name,
         first name, email or chart number, or (3+ characters) a substring of any of them
@@ -558,20 +558,21 @@ class PortalService:
                 # Few matches: seek them on their own index and sort them. Many (a short
                 # prefix): walk the name index in order and filter, which finds a page at
                 # once; `column || ''` keeps SQLite from choosing the column's own index.
-                if self._many(session, sa.and_(column >= low, column < high)):
+                # (A count ORs the branches: only index ranges keep that an index union.)
+                if not counting and self._many(session, sa.and_(column >= low, column < high)):
                     bare = column + ""
                     branches.append((sa.and_(bare >= low, bare < high), True))
                 else:
                     branches.append((sa.and_(column >= low, column < high), False))
             if len(key) >= 3:
                 phrase = '"' + key.replace('"', '""') + '"'
-                many = session.execute(
-                    sa.text(
-                        "SELECT count(*) FROM (SELECT 1 FROM chart_fts WHERE chart_fts MATCH :p "
-                        "LIMIT :n)"
-                    ),
-                    {"p": phrase, "n": self._FTS_SCAN_THRESHOLD + 1},
-                ).scalar_one()
+                many = (
+                    0
+                    if counting
+                    else session.connection()
+                    .execute(_FTS_PROBE, {"p": phrase, "n": self._FTS_SCAN_THRESHOLD + 1})
+                    .scalar_one()
+                )
                 if many <= self._FTS_SCAN_THRESHOLD:
                     fts = sa.text("SELECT rowid FROM chart_fts WHERE chart_fts MATCH :p")
                     branches.append((col(Chart.id).in_(fts.bindparams(p=phrase)), False))
@@ -645,7 +646,7 @@ class PortalService:
         query, inv, acct = self._joined_select(now)
         inner = query.with_only_columns(col(Chart.id))
         with self.db.read() as session:
-            branches = self._text_branches(session, text)
+            branches = self._text_branches(session, text, counting=True)
             if branches is not None:
                 inner = inner.where(sa.or_(*(branch for branch, _ in branches)))
             if status and status != "all":
@@ -1442,6 +1443,11 @@ class PortalService:
             message = f"{verb} {mask_email(chart.owner.email or '')}."
         return ActionResult(message=message, chart=chart, outbox_id=outbox_id)
 
+
+# How many charts a trigram phrase matches, stopping early.
+_FTS_PROBE = sa.text(
+    "SELECT count(*) FROM (SELECT 1 FROM chart_fts WHERE chart_fts MATCH :p LIMIT :n)"
+)
 
 # What a link page needs, in one statement: the practice and (if the digest is known) the
 # invitation's state columns. An empty digest matches nothing.

@@ -18,11 +18,19 @@ from frontdesk.portal import (
     InvalidInput,
     NotAllowed,
     NotFound,
+    PortalService,
 )
 from frontdesk.services import Services
 from frontdesk.status import PortalStatus
 from frontdesk.tokens import digest
-from store.models import AuditEvent, Invitation, OutboxEmail, PortalAccount, PortalSession
+from store.models import (
+    AuditEvent,
+    Chart,
+    Invitation,
+    OutboxEmail,
+    PortalAccount,
+    PortalSession,
+)
 from tests.lifecycle.conftest import latest_token
 
 PASSWORD = "correct horse battery staple"
@@ -474,3 +482,46 @@ def test_audit_rows_carry_actor_and_utc_time(practice_ready: Services, chart: st
     last = rows[-1]
     assert last.actor == "alice" and last.chart_number == chart
     assert "ana@example.com" not in last.detail  # addresses are masked in audit details
+
+
+@pytest.mark.parametrize("sort_limit", [10, PortalService._SORT_LIMIT])
+def test_search_with_many_matches_walks_in_order_and_counts_them_all(
+    practice_ready: Services,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+    sort_limit: int,
+) -> None:
+    """Short prefixes match more charts than are worth sorting (first name, email, chart
+    number): the page still holds the first matches in name order, pages continue without
+    gaps, and the count covers every match. With a limit of 10 every prefix below takes the
+    walk-the-name-index plan; with the real limit the rarer ones seek and sort."""
+    from frontdesk.demo_data import bulk_insert_charts
+
+    monkeypatch.setattr(PortalService, "_SORT_LIMIT", sort_limit)
+    bulk_insert_charts(practice_ready, 900, start=5000, now=clock.now())
+    portal = practice_ready.portal
+    with practice_ready.db.read() as session:
+        everyone = session.exec(select(Chart)).all()
+    first, email = everyone[0].first_key[:1], everyone[0].email_key[:2]
+
+    def prefix_of_any(key: str):
+        return lambda c: any(
+            value.startswith(key)
+            for value in (c.last_key, c.first_key, c.email_key, c.chart_number)
+        )
+
+    for text, match in (
+        ("C-5", lambda c: c.chart_number.startswith("C-5") or "c-5" in c.search_text),
+        (first, prefix_of_any(first)),
+        (email, prefix_of_any(email)),
+    ):
+        ordered = sorted(everyone, key=lambda c: (c.last_key, c.first_key, c.id))
+        want = [c.chart_number for c in ordered if match(c)]
+        assert len(want) > sort_limit or sort_limit > 10, text
+        shown = [
+            c.chart_number
+            for offset in (0, 20, 40)
+            for c in portal.search_charts(text, limit=20, offset=offset)
+        ]
+        assert shown == want[:60], text
+        assert portal.count_charts(text) == len(want), text
