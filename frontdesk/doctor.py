@@ -33,7 +33,7 @@ from sqlmodel import col, select
 
 from frontdesk.clock import Clock, as_utc
 from frontdesk.config import SMTP_SECURITY_CHOICES, Settings, is_loopback_host
-from frontdesk.mail.sender import SendError, server_reply, tls_context
+from frontdesk.mail.sender import SendError, describe_smtp_error, server_reply, tls_context
 from frontdesk.secrets import KeyringTimeout, SecretError, get_smtp_password
 from frontdesk.text import single_line
 from store.db import Database, StoreError, describe_error, open_database
@@ -826,24 +826,13 @@ class Doctor:
         return min(self.settings.smtp_timeout, self.network_timeout)
 
     def _describe(self, exc: BaseException) -> str:
-        where = self._where
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return f"the certificate of {where} is not trusted: {exc.verify_message}"
-        if isinstance(exc, ssl.SSLError):
-            return f"TLS with {where} failed: {exc.reason or exc}"
-        if isinstance(exc, smtplib.SMTPResponseException):
-            return f"{where} answered {server_reply(exc.smtp_code, exc.smtp_error)}"
-        if isinstance(exc, smtplib.SMTPServerDisconnected):
-            return f"{where} closed the connection"
-        if isinstance(exc, ConnectionRefusedError):
-            return f"cannot connect to {where}: connection refused"
-        if isinstance(exc, socket.gaierror):
-            return f"mail server host {self.settings.smtp_host!r} not found"
-        if isinstance(exc, TimeoutError):
-            return f"{where} did not answer within {self._timeout:g} s"
-        if isinstance(exc, OSError):
-            return f"cannot connect to {where}: {exc.strerror or exc}"
-        return f"{where}: {type(exc).__name__}"
+        return describe_smtp_error(
+            exc,
+            host=self.settings.smtp_host,
+            port=self.settings.smtp_port,
+            timeout=self._timeout,
+            server="",
+        )
 
     def _smtp_reach(self, session: _Smtp) -> CheckResult:
         settings = self.settings

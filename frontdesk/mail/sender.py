@@ -147,26 +147,12 @@ class SmtpSender:
         self._conn = conn
 
     def _describe_connect_error(self, exc: Exception) -> str:
-        where = self.where
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return f"mail server {where} certificate not trusted: {exc.verify_message}"
-        if isinstance(exc, ssl.SSLError):
-            return f"TLS with mail server {where} failed: {exc.reason or exc}"
-        if isinstance(exc, smtplib.SMTPAuthenticationError):
-            return f"mail server refused the login: {server_reply(exc.smtp_code, exc.smtp_error)}"
-        if isinstance(exc, smtplib.SMTPResponseException):
-            return f"mail server {where} answered {server_reply(exc.smtp_code, exc.smtp_error)}"
-        if isinstance(exc, smtplib.SMTPServerDisconnected):
-            return f"mail server {where} closed the connection"
-        if isinstance(exc, ConnectionRefusedError):
-            return f"cannot connect to mail server {where}: connection refused"
-        if isinstance(exc, socket.gaierror):
-            return f"mail server host {self.settings.smtp_host!r} not found"
-        if isinstance(exc, TimeoutError):
-            return f"mail server {where} did not answer within {self.settings.smtp_timeout:g} s"
-        if isinstance(exc, OSError):
-            return f"cannot connect to mail server {where}: {exc.strerror or exc}"
-        return f"mail server {where}: {type(exc).__name__}"
+        return describe_smtp_error(
+            exc,
+            host=self.settings.smtp_host,
+            port=self.settings.smtp_port,
+            timeout=self.settings.smtp_timeout,
+        )
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -297,3 +283,30 @@ def check_connection(settings: Settings, password: str | None) -> str:
         return f"Connected to {sender.where} with {security}{tls}{login}."
     finally:
         sender.close()
+
+
+def describe_smtp_error(
+    exc: BaseException, *, host: str, port: int, timeout: float, server: str = "mail server "
+) -> str:
+    """One line for a failure to reach, secure or log in to the mail server (never the
+    password). `server` names the other end ("" where the context already says it)."""
+    where = f"{server}{host}:{port}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"{where} certificate not trusted: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS with {where} failed: {exc.reason or exc}"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"mail server refused the login: {server_reply(exc.smtp_code, exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{where} answered {server_reply(exc.smtp_code, exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"{where} closed the connection"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"cannot connect to {where}: connection refused"
+    if isinstance(exc, socket.gaierror):
+        return f"mail server host {host!r} not found"
+    if isinstance(exc, TimeoutError):
+        return f"{where} did not answer within {timeout:g} s"
+    if isinstance(exc, OSError):
+        return f"cannot connect to {where}: {exc.strerror or exc}"
+    return f"{where}: {type(exc).__name__}"
