@@ -241,15 +241,8 @@ def invitation_email(
 
 def access_restored_email(practice: Practice, *, greeting_name: str, link: str) -> ComposedEmail:
     """'Portal access activated': the existing account works again with the same password."""
-    values = _values(practice, greeting_name=greeting_name, first_name=None, link=link)
-    return _default(
-        practice,
-        _RESTORED_BODY,
-        RESTORED_SUBJECT,
-        values,
-        "Sign in",
-        with_phone=_CALL_WITH_PHONE,
-        without_phone=_CALL_NO_PHONE,
+    return _sign_in_notice(
+        practice, _RESTORED_BODY, RESTORED_SUBJECT, greeting_name, link, call_us=True
     )
 
 
@@ -257,29 +250,37 @@ def registration_complete_email(
     practice: Practice, *, greeting_name: str, link: str
 ) -> ComposedEmail:
     """Sent after a client registers, so they learn of a registration they did not make."""
-    values = _values(practice, greeting_name=greeting_name, first_name=None, link=link)
-    return _default(
-        practice,
-        _REGISTERED_BODY,
-        REGISTERED_SUBJECT,
-        values,
-        "Sign in",
-        with_phone=_CALL_WITH_PHONE,
-        without_phone=_CALL_NO_PHONE,
+    return _sign_in_notice(
+        practice, _REGISTERED_BODY, REGISTERED_SUBJECT, greeting_name, link, call_us=True
     )
 
 
 def new_message_email(practice: Practice, *, greeting_name: str, link: str) -> ComposedEmail:
     """A notice that a message waits in the portal; never the message itself."""
+    return _sign_in_notice(
+        practice, _NEW_MESSAGE_BODY, NEW_MESSAGE_SUBJECT, greeting_name, link, call_us=False
+    )
+
+
+def _sign_in_notice(
+    practice: Practice,
+    template: str,
+    subject: str,
+    greeting_name: str,
+    link: str,
+    *,
+    call_us: bool,
+) -> ComposedEmail:
+    """A built-in notice whose button is "Sign in" (optionally with "call us" closing)."""
     values = _values(practice, greeting_name=greeting_name, first_name=None, link=link)
     return _default(
         practice,
-        _NEW_MESSAGE_BODY,
-        NEW_MESSAGE_SUBJECT,
+        template,
+        subject,
         values,
         "Sign in",
-        with_phone="",
-        without_phone="",
+        with_phone=_CALL_WITH_PHONE if call_us else "",
+        without_phone=_CALL_NO_PHONE if call_us else "",
     )
 
 
