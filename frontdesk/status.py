@@ -62,7 +62,8 @@ class StatusInfo:
         if self.expiring_soon:
             hours = max(1, int(self.seconds_left // 3600))
             return f"Expiring soon · {hours} h left"
-        days = int(self.seconds_left // 86400)
+        # Nearest whole day: a link sent seconds ago reads "7 days", not "6".
+        days = int(self.seconds_left / 86400 + 0.5)
         return f"expires in {days} day{'s' if days != 1 else ''}"
 
 

@@ -129,3 +129,17 @@ def test_settings_rules(tmp_path: Path) -> None:
         load_settings(config, env={})
     with pytest.raises(ConfigError, match="not a valid value"):
         load_settings(tmp_path / "none.toml", env={"FRONTDESK_SMTP_PORT": "abc"})
+
+
+@pytest.mark.parametrize(
+    ("seconds_left", "shown"),
+    [
+        (7 * 86400 - 5, "expires in 7 days"),  # a link sent a moment ago (real clock)
+        (6 * 86400, "expires in 6 days"),
+        (2 * 86400 + 3600, "expires in 2 days"),
+    ],
+)
+def test_invited_detail_rounds_to_the_nearest_day(seconds_left: float, shown: str) -> None:
+    from frontdesk.status import PortalStatus, StatusInfo
+
+    assert StatusInfo(PortalStatus.INVITED, seconds_left=seconds_left).detail == shown
