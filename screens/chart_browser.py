@@ -54,10 +54,13 @@ class BrowserQuery:
 
 
 class SearchInput(Input):
-    """The search box: typing filters; ↑/↓ and PgUp/PgDn move in the results; Enter opens."""
+    """The search box: typing filters; ↑/↓ and PgUp/PgDn move in the results; Enter opens.
+    `/` is the search key here too: it selects the query, so what is typed next replaces it
+    (a priority binding, or the box would take the key as text)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "screen.open_chart", "Open chart", id="browser.open"),
+        Binding("slash", "select_all", "Search", id="browser.search", priority=True),
         Binding("down", "screen.cursor(1)", "Next chart", show=False),
         Binding("up", "screen.cursor(-1)", "Previous chart", show=False),
         Binding("pagedown", "screen.page(1)", "Next page", show=False),

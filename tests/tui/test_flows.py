@@ -536,6 +536,37 @@ async def test_status_worklist_and_keys(make_app: AppFactory, seeded_url: str) -
     assert app.return_code == 0
 
 
+async def test_slash_is_the_search_key_in_the_box_and_from_the_results(
+    make_app: AppFactory, seeded_url: str
+) -> None:
+    """In the box `/` selects the query (typing replaces it) instead of typing a slash; from the
+    results `/` goes back to the box with the query selected."""
+    app = make_app(seeded_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        search = app.browser.query_one("#search", Input)
+        table = app.browser.query_one(ChartTable)
+        assert search.has_focus
+        await pilot.press(*"gar", "slash")
+        await pilot.pause()
+        assert search.has_focus
+        assert search.value == "gar", "`/` is not typed into the query"
+        await pilot.press(*"park")
+        await settle(pilot)
+        assert search.value == "park", "what is typed after `/` replaces the query"
+        assert [c.chart_number for c in table.charts] == [NO_ACCESS]
+
+        await pilot.press("escape")
+        assert table.has_focus
+        await pilot.press("slash")
+        await pilot.pause()
+        assert search.has_focus and search.value == "park"
+        await pilot.press(*"gar")
+        await settle(pilot)
+        assert search.value == "gar"
+        assert [c.chart_number for c in table.charts] == ["C-1002"]
+
+
 async def test_command_palette_offers_the_chart_actions(
     make_app: AppFactory, seeded_url: str
 ) -> None:
