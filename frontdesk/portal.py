@@ -8,12 +8,13 @@ Every state change writes an AuditEvent, and every email an OutboxEmail, in the 
 from __future__ import annotations
 
 import getpass
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -29,11 +30,14 @@ from frontdesk.identity import last_names_match, parse_date_strict
 from frontdesk.mail import compose
 from frontdesk.passwords import hash_password, password_problem
 from frontdesk.status import (
+    EXPIRING_SOON,
     MAX_IDENTITY_FAILURES,
+    STATUS_FILTERS,
     PortalStatus,
     StatusInfo,
     compute_status,
     status_condition,
+    status_of,
 )
 from frontdesk.text import has_controls, search_key, single_line
 from store.db import Database
@@ -302,6 +306,7 @@ class PortalService:
         self.clock = clock
         self.settings = settings
         self.actor = actor
+        self._page_statements: dict[tuple[str | None, _Shape | None], sa.Select[Any]] = {}
 
     # ---------------------------------------------------------------- practice
 
@@ -518,73 +523,117 @@ class PortalService:
     # a common fragment finds a page at once by walking the last-name index.
     _FTS_SCAN_THRESHOLD = 5000
 
-    # A prefix matching more charts than this walks the name index instead of sorting them.
-    _SORT_LIMIT = 400
+    # A prefix matching more charts than this walks the name index instead of sorting them
+    # (sorting reads the prefix's covering index; walking, the name index, see migration 0003).
+    _SORT_LIMIT = 3000
 
-    def _many(self, session: Session, condition: sa.ColumnElement[bool]) -> bool:
-        """Whether more than _SORT_LIMIT charts meet `condition` (an index range count that
-        stops early)."""
-        probe = sa.select(sa.literal(1)).where(condition).limit(self._SORT_LIMIT + 1).subquery()
-        counted = (
-            session.connection().execute(sa.select(sa.func.count()).select_from(probe)).scalar_one()
-        )
-        return int(counted) > self._SORT_LIMIT
+    def prepare_search(self) -> int:
+        """Build and compile every page statement a search without a status filter can use
+        (a few dozen on SQLite, one on PostgreSQL), each run once with a zero limit (which
+        reads nothing); returns how many. Call it on a reader thread when the browser opens, so no
+        keystroke pays for building its statement (several milliseconds each)."""
+        shapes: list[_Shape | None] = [None]
+        if self.db.is_sqlite:
+            for first, email, number in itertools.product((False, True), repeat=3):
+                prefixes = (
+                    _Branch("last"),
+                    _Branch("first", walk=first),
+                    _Branch("email", walk=email),
+                    _Branch("number", walk=number),
+                )
+                shapes.append(prefixes)
+                shapes.append((*prefixes, _Branch("trigram", walk=False)))
+                shapes.append((*prefixes, _Branch("within")))
+        else:  # one shape for short texts, one with the substring branch
+            for text in ("pr", "prepare"):
+                found = self._text_shape(None, text)
+                shapes.append(found[0] if found else None)
+        now = self.clock.now()
+        nothing = "\U0010fffe" * 3
+        params: dict[str, Any] = {
+            "key": nothing,
+            "key_end": nothing,
+            "raw": nothing,
+            "raw_end": nothing,
+            "key_prefix": nothing,
+            "raw_prefix": nothing,
+            "key_within": nothing,
+            "phrase": '"' + nothing + '"',
+            "now": now,
+            "soon": now,
+            "limit": 0,  # SQLite stops at once: nothing is read, only compiled
+            "offset": 0,
+            "take": 0,
+        }
+        with self.db.read_connection() as conn:
+            for shape in shapes:
+                conn.execute(self._page_statement(None, shape), params).all()
+        return len(shapes)
 
-    def _text_branches(
-        self, session: Session, text: str, *, counting: bool = False
-    ) -> list[tuple[sa.ColumnElement[bool], bool]] | None:
+    def _text_shape(
+        self, conn: sa.Connection | None, text: str, *, counting: bool = False
+    ) -> tuple[_Shape, dict[str, Any]] | None:
         """The ways `text` can match a chart, each usable with an index: prefix of last name,
         first name, email or chart number, or (3+ characters) a substring of any of them
-        (trigram index on SQLite, pg_trgm on PostgreSQL). Each comes with whether walking the
-        name index in display order suits it (False: seek the matches, then sort them).
-        None when there is nothing to match."""
+        (trigram index on SQLite, pg_trgm on PostgreSQL); with the parameters they bind.
+        Each way is a `_Branch` naming how it reads (see `_branch_condition`). None when there
+        is nothing to match. While not `counting`, one probe statement decides, per prefix,
+        whether it matches so many charts that walking the name index in display order finds
+        a page sooner than seeking the matches and sorting them."""
         raw = single_line(text).strip()
         key = search_key(raw)
         if not key:
             return None
-        branches: list[tuple[sa.ColumnElement[bool], bool]] = []
-        if self.db.is_sqlite:
-            upper = key + "\U0010ffff"
-            # Last name: a range on the leading column of the name index, already in order.
-            branches.append(
-                (sa.and_(col(Chart.last_key) >= key, col(Chart.last_key) < upper), True)
-            )
-            prefixes: list[tuple[sa.ColumnElement[str] | Any, str, str]] = [
-                (col(Chart.first_key), key, upper),
-                (col(Chart.email_key), key, upper),
-                (col(Chart.chart_number), raw, raw + "\U0010ffff"),
-            ]
-            for column, low, high in prefixes:
-                # Few matches: seek them on their own index and sort them. Many (a short
-                # prefix): walk the name index in order and filter, which finds a page at
-                # once; `column || ''` keeps SQLite from choosing the column's own index.
-                # (A count ORs the branches: only index ranges keep that an index union.)
-                if not counting and self._many(session, sa.and_(column >= low, column < high)):
-                    bare = column + ""
-                    branches.append((sa.and_(bare >= low, bare < high), True))
-                else:
-                    branches.append((sa.and_(column >= low, column < high), False))
-            if len(key) >= 3:
-                phrase = '"' + key.replace('"', '""') + '"'
-                many = (
-                    0
-                    if counting
-                    else session.connection()
-                    .execute(_FTS_PROBE, {"p": phrase, "n": self._FTS_SCAN_THRESHOLD + 1})
-                    .scalar_one()
-                )
-                if many <= self._FTS_SCAN_THRESHOLD:
-                    fts = sa.text("SELECT rowid FROM chart_fts WHERE chart_fts MATCH :p")
-                    branches.append((col(Chart.id).in_(fts.bindparams(p=phrase)), False))
-                else:  # so common that walking the name index finds a page at once
-                    branches.append((col(Chart.search_text).contains(key, autoescape=True), True))
+        params: dict[str, Any] = {
+            "key": key,
+            "key_end": key + "\U0010ffff",
+            "raw": raw,
+            "raw_end": raw + "\U0010ffff",
+            "key_prefix": _like_escape(key) + "%",
+            "raw_prefix": _like_escape(raw) + "%",
+            "key_within": "%" + _like_escape(key) + "%",
+            "phrase": '"' + key.replace('"', '""') + '"',
+            "probe_many": self._SORT_LIMIT + 1,
+            "probe_fts": self._FTS_SCAN_THRESHOLD + 1,
+        }
+        substring = len(key) >= 3
+        if not self.db.is_sqlite:
+            branches = [_Branch("last"), _Branch("first"), _Branch("email"), _Branch("number")]
+            if substring:
+                branches.append(_Branch("within"))
+            return tuple(branches), params
+        if counting:
+            # A count ORs the branches: only index ranges keep that an index union.
+            many = (0, 0, 0, 0)
         else:
-            for column in (Chart.last_key, Chart.first_key, Chart.email_key):
-                branches.append((col(column).startswith(key, autoescape=True), True))
-            branches.append((col(Chart.chart_number).startswith(raw, autoescape=True), True))
-            if len(key) >= 3:
-                branches.append((col(Chart.search_text).contains(key, autoescape=True), True))
-        return branches
+            assert conn is not None, "SQLite probes need a connection"
+            probe = _PROBE_WITH_FTS if substring else _PROBE
+            found = conn.execute(probe, params).one()
+            many = (found[0], found[1], found[2], found[3] if substring else 0)
+        branches = [
+            _Branch("last"),
+            _Branch("first", walk=many[0] > self._SORT_LIMIT),
+            _Branch("email", walk=many[1] > self._SORT_LIMIT),
+            _Branch("number", walk=many[2] > self._SORT_LIMIT),
+        ]
+        if substring:
+            branches.append(
+                _Branch("within", walk=True)
+                if many[3] > self._FTS_SCAN_THRESHOLD
+                else _Branch("trigram", walk=False)
+            )
+        return tuple(branches), params
+
+    def _page_statement(self, status: str | None, shape: _Shape | None) -> sa.Select[Any]:
+        """The one statement that reads a page of the browser: built once per shape (status
+        filter and ways of matching) and reused with new parameters, so a keystroke costs
+        one probe and one query, without ORM objects."""
+        cache_key = (status, shape)
+        statement = self._page_statements.get(cache_key)
+        if statement is None:
+            statement = _build_page_statement(status, shape, sqlite=self.db.is_sqlite)
+            self._page_statements[cache_key] = statement
+        return statement
 
     def search_charts(
         self,
@@ -594,65 +643,44 @@ class PortalService:
         limit: int = PAGE_SIZE,
         offset: int = 0,
     ) -> list[ChartSummary]:
-        """One page of charts ordered by last name; never loads more than a page of rows."""
+        """One page of charts ordered by last name; never loads more than a page of rows.
+        Each way of matching takes its own best index and yields at most one page (plus the
+        offset) in display order; the page is cut from their merge, in the same statement."""
         now = self.clock.now()
         limit = max(1, min(limit, 500))
         offset = max(0, offset)
-        query, inv, acct = self._joined_select(now)
-        order = (col(Chart.last_key), col(Chart.first_key), col(Chart.id))
-        # The same order as an expression no index provides, so SQLite seeks the matches
-        # first and sorts them instead of walking the whole name index.
-        unindexed_order = (col(Chart.last_key) + "", col(Chart.first_key), col(Chart.id))
-        with self.db.read() as session:
-            if status and status != "all":
-                query = query.where(status_condition(status, now, inv, acct))
-            branches = self._text_branches(session, text)
-            if branches is not None:
-                # Each way of matching takes its own best index and yields at most one page
-                # (plus the offset) in display order; the page is cut from their merge.
-                keys: set[tuple[str, str, int]] = set()
-                # Without a status filter the branches need the chart table alone.
-                keyed = (
-                    query.with_only_columns(
-                        col(Chart.last_key), col(Chart.first_key), col(Chart.id)
-                    )
-                    if status and status != "all"
-                    else sa.select(col(Chart.last_key), col(Chart.first_key), col(Chart.id))
-                )
-                conn = session.connection()
-                for branch, index_order in branches:
-                    matched = conn.execute(
-                        keyed.where(branch)
-                        .order_by(*(order if index_order else unindexed_order))
-                        .limit(offset + limit)
-                    )
-                    keys.update(
-                        (last, first, cast(int, chart_id)) for last, first, chart_id in matched
-                    )
-                page_ids = [key[2] for key in sorted(keys)[offset : offset + limit]]
-                query = query.where(col(Chart.id).in_(page_ids))
-                offset = 0
-            query = query.order_by(*order).limit(limit).offset(offset)
-            rows = session.execute(query).all()
-            deliveries = self._deliveries(session, [r[1].id for r in rows if r[1] is not None])
-            return [
-                self._summary(row[0], row[1], row[2], row[3], row[4], deliveries, now)
-                for row in rows
-            ]
+        status = status if status and status != "all" else None
+        if status is not None and status not in STATUS_FILTERS:
+            raise ValueError(f"unknown status {status!r}")
+        with self.db.read_connection() as conn:
+            found = self._text_shape(conn, text)
+            shape, params = found if found is not None else (None, {})
+            params.update(
+                now=now,
+                soon=now + EXPIRING_SOON,
+                limit=limit,
+                offset=offset,
+                take=offset + limit,
+            )
+            rows = conn.execute(self._page_statement(status, shape), params).all()
+        return [_summary_of_row(row, now) for row in rows]
 
     def count_charts(self, text: str = "", *, status: str | None = None) -> int:
         """How many charts match (for "N charts" in the browser)."""
         now = self.clock.now()
         query, inv, acct = self._joined_select(now)
         inner = query.with_only_columns(col(Chart.id))
-        with self.db.read() as session:
-            branches = self._text_branches(session, text, counting=True)
-            if branches is not None:
-                inner = inner.where(sa.or_(*(branch for branch, _ in branches)))
+        with self.db.read_connection() as conn:
+            found = self._text_shape(conn, text, counting=True)
+            params: dict[str, Any] = {}
+            if found is not None:
+                shape, params = found
+                sqlite = self.db.is_sqlite
+                inner = inner.where(sa.or_(*(_branch_condition(b, sqlite=sqlite) for b in shape)))
             if status and status != "all":
                 inner = inner.where(status_condition(status, now, inv, acct))
             counted = sa.select(sa.func.count()).select_from(inner.subquery())
-            return int(session.execute(counted).scalar_one())
+            return int(conn.execute(counted, params).scalar_one())
 
     def chart(self, chart_number: str) -> ChartDetail:
         """Everything the chart screen shows."""
@@ -1444,10 +1472,219 @@ class PortalService:
         return ActionResult(message=message, chart=chart, outbox_id=outbox_id)
 
 
-# How many charts a trigram phrase matches, stopping early.
-_FTS_PROBE = sa.text(
-    "SELECT count(*) FROM (SELECT 1 FROM chart_fts WHERE chart_fts MATCH :p LIMIT :n)"
+# --------------------------------------------------------------------------------------------
+# The browser's page read: one statement per keystroke (plus one probe on SQLite).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Branch:
+    """One way a search text matches a chart: `kind` is last | first | email | number (a
+    prefix), trigram (a substring, by the FTS5 trigram index) or within (a substring, by
+    LIKE: pg_trgm on PostgreSQL; on SQLite a fragment so common that walking the name index
+    finds a page at once). `walk`: read the name index in display order and filter, rather
+    than seek the matches on their own index and sort them."""
+
+    kind: str
+    walk: bool = True
+
+
+_Shape = tuple[_Branch, ...]
+
+# Per prefix, whether more than :probe_many charts match (index range counts that stop early);
+# the FTS form also counts the charts the trigram phrase matches (up to :probe_fts).
+_PROBE = sa.text(
+    "SELECT"
+    " (SELECT count(*) FROM (SELECT 1 FROM chart"
+    "   WHERE first_key >= :key AND first_key < :key_end LIMIT :probe_many)),"
+    " (SELECT count(*) FROM (SELECT 1 FROM chart"
+    "   WHERE email_key >= :key AND email_key < :key_end LIMIT :probe_many)),"
+    " (SELECT count(*) FROM (SELECT 1 FROM chart"
+    "   WHERE chart_number >= :raw AND chart_number < :raw_end LIMIT :probe_many))"
 )
+_PROBE_WITH_FTS = sa.text(
+    "SELECT"
+    " (SELECT count(*) FROM (SELECT 1 FROM chart"
+    "   WHERE first_key >= :key AND first_key < :key_end LIMIT :probe_many)),"
+    " (SELECT count(*) FROM (SELECT 1 FROM chart"
+    "   WHERE email_key >= :key AND email_key < :key_end LIMIT :probe_many)),"
+    " (SELECT count(*) FROM (SELECT 1 FROM chart"
+    "   WHERE chart_number >= :raw AND chart_number < :raw_end LIMIT :probe_many)),"
+    " (SELECT count(*) FROM (SELECT 1 FROM chart_fts"
+    "   WHERE chart_fts MATCH :phrase LIMIT :probe_fts))"
+)
+
+# A trigram phrase's matches in name order (SQLite): their name keys come from the narrow
+# covering index of migration 0003, not from each chart row.
+_TRIGRAM_KEYS = sa.text(
+    "SELECT c.last_key AS last_key, c.first_key AS first_key, c.id AS id"
+    " FROM chart_fts JOIN chart AS c INDEXED BY ix_chart_id_names ON c.id = chart_fts.rowid"
+    " WHERE chart_fts MATCH :phrase ORDER BY c.last_key || '', c.first_key, c.id LIMIT :take"
+).columns(
+    sa.column("last_key", sa.String), sa.column("first_key", sa.String), sa.column("id", sa.Integer)
+)
+
+_PREFIX_COLUMNS: dict[str, tuple[Any, str, str, str]] = {
+    # kind: (column, low bound, high bound, LIKE prefix pattern) as parameter names
+    "last": (Chart.last_key, "key", "key_end", "key_prefix"),
+    "first": (Chart.first_key, "key", "key_end", "key_prefix"),
+    "email": (Chart.email_key, "key", "key_end", "key_prefix"),
+    "number": (Chart.chart_number, "raw", "raw_end", "raw_prefix"),
+}
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _branch_condition(branch: _Branch, *, sqlite: bool) -> sa.ColumnElement[bool]:
+    """The WHERE condition of one way of matching, with bound parameters (see _text_shape)."""
+    if branch.kind in ("trigram", "within"):
+        if branch.kind == "trigram":
+            fts = sa.text("SELECT rowid FROM chart_fts WHERE chart_fts MATCH :phrase")
+            return col(Chart.id).in_(fts)
+        return col(Chart.search_text).like(sa.bindparam("key_within"), escape="/")
+    column, low, high, prefix = _PREFIX_COLUMNS[branch.kind]
+    if not sqlite:
+        return col(column).like(sa.bindparam(prefix), escape="/")
+    # A range on the column. When walking the name index, `column || ''` keeps SQLite from
+    # choosing the column's own index (the last name's range is on the name index itself).
+    target = col(column) + "" if branch.walk and branch.kind != "last" else col(column)
+    return sa.and_(target >= sa.bindparam(low), target < sa.bindparam(high))
+
+
+def _build_page_statement(status: str | None, shape: _Shape | None, *, sqlite: bool) -> Any:
+    inv, acct = _LIVE_INVITATION, _ENABLED_ACCOUNT
+    now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+    soon = sa.bindparam("soon", type_=sa.DateTime(timezone=True))
+    order = (col(Chart.last_key), col(Chart.first_key), col(Chart.id))
+    # The same order as an expression no index provides, so SQLite seeks the matches first
+    # and sorts them instead of walking the whole name index.
+    seek_order = (col(Chart.last_key) + "", col(Chart.first_key), col(Chart.id))
+
+    def keys(*columns: Any) -> Any:
+        """SELECT columns FROM chart, with the status filter if any."""
+        query = sa.select(*columns).select_from(Chart)
+        if status is not None:
+            query = (
+                query.outerjoin(inv, _live_invitation_join(inv))
+                .outerjoin(acct, _enabled_account_join(acct))
+                .where(status_condition(status, now, inv, acct, soon_before=soon))
+            )
+        return query
+
+    if shape is None:
+        page = keys(col(Chart.id).label("id")).order_by(*order)
+    else:
+        parts = [
+            _TRIGRAM_KEYS.subquery(f"way{n}")
+            if branch.kind == "trigram" and status is None
+            else keys(
+                col(Chart.last_key).label("last_key"),
+                col(Chart.first_key).label("first_key"),
+                col(Chart.id).label("id"),
+            )
+            .where(_branch_condition(branch, sqlite=sqlite))
+            .order_by(*(order if branch.walk else seek_order))
+            .limit(sa.bindparam("take"))
+            .subquery(f"way{n}")
+            for n, branch in enumerate(shape)
+        ]
+        merged = sa.union(
+            *(sa.select(part.c.last_key, part.c.first_key, part.c.id) for part in parts)
+        )
+        matched = merged.subquery("matched")
+        page = sa.select(matched.c.id).order_by(
+            matched.c.last_key, matched.c.first_key, matched.c.id
+        )
+    page_ids = page.limit(sa.bindparam("limit")).offset(sa.bindparam("offset")).subquery("page")
+    newest_mail = (
+        sa.select(sa.func.max(OutboxEmail.id))
+        .where(col(OutboxEmail.invitation_id) == inv.id)
+        .scalar_subquery()
+    )
+    mail = aliased(OutboxEmail, name="newest_mail")
+    return (
+        sa.select(
+            col(Chart.chart_number),
+            col(Chart.first_name),
+            col(Chart.last_name),
+            col(Chart.preferred_name),
+            col(Chart.date_of_birth),
+            col(Chart.email),
+            col(Chart.phone),
+            col(inv.id).label("inv_id"),
+            col(inv.created_at).label("inv_created_at"),
+            col(inv.created_by).label("inv_created_by"),
+            col(inv.expires_at).label("inv_expires_at"),
+            col(inv.failed_attempts).label("inv_failed_attempts"),
+            col(acct.id).label("acct_id"),
+            col(ChartOwner.version).label("owner_version"),
+            col(RelatedContact.id).label("contact_id"),
+            col(RelatedContact.name).label("contact_name"),
+            col(RelatedContact.relationship).label("contact_relationship"),
+            col(RelatedContact.email).label("contact_email"),
+            col(mail.state).label("mail_state"),
+            col(mail.sent_at).label("mail_sent_at"),
+            col(mail.next_attempt_at).label("mail_next_attempt_at"),
+            col(mail.last_error).label("mail_error"),
+        )
+        .select_from(page_ids)
+        .join(Chart, col(Chart.id) == page_ids.c.id)
+        .outerjoin(inv, _live_invitation_join(inv))
+        .outerjoin(acct, _enabled_account_join(acct))
+        .outerjoin(ChartOwner, col(ChartOwner.chart_id) == Chart.id)
+        .outerjoin(RelatedContact, col(RelatedContact.id) == ChartOwner.related_contact_id)
+        .outerjoin(mail, col(mail.id) == newest_mail)
+        .order_by(*order)
+    )
+
+
+def _live_invitation_join(inv: Any) -> sa.ColumnElement[bool]:
+    return sa.and_(col(inv.chart_id) == Chart.id, col(inv.state) == INVITATION_LIVE)
+
+
+def _enabled_account_join(acct: Any) -> sa.ColumnElement[bool]:
+    return sa.and_(col(acct.chart_id) == Chart.id, col(acct.disabled_at).is_(None))
+
+
+def _summary_of_row(row: Any, now: datetime) -> ChartSummary:
+    """A ChartSummary from a row of the page statement."""
+    if row.contact_id is not None:
+        owner = Owner(row.contact_name, row.contact_relationship, row.contact_email, row.contact_id)
+    else:
+        owner = Owner(f"{row.first_name} {row.last_name}", "Client", row.email, None)
+    has_invitation = row.inv_id is not None
+    return ChartSummary(
+        chart_number=row.chart_number,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        preferred_name=row.preferred_name,
+        date_of_birth=row.date_of_birth,
+        email=row.email,
+        phone=row.phone,
+        owner=owner,
+        status=status_of(
+            has_account=row.acct_id is not None,
+            expires_at=row.inv_expires_at,
+            failed_attempts=row.inv_failed_attempts or 0,
+            now=now,
+        ),
+        invitation_id=row.inv_id,
+        sent_at=as_utc(row.inv_created_at) if has_invitation else None,
+        sent_by=row.inv_created_by,
+        expires_at=as_utc(row.inv_expires_at) if has_invitation else None,
+        failed_attempts=row.inv_failed_attempts or 0,
+        delivery=(
+            delivery_from(
+                row.mail_state, row.mail_sent_at, row.mail_next_attempt_at, row.mail_error
+            )
+            if has_invitation and row.mail_state is not None
+            else None
+        ),
+        owner_version=row.owner_version or 0,
+    )
+
 
 # What a link page needs, in one statement: the practice and (if the digest is known) the
 # invitation's state columns. An empty digest matches nothing.
@@ -1481,17 +1718,26 @@ def _link_state(state: str, failed_attempts: int, expires_at: datetime, now: dat
 
 def delivery_of(row: OutboxEmail) -> Delivery:
     """Staff-facing delivery state of one outbox row."""
-    state = {
+    return delivery_from(row.state, row.sent_at, row.next_attempt_at, row.last_error)
+
+
+def delivery_from(
+    state: str, sent_at: datetime | None, next_attempt_at: datetime | None, error: str | None
+) -> Delivery:
+    """Staff-facing delivery state from an outbox row's columns."""
+    shown = {
         OUTBOX_PENDING: "queued",
         OUTBOX_SENDING: "sending",
         OUTBOX_SENT: "sent",
         OUTBOX_RETRYING: "retrying",
         OUTBOX_FAILED: "failed",
         OUTBOX_CANCELLED: "cancelled",
-    }.get(row.state, row.state)
+    }.get(state, state)
     return Delivery(
-        state=state,
-        sent_at=as_utc(row.sent_at) if row.sent_at else None,
-        next_attempt_at=as_utc(row.next_attempt_at) if row.state == OUTBOX_RETRYING else None,
-        error=row.last_error,
+        state=shown,
+        sent_at=as_utc(sent_at) if sent_at else None,
+        next_attempt_at=(
+            as_utc(next_attempt_at) if state == OUTBOX_RETRYING and next_attempt_at else None
+        ),
+        error=error,
     )

@@ -79,12 +79,25 @@ def compute_status(
     live_invitation: Invitation | None, enabled_account: PortalAccount | None, now: datetime
 ) -> StatusInfo:
     """The status tag of a chart from its live invitation and its enabled account."""
-    if enabled_account is not None:
+    return status_of(
+        has_account=enabled_account is not None,
+        expires_at=live_invitation.expires_at if live_invitation is not None else None,
+        failed_attempts=live_invitation.failed_attempts if live_invitation is not None else 0,
+        now=now,
+    )
+
+
+def status_of(
+    *, has_account: bool, expires_at: datetime | None, failed_attempts: int, now: datetime
+) -> StatusInfo:
+    """The status tag from the columns it depends on (`expires_at` None: no live invitation);
+    for reads that fetch columns rather than rows."""
+    if has_account:
         return StatusInfo(PortalStatus.ACTIVE)
-    if live_invitation is None:
+    if expires_at is None:
         return StatusInfo(PortalStatus.NO_PORTAL_ACCESS)
-    expires_at = as_utc(live_invitation.expires_at)
-    if invitation_is_locked(live_invitation):
+    expires_at = as_utc(expires_at)
+    if failed_attempts >= MAX_IDENTITY_FAILURES:
         return StatusInfo(PortalStatus.LOCKED, expires_at)
     if expires_at <= now:
         return StatusInfo(PortalStatus.EXPIRED, expires_at)
@@ -98,10 +111,21 @@ def compute_status(
 
 
 def status_condition(
-    name: str, now: datetime, invitation: type[Invitation], account: type[PortalAccount]
+    name: str,
+    now: datetime | sa.ColumnElement[datetime],
+    invitation: type[Invitation],
+    account: type[PortalAccount],
+    *,
+    soon_before: datetime | sa.ColumnElement[datetime] | None = None,
 ) -> sa.ColumnElement[bool]:
     """The same rule as compute_status, as a SQL condition over outer-joined live invitation and
-    enabled account (aliases passed in), so the worklist filters in the database."""
+    enabled account (aliases passed in), so the worklist filters in the database. `now` may be
+    a bound parameter (for a statement built once); `soon_before` (default `now` + 48 h, which
+    needs a real `now`) is when an invitation stops being "expiring soon"."""
+    if soon_before is None:
+        if not isinstance(now, datetime):
+            raise TypeError("soon_before is needed when now is a SQL expression")
+        soon_before = now + EXPIRING_SOON
     has_account = col(account.id).is_not(None)
     has_inv = sa.and_(col(account.id).is_(None), col(invitation.id).is_not(None))
     locked = col(invitation.failed_attempts) >= MAX_IDENTITY_FAILURES
@@ -115,9 +139,7 @@ def status_condition(
         PortalStatus.LOCKED: sa.and_(has_inv, locked),
         PortalStatus.EXPIRED: sa.and_(has_inv, not_locked, expires_at <= now),
         PortalStatus.INVITED: sa.and_(has_inv, not_locked, expires_at > now),
-        "expiring_soon": sa.and_(
-            has_inv, not_locked, expires_at > now, expires_at < now + EXPIRING_SOON
-        ),
+        "expiring_soon": sa.and_(has_inv, not_locked, expires_at > now, expires_at < soon_before),
     }
     if name not in conditions:
         raise ValueError(f"unknown status {name!r}")

@@ -53,8 +53,12 @@ class Chart(SQLModel, table=True):
     __tablename__ = "chart"
     __table_args__ = (
         sa.Index("ix_chart_last_first", "last_key", "first_key", "id"),
-        sa.Index("ix_chart_first_key", "first_key"),
-        sa.Index("ix_chart_email_key", "email_key"),
+        # Each searched column with the name keys beside it: a search sorts its matches by
+        # name from the index alone (migration 0003).
+        sa.Index("ix_chart_first_names", "first_key", "last_key", "id"),
+        sa.Index("ix_chart_email_names", "email_key", "last_key", "first_key", "id"),
+        sa.Index("ix_chart_number_names", "chart_number", "last_key", "first_key", "id"),
+        sa.Index("ix_chart_id_names", "id", "last_key", "first_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
