@@ -172,8 +172,11 @@ class InvitationHistory(DataTable[Text]):
             self.add_column("Detail", width=detail, key="detail")
         else:
             self.clear()
+        widths = [column.width for column in self.ordered_columns]
         for row in self._rows:
-            self.add_row(*(cell(value) for value in row))
+            self.add_row(
+                *(cell(value, width=width) for value, width in zip(row, widths, strict=True))
+            )
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._width:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.content import Content
 
@@ -30,9 +31,26 @@ def content(value: object, style: str = "") -> Content:
     return Content.styled(text, style) if style else Content(text)
 
 
-def cell(value: object, style: str = "") -> Text:
-    """A Rich `Text` for a DataTable cell: literal, one line, cut with an ellipsis."""
-    return Text(clean(value), style=style, no_wrap=True, overflow="ellipsis", end="")
+ELLIPSIS = "…"
+
+
+def fit(text: str, width: int) -> str:
+    """`text` cut to `width` cells, ending in one ellipsis where it was cut. An ellipsis the text
+    already has at the cut (a masked "l…@example.com") is not doubled ("to l…", never "to l……")."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return ELLIPSIS[:width]
+    return set_cell_size(text, width - 1).rstrip(ELLIPSIS) + ELLIPSIS
+
+
+def cell(value: object, style: str = "", *, width: int | None = None) -> Text:
+    """A Rich `Text` for a DataTable cell: literal, one line, cut with an ellipsis (cut here by
+    `fit` when the column `width` is given, so an ellipsis in the data is never doubled)."""
+    text = clean(value)
+    if width is not None:
+        text = fit(text, width)
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis", end="")
 
 
 def template(markup: str, **values: object) -> Content:
