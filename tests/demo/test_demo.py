@@ -162,6 +162,8 @@ async def test_resend_read_the_email_register_and_see_active(stack: DemoStack) -
         assert "^o Demo mailbox" in screen_text(app)  # the footer shows the key in demo mode
         app.clear_notifications()
         await open_chart(pilot, EXPIRED_CHART)
+        footer = screen_text(app).splitlines()[-1]
+        assert "^o Demo mailbox" in footer, "the chart screen's 80-column footer has room for it"
         await pilot.press("c")
         await settle(pilot)
         assert owner_status(app) == "Expired"

@@ -1,4 +1,5 @@
-"""Snapshots of the Demo mailbox at 80×24: the list and one email with its link.
+"""Snapshots of the demo at 80×24: the Demo mailbox (the list and one email with its link) and a
+chart screen, whose footer must still show the Demo mailbox key.
 
 Deterministic: frozen clock, fixed emails (fixed links), the welcome toast dismissed. Update with
 `pytest tests/demo --snapshot-update` and look at the SVGs.
@@ -22,7 +23,7 @@ from frontdesk.demo import DemoInfo, DemoMailbox
 from frontdesk.demo_data import DEMO_PASSWORD
 from frontdesk.services import Services, build_services
 from tests.conftest import T0
-from tests.tui.conftest import settle
+from tests.tui.conftest import open_chart, settle
 
 Snap = Callable[..., bool]
 WEB = "http://127.0.0.1:8080"
@@ -122,3 +123,15 @@ def test_demo_mailbox_email(snap_compare: Snap, demo_services: Services) -> None
     assert snap_compare(
         demo_app(demo_services), terminal_size=(80, 24), run_before=steps("ctrl+o", "enter")
     )
+
+
+def test_demo_chart_screen_footer_shows_the_mailbox_key(
+    snap_compare: Snap, demo_services: Services
+) -> None:
+    async def run(pilot: Pilot[object]) -> None:
+        await settle(pilot)
+        pilot.app.clear_notifications()
+        await open_chart(pilot, "C-1008", typed=False)
+        await pilot.pause()
+
+    assert snap_compare(demo_app(demo_services), terminal_size=(80, 24), run_before=run)

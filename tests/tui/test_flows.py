@@ -567,6 +567,26 @@ async def test_slash_is_the_search_key_in_the_box_and_from_the_results(
         assert [c.chart_number for c in table.charts] == ["C-1002"]
 
 
+async def test_the_chart_footer_shows_every_shown_key_whole_at_80_columns(
+    make_app: AppFactory, seeded_url: str
+) -> None:
+    """The footer keys of the issue (Escape back, c, p, the ⋮ menu, q) and any other key the
+    footer shows fit an 80-column terminal, none cut off."""
+    app = make_app(seeded_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_chart(pilot, EXPIRED)
+        footer = screen_text(app).splitlines()[-1]
+        shown = [
+            f"{app.get_key_display(active.binding)} {active.binding.description}"
+            for active in app.screen.active_bindings.values()
+            if active.binding.show
+        ]
+        for hint in ("esc Back", "c Communications", "p Portal", ". ⋮ Menu", "q Quit"):
+            assert hint in shown
+        for hint in shown:
+            assert hint in footer, f"{hint!r} is cut from {footer!r}"
+
+
 async def test_command_palette_offers_the_chart_actions(
     make_app: AppFactory, seeded_url: str
 ) -> None:
