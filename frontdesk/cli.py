@@ -788,7 +788,9 @@ def open_tui(args: argparse.Namespace, ctx: CliContext) -> int:
         from frontdesk.app import FrontDeskApp
     except ImportError:
         raise CliError("the terminal UI is not available in this build") from None
-    FrontDeskApp(services=ctx.services()).run()
+    ctx.settings()  # a configuration mistake is one line here, before the screen opens
+    # The database layer loads and the store opens behind the first screen (a factory).
+    FrontDeskApp(services=ctx.services).run()
     return 0
 
 

@@ -549,22 +549,9 @@ class PortalService:
                 found = self._text_shape(None, text)
                 shapes.append(found[0] if found else None)
         now = self.clock.now()
-        nothing = "\U0010fffe" * 3
-        params: dict[str, Any] = {
-            "key": nothing,
-            "key_end": nothing,
-            "raw": nothing,
-            "raw_end": nothing,
-            "key_prefix": nothing,
-            "raw_prefix": nothing,
-            "key_within": nothing,
-            "phrase": '"' + nothing + '"',
-            "now": now,
-            "soon": now,
-            "limit": 0,  # SQLite stops at once: nothing is read, only compiled
-            "offset": 0,
-            "take": 0,
-        }
+        # The same parameter names as a real search: SQLAlchemy's compiled-statement cache is
+        # keyed by them too. A zero limit makes SQLite stop at once: nothing is read.
+        params = _page_params(None, now, limit=0, offset=0)
         with self.db.read_connection() as conn:
             for shape in shapes:
                 conn.execute(self._page_statement(None, shape), params).all()
@@ -584,18 +571,7 @@ class PortalService:
         key = search_key(raw)
         if not key:
             return None
-        params: dict[str, Any] = {
-            "key": key,
-            "key_end": key + "\U0010ffff",
-            "raw": raw,
-            "raw_end": raw + "\U0010ffff",
-            "key_prefix": _like_escape(key) + "%",
-            "raw_prefix": _like_escape(raw) + "%",
-            "key_within": "%" + _like_escape(key) + "%",
-            "phrase": '"' + key.replace('"', '""') + '"',
-            "probe_many": self._SORT_LIMIT + 1,
-            "probe_fts": self._FTS_SCAN_THRESHOLD + 1,
-        }
+        params = _text_params(raw, key)
         substring = len(key) >= 3
         if not self.db.is_sqlite:
             branches = [_Branch("last"), _Branch("first"), _Branch("email"), _Branch("number")]
@@ -608,7 +584,14 @@ class PortalService:
         else:
             assert conn is not None, "SQLite probes need a connection"
             probe = _PROBE_WITH_FTS if substring else _PROBE
-            found = conn.execute(probe, params).one()
+            found = conn.execute(
+                probe,
+                {
+                    **params,
+                    "probe_many": self._SORT_LIMIT + 1,
+                    "probe_fts": self._FTS_SCAN_THRESHOLD + 1,
+                },
+            ).one()
             many = (found[0], found[1], found[2], found[3] if substring else 0)
         branches = [
             _Branch("last"),
@@ -654,14 +637,8 @@ class PortalService:
             raise ValueError(f"unknown status {status!r}")
         with self.db.read_connection() as conn:
             found = self._text_shape(conn, text)
-            shape, params = found if found is not None else (None, {})
-            params.update(
-                now=now,
-                soon=now + EXPIRING_SOON,
-                limit=limit,
-                offset=offset,
-                take=offset + limit,
-            )
+            shape, text_params = found if found is not None else (None, None)
+            params = _page_params(text_params, now, limit=limit, offset=offset)
             rows = conn.execute(self._page_statement(status, shape), params).all()
         return [_summary_of_row(row, now) for row in rows]
 
@@ -1531,6 +1508,37 @@ _PREFIX_COLUMNS: dict[str, tuple[Any, str, str, str]] = {
     "email": (Chart.email_key, "key", "key_end", "key_prefix"),
     "number": (Chart.chart_number, "raw", "raw_end", "raw_prefix"),
 }
+
+
+def _text_params(raw: str, key: str) -> dict[str, Any]:
+    """What the ways of matching bind, for the raw text and its folded search key."""
+    return {
+        "key": key,
+        "key_end": key + "\U0010ffff",
+        "raw": raw,
+        "raw_end": raw + "\U0010ffff",
+        "key_prefix": _like_escape(key) + "%",
+        "raw_prefix": _like_escape(raw) + "%",
+        "key_within": "%" + _like_escape(key) + "%",
+        "phrase": '"' + key.replace('"', '""') + '"',
+    }
+
+
+def _page_params(
+    text_params: dict[str, Any] | None, now: datetime, *, limit: int, offset: int
+) -> dict[str, Any]:
+    """Every parameter of a page statement. Always the same names, with or without a text:
+    SQLAlchemy caches a compiled statement under its parameter names as well, so a different
+    set would compile it again (milliseconds, in the middle of a keystroke)."""
+    nothing = "\U0010fffe" * 3
+    return {
+        **(text_params if text_params is not None else _text_params(nothing, nothing)),
+        "now": now,
+        "soon": now + EXPIRING_SOON,
+        "limit": limit,
+        "offset": offset,
+        "take": offset + limit,
+    }
 
 
 def _like_escape(value: str) -> str:

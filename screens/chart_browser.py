@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Tab, Tabs
@@ -57,6 +59,11 @@ class SearchInput(Input):
     """The search box: typing filters; ↑/↓ and PgUp/PgDn move in the results; Enter opens.
     `/` is the search key here too: it selects the query, so what is typed next replaces it
     (a priority binding, or the box would take the key as text)."""
+
+    # Typing changes the box's virtual width, which Input declares a layout change: the
+    # whole browser would be laid out again on every keystroke (~15 ms at 80×24). The box
+    # has a fixed size and scrolls its own text, so a repaint is enough.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "screen.open_chart", "Open chart", id="browser.open"),

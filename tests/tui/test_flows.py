@@ -657,7 +657,33 @@ async def test_services_open_behind_the_first_screen(
         await settle(pilot)
         charts = app.browser.query_one(ChartTable).charts
         assert [c.chart_number for c in charts] == [NO_ACCESS]  # the search typed meanwhile
+        # The search's statements were built while the store opened: typing builds none.
+        prepared = dict(app.services.portal._page_statements)
+        assert len(prepared) > 1
+        await pilot.press("ctrl+u", *"gar", "backspace", *"rk")
+        await settle(pilot)
+        assert app.services.portal._page_statements == prepared
     app.services.close()
+
+
+async def test_a_long_search_scrolls_in_its_box(seeded_url: str, tui_clock: FrozenClock) -> None:
+    """The box repaints rather than re-laying the screen out on each key; a query longer
+    than the box still scrolls so that the cursor and the last letters typed stay in view."""
+    services = build_services(tui_settings(seeded_url, 25), clock=tui_clock, actor="alice")
+    app = FrontDeskApp(services=services)
+    long_query = "abcdefghij" * 10 + "XYZ"
+    async with app.run_test(size=SIZE) as pilot:
+        box = app.browser.query_one("#search", Input)
+        await pilot.press(*long_query)
+        await settle(pilot)
+        assert box.value == long_query
+        assert box.scroll_offset.x > 0
+        assert "XYZ" in screen_text(app)
+        await pilot.press("home")
+        await settle(pilot)
+        assert box.scroll_offset.x == 0
+        assert "XYZ" not in screen_text(app)
+    services.close()
 
 
 async def test_a_store_that_cannot_open_is_reported() -> None:
