@@ -159,13 +159,19 @@ def test_plain_frontdesk_opens_the_terminal_ui(lite: Cli, monkeypatch: pytest.Mo
             self.services = services
 
         def run(self) -> None:
-            opened.append(self.services)
+            # The app is given a factory: the store opens behind its first screen.
+            assert callable(self.services)
+            opened.append(self.services())
 
     app_module = types.ModuleType("frontdesk.app")
     app_module.FrontDeskApp = FrontDeskApp  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "frontdesk.app", app_module)
     assert lite.ok().out == ""
     assert len(opened) == 1 and hasattr(opened[0], "portal")
+    # A configuration mistake is one line before any screen opens.
+    monkeypatch.setenv("FRONTDESK_SMTP_PORT", "99999")
+    assert "FRONTDESK_SMTP_PORT must be 1-65535" in lite.fails()
+    assert len(opened) == 1
 
 
 def test_ctrl_c_at_a_prompt_exits_130(lite: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
