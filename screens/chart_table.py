@@ -1,7 +1,10 @@
 """The chart browser's table: one page of charts, drawn line by line.
 
 A line widget rather than a DataTable: it repaints a new page in a few milliseconds (each row is
-one cached strip), so every search keystroke updates the list well within its budget. Cells are
+one cached strip), so every search keystroke updates the list well within its budget. It draws
+its own window onto the page and its own scroll bar rather than being a ScrollView: a page with
+a different number of rows then changes nothing but the widget's own lines, where a ScrollView
+would lay the whole screen out again (its virtual size and scroll bars are layout). Cells are
 client data shown literally (`safe_text.cell`); the status tag's colour comes from the
 stylesheet (component classes). The cursor running past either end of the page asks the browser
 for the next or previous page.
@@ -10,22 +13,25 @@ for the next or previous page.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBarRender
 from textual.strip import Strip
+from textual.widget import Widget
 
 from screens.display import birth_date, status_class, status_label
 from screens.safe_text import cell
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from frontdesk.portal import ChartSummary
 
 # (key, header, fixed width or None for a share of what is left)
@@ -40,7 +46,7 @@ _GAP = 2  # spaces between columns (one either side)
 STRIPS_KEPT = 400  # drawn lines kept (by row content and style), a few pages' worth
 
 
-class ChartTable(ScrollView, can_focus=True):
+class ChartTable(Widget, can_focus=True):
     """One page of charts with a row cursor. ↑/↓, PgUp/PgDn, Home/End move; Enter opens."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -99,6 +105,8 @@ class ChartTable(ScrollView, can_focus=True):
         # Drawn lines by (row content, row style): a row shown again is not drawn again.
         self._strips: dict[tuple[tuple[tuple[str, str], ...], str], Strip] = {}
         self._widths: tuple[int, ...] = ()
+        self._top = 0  # the first row in view
+        self._bar: list[Segment] | None = None  # the scroll bar's cells, top to bottom
 
     # ------------------------------------------------------------------ data
 
@@ -141,14 +149,13 @@ class ChartTable(ScrollView, can_focus=True):
             self._cells, self._shown = cells, shown
             if len(self._strips) > STRIPS_KEPT:
                 self._strips.clear()
-            self.virtual_size = Size(self.size.width, len(charts) + 1)
         if keep in numbers:
             row = numbers.index(keep)
         elif at_end and numbers:
             row = len(numbers) - 1
         else:
             row = 0
-            self.scroll_to(y=0, animate=False)
+            self._top = 0
         self.cursor_row = row  # repaints (always_update)
 
     def _row_cells(self, chart: ChartSummary) -> tuple[Text, ...]:
@@ -184,18 +191,67 @@ class ChartTable(ScrollView, can_focus=True):
         strip = Strip(line.render(self.app.console), line.cell_len).apply_style(style)
         return strip.adjust_cell_length(width, style)
 
+    @property
+    def _bar_width(self) -> int:
+        """The scroll bar's width when the page is longer than the view, else 0."""
+        if len(self._cells) <= self._visible_rows:
+            return 0
+        return self.styles.scrollbar_size_vertical
+
+    def _scroll_bar(self, height: int) -> list[Segment]:
+        """The scroll bar's cells, drawn as Textual draws a ScrollBar (same glyphs, colours)."""
+        if self._bar is None or len(self._bar) != height:
+            styles = self.styles
+            background = styles.scrollbar_background
+            if background.a < 1:
+                background = self.background_colors[0] + background
+            color = background + styles.scrollbar_color
+            drawn = ScrollBarRender.render_bar(
+                size=height,
+                virtual_size=len(self._cells) + 1,
+                window_size=height,
+                position=self._top,
+                thickness=self._bar_width,
+                vertical=True,
+                back_color=background.rich_color,
+                bar_color=color.rich_color,
+            )
+            self._bar = [
+                Segment(
+                    part.text,
+                    Style(
+                        color=part.style.color,
+                        bgcolor=part.style.bgcolor,
+                        reverse=part.style.reverse,
+                    ),
+                )
+                if part.style is not None
+                else part
+                for part in drawn.segments
+            ]
+        return self._bar
+
     def render_line(self, y: int) -> Strip:
         base = self.rich_style
-        width = self.scrollable_content_region.width
+        bar_width = self._bar_width
+        width = self.content_region.width - bar_width
         widths = self._column_widths(width)
         if widths != self._widths:
             self._widths = widths
             self._strips.clear()
+        strip = self._table_line(y, base, width)
+        if bar_width:
+            bar = self._scroll_bar(self.content_region.height)
+            if y < len(bar):
+                strip = Strip.join([strip, Strip([bar[y]], bar_width)])
+        return strip
+
+    def _table_line(self, y: int, base: Style, width: int) -> Strip:
         if y == 0:
             header = self.get_component_rich_style("chart-table--header")
             titles = [Text(title, no_wrap=True) for _, title, _ in COLUMNS]
             return self._line(titles, base + header, width)
-        index = self.scroll_offset.y + y - 1
+        index = self._top + y - 1
         if not 0 <= index < len(self._cells):
             return Strip.blank(width, base)
         if index == self.cursor_row:
@@ -210,13 +266,19 @@ class ChartTable(ScrollView, can_focus=True):
             self._strips[key] = strip
         return strip
 
+    def refresh(
+        self, *regions: Any, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        self._bar = None  # the window may have moved or the page changed
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, len(self._charts) + 1)
         self._strips.clear()
+        self._show_cursor()
 
     def on_focus(self) -> None:
         self.refresh()
@@ -228,15 +290,32 @@ class ChartTable(ScrollView, can_focus=True):
 
     @property
     def _visible_rows(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
+        return max(1, self.content_region.height - 1)
+
+    def _scroll_to_row(self, top: int) -> None:
+        top = max(0, min(top, len(self._cells) - self._visible_rows))
+        if top != self._top:
+            self._top = top
+            self.refresh()
+
+    def _show_cursor(self) -> None:
+        row = self.cursor_row
+        if row < self._top:
+            self._scroll_to_row(row)
+        elif row >= self._top + self._visible_rows:
+            self._scroll_to_row(row - self._visible_rows + 1)
 
     def watch_cursor_row(self, old: int, row: int) -> None:
-        top = round(self.scroll_offset.y)
-        if row < top:
-            self.scroll_to(y=row, animate=False)
-        elif row >= top + self._visible_rows:
-            self.scroll_to(y=row - self._visible_rows + 1, animate=False)
+        self._show_cursor()
         self.refresh()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self._scroll_to_row(self._top + 1)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self._scroll_to_row(self._top - 1)
 
     def _move(self, step: int) -> None:
         if not self._charts:
@@ -283,7 +362,15 @@ class ChartTable(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is None or offset.y == 0:
             return
-        index = self.scroll_offset.y + offset.y - 1
+        if self._bar_width and offset.x >= self.content_region.width - self._bar_width:
+            # The scroll bar: above the thumb a page up, below it a page down.
+            thumb = self._scroll_bar(self.content_region.height)[offset.y]
+            if thumb.style is None or not thumb.style.reverse:
+                middle = self._top * self.content_region.height / (len(self._cells) + 1)
+                step = self._visible_rows if offset.y > middle else -self._visible_rows
+                self._scroll_to_row(self._top + step)
+            return
+        index = self._top + offset.y - 1
         if not 0 <= index < len(self._charts):
             return
         if index == self.cursor_row:

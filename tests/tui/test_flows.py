@@ -21,6 +21,7 @@ import keyring
 import keyring.backend
 import pytest
 import sqlalchemy as sa
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
 from textual.worker import WorkerState
@@ -509,6 +510,55 @@ async def test_paging_never_loads_every_chart(make_app: AppFactory, sqlite_url: 
         assert table.charts[0].chart_number == "P-000"
         assert table.highlighted is not None
         assert table.highlighted.chart_number == f"P-{PAGE_SIZE - 1:03}"
+
+
+async def test_the_table_window_follows_the_cursor_and_the_wheel(
+    make_app: AppFactory, sqlite_url: str
+) -> None:
+    """A page longer than the view: the cursor keeps its row in view, the wheel moves the
+    window, a scroll bar shows; a search that fits the view has no bar. Changing the page
+    lays nothing out (the table draws its own window)."""
+    app = make_app(sqlite_url)
+    portal = app.services.portal
+    portal.update_practice(name="Cedar Counseling", portal_active=True)
+    with app.services.db.write_once() as session:
+        for number in range(40):
+            portal.add_chart(
+                ChartInput(f"P-{number:03}", "Pat", f"Doe{number:03}", "1990-01-01"),
+                session=session,
+            )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.browser.query_one(ChartTable)
+        table.focus()
+        visible = table.content_region.height - 1
+        assert table.row_count == PAGE_SIZE > visible
+        assert "Doe000" in screen_text(app) and f"Doe{PAGE_SIZE - 1:03}" not in screen_text(app)
+        assert table._bar_width == table.styles.scrollbar_size_vertical > 0
+        await pilot.press(*("down",) * (PAGE_SIZE - 1))
+        await settle(pilot)
+        assert table.highlighted is not None
+        assert table.highlighted.chart_number == f"P-{PAGE_SIZE - 1:03}"
+        assert f"Doe{PAGE_SIZE - 1:03}" in screen_text(app)  # the cursor's row is in view
+        assert "Doe000" not in screen_text(app)
+        await pilot.press("home")
+        await settle(pilot)
+        assert "Doe000" in screen_text(app)
+        for _ in range(2):
+            table.post_message(events.MouseScrollDown(table, 5, 5, 0, 1, 0, False, False, False))
+        await settle(pilot)
+        assert "Doe000" not in screen_text(app) and "Doe002" in screen_text(app)
+        assert table.highlighted.chart_number == "P-000"  # the wheel moves the view only
+        app.browser.query_one("#search", Input).focus()
+        await settle(pilot)  # the footer shows the search box's keys
+        layouts: list[object] = []
+        app.screen.screen_layout_refresh_signal.subscribe(table, layouts.append)
+        await pilot.press(*"doe01")
+        await settle(pilot)
+        assert [c.chart_number for c in table.charts] == [f"P-{n:03}" for n in range(10, 20)]
+        assert "Doe010" in screen_text(app) and "Doe019" in screen_text(app)
+        assert table._bar_width == 0  # all rows fit: no bar
+        assert layouts == []  # typing and a shorter page repainted; nothing was laid out
 
 
 async def test_status_worklist_and_keys(make_app: AppFactory, seeded_url: str) -> None:

@@ -62,6 +62,21 @@ def test_browser_status_filter(
     assert snap_compare(make_app(seeded_url), run_before=run)
 
 
+def test_browser_long_page_scrolled(
+    snap_compare: Snap, make_app: AppFactory, sqlite_url: str
+) -> None:
+    """A page longer than the view, the cursor moved below it: the window follows the
+    cursor and the table draws its scroll bar."""
+    from frontdesk.portal import ChartInput
+
+    app = make_app(sqlite_url)
+    portal = app.services.portal
+    portal.update_practice(name="Cedar Counseling", portal_active=True)
+    for number in range(30):
+        portal.add_chart(ChartInput(f"P-{number:03}", "Pat", f"Doe{number:03}", "1990-01-01"))
+    assert snap_compare(app, run_before=steps("tab", "tab", ("down",) * 17))
+
+
 def test_browser_search_without_match(
     snap_compare: Snap, make_app: AppFactory, seeded_url: str
 ) -> None:
