@@ -618,6 +618,14 @@ class PortalService:
             self._page_statements[cache_key] = statement
         return statement
 
+    @property
+    def pages_read_in_place(self) -> bool:
+        """Whether a page without a status filter may be read on the caller's own thread:
+        on a local SQLite store it takes a few milliseconds and never waits for a writer
+        (WAL), so a screen can show it in the same frame as the key that asked for it.
+        On PostgreSQL a read is a network round trip: read it on a worker thread."""
+        return self.db.is_sqlite
+
     def search_charts(
         self,
         text: str = "",

@@ -190,9 +190,18 @@ class ChartBrowser(Screen[None]):
             self._load_count(unpaged)
 
     def _load_page(self, query: BrowserQuery, keep: str | None, at_end: bool) -> None:
-        """Start reading the page now, on the reader thread; the worker below waits for it
-        (so `app.workers` shows the load in flight) and shows it."""
+        """Read the page and show it. On a local store a page without a status filter is
+        read here and now (a few ms), so the key and its results reach the screen in one
+        frame; otherwise on the reader thread, which the worker below waits for (so
+        `app.workers` shows the load in flight)."""
         assert self.portal is not None
+        if query.status == "all" and self.portal.pages_read_in_place:
+            found = _read_page(self.portal, query)
+            if isinstance(found, str):
+                self._load_failed(self.LoadFailed(found))
+            else:
+                self._show_page(self.PageLoaded(query, found, keep, at_end))
+            return
         future = self._pages.submit(_read_page, self.portal, query)
         self._show_when_read(future, query, keep, at_end)
 
@@ -269,12 +278,9 @@ class ChartBrowser(Screen[None]):
             self.query_state = replace(event.query, offset=0)
             self._load()
             return
-        had_rows = bool(table.charts)
         table.show_charts(event.charts, keep=event.keep, at_end=event.at_end)
         self.shown_query = event.query
         self._show_summary()
-        if had_rows != bool(event.charts):
-            self.refresh_bindings()  # "Open chart" is dimmed when there is nothing to open
 
     @on(CountLoaded)
     def _show_count(self, event: CountLoaded) -> None:
@@ -362,11 +368,6 @@ class ChartBrowser(Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open_chart" and self.query_one(ChartTable).highlighted is None:
-            return None
-        return True
-
     def action_focus_search(self) -> None:
         search = self.query_one("#search", Input)
         search.focus()
@@ -397,6 +398,9 @@ class ChartBrowser(Screen[None]):
 
         chart = self.query_one(ChartTable).highlighted
         if chart is None or self.portal is None:
+            # Nothing to open. (The footer does not dim "Open chart" for an empty result:
+            # redrawing it on every empty/non-empty change lays the screen out mid-typing.)
+            self.app.bell()
             return
         self.app.push_screen(
             ChartScreen(self.portal, chart.chart_number, refresh_interval=self.refresh_interval)

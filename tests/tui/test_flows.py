@@ -561,6 +561,24 @@ async def test_the_table_window_follows_the_cursor_and_the_wheel(
         assert layouts == []  # typing and a shorter page repainted; nothing was laid out
 
 
+async def test_enter_with_nothing_found_rings_the_bell(
+    make_app: AppFactory, seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The footer keeps "Open chart" while typing (redrawing it lays the screen out);
+    Enter on an empty result opens nothing and says so with the terminal bell."""
+    app = make_app(seeded_url)
+    rings: list[bool] = []
+    monkeypatch.setattr(app, "bell", lambda: rings.append(True))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"zzzz")
+        await settle(pilot)
+        assert app.browser.query_one(ChartTable).row_count == 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ChartBrowser) and rings == [True]
+        assert "No charts match “zzzz”." in screen_text(app)
+
+
 async def test_status_worklist_and_keys(make_app: AppFactory, seeded_url: str) -> None:
     """Tab to the worklist, → to Expired, ↓ Enter opens; Escape back; `p` folds the portal."""
     app = make_app(seeded_url)
