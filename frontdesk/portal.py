@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -1509,12 +1509,22 @@ _TRIGRAM_KEYS = sa.text(
     sa.column("last_key", sa.String), sa.column("first_key", sa.String), sa.column("id", sa.Integer)
 )
 
+# The page statement is plain SQLAlchemy Core over the tables (no ORM entities): a statement
+# per shape stays small to keep, quick to compile and quick to run.
+_CHART = Chart.metadata.tables["chart"]
+_LIVE_INV = Chart.metadata.tables["invitation"].alias("live_inv")
+_ENABLED_ACCT = Chart.metadata.tables["portal_account"].alias("enabled_acct")
+_OWNER = Chart.metadata.tables["chart_owner"]
+_CONTACT = Chart.metadata.tables["related_contact"]
+_OUTBOX = Chart.metadata.tables["outbox_email"]
+_NEWEST_MAIL = _OUTBOX.alias("newest_mail")
+
 _PREFIX_COLUMNS: dict[str, tuple[Any, str, str, str]] = {
     # kind: (column, low bound, high bound, LIKE prefix pattern) as parameter names
-    "last": (Chart.last_key, "key", "key_end", "key_prefix"),
-    "first": (Chart.first_key, "key", "key_end", "key_prefix"),
-    "email": (Chart.email_key, "key", "key_end", "key_prefix"),
-    "number": (Chart.chart_number, "raw", "raw_end", "raw_prefix"),
+    "last": (_CHART.c.last_key, "key", "key_end", "key_prefix"),
+    "first": (_CHART.c.first_key, "key", "key_end", "key_prefix"),
+    "email": (_CHART.c.email_key, "key", "key_end", "key_prefix"),
+    "number": (_CHART.c.chart_number, "raw", "raw_end", "raw_prefix"),
 }
 
 
@@ -1555,50 +1565,53 @@ def _like_escape(value: str) -> str:
 
 def _branch_condition(branch: _Branch, *, sqlite: bool) -> sa.ColumnElement[bool]:
     """The WHERE condition of one way of matching, with bound parameters (see _text_shape)."""
+    chart = _CHART.c
     if branch.kind in ("trigram", "within"):
         if branch.kind == "trigram":
             fts = sa.text("SELECT rowid FROM chart_fts WHERE chart_fts MATCH :phrase")
-            return col(Chart.id).in_(fts)
-        return col(Chart.search_text).like(sa.bindparam("key_within"), escape="/")
+            return chart.id.in_(fts)
+        return chart.search_text.like(sa.bindparam("key_within"), escape="/")
     column, low, high, prefix = _PREFIX_COLUMNS[branch.kind]
     if not sqlite:
-        return col(column).like(sa.bindparam(prefix), escape="/")
+        return cast(sa.ColumnElement[bool], column.like(sa.bindparam(prefix), escape="/"))
     # A range on the column. When walking the name index, `column || ''` keeps SQLite from
     # choosing the column's own index (the last name's range is on the name index itself).
-    target = col(column) + "" if branch.walk and branch.kind != "last" else col(column)
+    target = column + "" if branch.walk and branch.kind != "last" else column
     return sa.and_(target >= sa.bindparam(low), target < sa.bindparam(high))
 
 
 def _build_page_statement(status: str | None, shape: _Shape | None, *, sqlite: bool) -> Any:
-    inv, acct = _LIVE_INVITATION, _ENABLED_ACCOUNT
+    chart, inv, acct = _CHART.c, _LIVE_INV.c, _ENABLED_ACCT.c
     now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
     soon = sa.bindparam("soon", type_=sa.DateTime(timezone=True))
-    order = (col(Chart.last_key), col(Chart.first_key), col(Chart.id))
+    order = (chart.last_key, chart.first_key, chart.id)
     # The same order as an expression no index provides, so SQLite seeks the matches first
     # and sorts them instead of walking the whole name index.
-    seek_order = (col(Chart.last_key) + "", col(Chart.first_key), col(Chart.id))
+    seek_order = (chart.last_key + "", chart.first_key, chart.id)
+    live_join = sa.and_(inv.chart_id == chart.id, inv.state == INVITATION_LIVE)
+    account_join = sa.and_(acct.chart_id == chart.id, acct.disabled_at.is_(None))
 
     def keys(*columns: Any) -> Any:
         """SELECT columns FROM chart, with the status filter if any."""
-        query = sa.select(*columns).select_from(Chart)
+        query = sa.select(*columns).select_from(_CHART)
         if status is not None:
             query = (
-                query.outerjoin(inv, _live_invitation_join(inv))
-                .outerjoin(acct, _enabled_account_join(acct))
+                query.outerjoin(_LIVE_INV, live_join)
+                .outerjoin(_ENABLED_ACCT, account_join)
                 .where(status_condition(status, now, inv, acct, soon_before=soon))
             )
         return query
 
     if shape is None:
-        page = keys(col(Chart.id).label("id")).order_by(*order)
+        page = keys(chart.id.label("id")).order_by(*order)
     else:
         parts = [
             _TRIGRAM_KEYS.subquery(f"way{n}")
             if branch.kind == "trigram" and status is None
             else keys(
-                col(Chart.last_key).label("last_key"),
-                col(Chart.first_key).label("first_key"),
-                col(Chart.id).label("id"),
+                chart.last_key.label("last_key"),
+                chart.first_key.label("first_key"),
+                chart.id.label("id"),
             )
             .where(_branch_condition(branch, sqlite=sqlite))
             .order_by(*(order if branch.walk else seek_order))
@@ -1615,53 +1628,45 @@ def _build_page_statement(status: str | None, shape: _Shape | None, *, sqlite: b
         )
     page_ids = page.limit(sa.bindparam("limit")).offset(sa.bindparam("offset")).subquery("page")
     newest_mail = (
-        sa.select(sa.func.max(OutboxEmail.id))
-        .where(col(OutboxEmail.invitation_id) == inv.id)
+        sa.select(sa.func.max(_OUTBOX.c.id))
+        .where(_OUTBOX.c.invitation_id == inv.id)
         .scalar_subquery()
     )
-    mail = aliased(OutboxEmail, name="newest_mail")
+    owner, contact, mail = _OWNER.c, _CONTACT.c, _NEWEST_MAIL.c
     return (
         sa.select(
-            col(Chart.chart_number),
-            col(Chart.first_name),
-            col(Chart.last_name),
-            col(Chart.preferred_name),
-            col(Chart.date_of_birth),
-            col(Chart.email),
-            col(Chart.phone),
-            col(inv.id).label("inv_id"),
-            col(inv.created_at).label("inv_created_at"),
-            col(inv.created_by).label("inv_created_by"),
-            col(inv.expires_at).label("inv_expires_at"),
-            col(inv.failed_attempts).label("inv_failed_attempts"),
-            col(acct.id).label("acct_id"),
-            col(ChartOwner.version).label("owner_version"),
-            col(RelatedContact.id).label("contact_id"),
-            col(RelatedContact.name).label("contact_name"),
-            col(RelatedContact.relationship).label("contact_relationship"),
-            col(RelatedContact.email).label("contact_email"),
-            col(mail.state).label("mail_state"),
-            col(mail.sent_at).label("mail_sent_at"),
-            col(mail.next_attempt_at).label("mail_next_attempt_at"),
-            col(mail.last_error).label("mail_error"),
+            chart.chart_number,
+            chart.first_name,
+            chart.last_name,
+            chart.preferred_name,
+            chart.date_of_birth,
+            chart.email,
+            chart.phone,
+            inv.id.label("inv_id"),
+            inv.created_at.label("inv_created_at"),
+            inv.created_by.label("inv_created_by"),
+            inv.expires_at.label("inv_expires_at"),
+            inv.failed_attempts.label("inv_failed_attempts"),
+            acct.id.label("acct_id"),
+            owner.version.label("owner_version"),
+            contact.id.label("contact_id"),
+            contact.name.label("contact_name"),
+            contact.relationship.label("contact_relationship"),
+            contact.email.label("contact_email"),
+            mail.state.label("mail_state"),
+            mail.sent_at.label("mail_sent_at"),
+            mail.next_attempt_at.label("mail_next_attempt_at"),
+            mail.last_error.label("mail_error"),
         )
         .select_from(page_ids)
-        .join(Chart, col(Chart.id) == page_ids.c.id)
-        .outerjoin(inv, _live_invitation_join(inv))
-        .outerjoin(acct, _enabled_account_join(acct))
-        .outerjoin(ChartOwner, col(ChartOwner.chart_id) == Chart.id)
-        .outerjoin(RelatedContact, col(RelatedContact.id) == ChartOwner.related_contact_id)
-        .outerjoin(mail, col(mail.id) == newest_mail)
+        .join(_CHART, chart.id == page_ids.c.id)
+        .outerjoin(_LIVE_INV, live_join)
+        .outerjoin(_ENABLED_ACCT, account_join)
+        .outerjoin(_OWNER, owner.chart_id == chart.id)
+        .outerjoin(_CONTACT, contact.id == owner.related_contact_id)
+        .outerjoin(_NEWEST_MAIL, mail.id == newest_mail)
         .order_by(*order)
     )
-
-
-def _live_invitation_join(inv: Any) -> sa.ColumnElement[bool]:
-    return sa.and_(col(inv.chart_id) == Chart.id, col(inv.state) == INVITATION_LIVE)
-
-
-def _enabled_account_join(acct: Any) -> sa.ColumnElement[bool]:
-    return sa.and_(col(acct.chart_id) == Chart.id, col(acct.disabled_at).is_(None))
 
 
 def _summary_of_row(row: Any, now: datetime) -> ChartSummary:

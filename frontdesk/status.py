@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.expression import ColumnCollection
 from sqlmodel import col
 
 from frontdesk.clock import as_utc
@@ -113,13 +115,14 @@ def status_of(
 def status_condition(
     name: str,
     now: datetime | sa.ColumnElement[datetime],
-    invitation: type[Invitation],
-    account: type[PortalAccount],
+    invitation: type[Invitation] | ColumnCollection[str, Any],
+    account: type[PortalAccount] | ColumnCollection[str, Any],
     *,
     soon_before: datetime | sa.ColumnElement[datetime] | None = None,
 ) -> sa.ColumnElement[bool]:
     """The same rule as compute_status, as a SQL condition over outer-joined live invitation and
-    enabled account (aliases passed in), so the worklist filters in the database. `now` may be
+    enabled account (ORM aliases, or the columns of table aliases, passed in), so the worklist
+    filters in the database. `now` may be
     a bound parameter (for a statement built once); `soon_before` (default `now` + 48 h, which
     needs a real `now`) is when an invitation stops being "expiring soon"."""
     if soon_before is None:
