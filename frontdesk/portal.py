@@ -972,14 +972,23 @@ class PortalService:
         One query on a bare connection: this runs for every page view of a link."""
         now = self.clock.now()
         digest = tokens.digest(token) if tokens.looks_like_token(token) else ""
-        with self.db.read_connection() as conn:
-            row = conn.execute(_LINK_QUERY, {"digest": digest}).first()
-        name, phone = (row.name or "", row.phone or "") if row is not None else ("", "")
-        if row is None or row.state is None:
-            return TokenCheck("unknown", name, phone, 0)
-        state = _link_state(row.state, row.failed_attempts, row.expires_at, now)
-        left = max(0, MAX_IDENTITY_FAILURES - row.failed_attempts)
-        return TokenCheck(state, name, phone, left)
+        found: tuple[Any, ...] | None
+        if self.db.is_sqlite:  # straight through the driver: every view of a link reads this
+            found = self.db.read_row_sqlite(_LINK_SQL, {"digest": digest})
+            if found is not None:
+                found = (*found[:4], self.db.datetime_from_sqlite(found[4]))
+        else:
+            with self.db.read_connection() as conn:
+                first = conn.execute(_LINK_QUERY, {"digest": digest}).first()
+            found = None if first is None else tuple(first)
+        if found is None:
+            return TokenCheck("unknown", "", "", 0)
+        name, phone, state, failed_attempts, expires_at = found
+        if state is None:
+            return TokenCheck("unknown", name or "", phone or "", 0)
+        shown = _link_state(state, failed_attempts, expires_at, now)
+        left = max(0, MAX_IDENTITY_FAILURES - failed_attempts)
+        return TokenCheck(shown, name or "", phone or "", left)
 
     @staticmethod
     def _invitation_by_token(session: Session, token: str) -> Invitation | None:
@@ -1709,11 +1718,12 @@ def _summary_of_row(row: Any, now: datetime) -> ChartSummary:
 
 # What a link page needs, in one statement: the practice and (if the digest is known) the
 # invitation's state columns. An empty digest matches nothing.
-_LINK_QUERY = sa.text(
+_LINK_SQL = (
     "SELECT p.name, p.phone, i.state, i.failed_attempts, i.expires_at "
     "FROM practice p LEFT JOIN invitation i ON i.token_digest = :digest "
     "WHERE p.id = 1"
-).columns(
+)
+_LINK_QUERY = sa.text(_LINK_SQL).columns(
     sa.column("name", sa.String),
     sa.column("phone", sa.String),
     sa.column("state", sa.String),

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from store.db import StoreUnavailable, create_engine_for, open_database
+from store.db import StoreError, StoreUnavailable, create_engine_for, open_database
 from store.migrate import current_revision, head_revision
 from store.models import AuditEvent, Chart, Invitation
 from tests.store import workers
@@ -202,3 +202,39 @@ def test_head_revision_constant_matches_the_newest_migration() -> None:
     from store.migrate import HEAD_REVISION
 
     assert head_revision() == HEAD_REVISION
+
+
+def test_read_row_sqlite_matches_what_sqlalchemy_reads(sqlite_url: str) -> None:
+    """The link page's driver-level read returns the row SQLAlchemy would, datetimes
+    included; a statement the store cannot run is a one-line StoreUnavailable."""
+    db = open_database(sqlite_url)
+    when = datetime(2026, 12, 3, 15, 0, 0, 123456, tzinfo=UTC)
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.insert(Chart.__table__).values(  # type: ignore[attr-defined]
+                chart_number="X-1",
+                first_name="Di",
+                last_name="Lee",
+                date_of_birth=datetime(1985, 3, 4).date(),
+                created_at=when,
+                updated_at=when,
+            )
+        )
+        expected = conn.execute(sa.text("SELECT chart_number, created_at FROM chart")).one()
+        typed = conn.execute(sa.select(Chart.__table__.c.created_at)).scalar_one()  # type: ignore[attr-defined]
+    row = db.read_row_sqlite("SELECT chart_number, created_at FROM chart WHERE id = :id", {"id": 1})
+    assert row is not None and row[0] == "X-1" and row[1] == expected[1]
+    assert db.datetime_from_sqlite(row[1]) == typed
+    assert db.datetime_from_sqlite(row[1]).replace(tzinfo=UTC) == when
+    assert db.read_row_sqlite("SELECT 1 FROM chart WHERE id = :id", {"id": 99}) is None
+    with pytest.raises(StoreUnavailable, match="no such table"):
+        db.read_row_sqlite("SELECT * FROM nowhere", {})
+    db.dispose()
+
+
+@pytest.mark.postgres
+def test_read_row_sqlite_is_refused_on_postgresql(pg_url: str) -> None:
+    db = open_database(pg_url)
+    with pytest.raises(StoreError, match="for SQLite"):
+        db.read_row_sqlite("SELECT 1", {})
+    db.dispose()
