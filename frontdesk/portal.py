@@ -39,6 +39,7 @@ from frontdesk.status import (
     status_condition,
     status_of,
 )
+from frontdesk.status_rules import NO_EMAIL, PORTAL_OFF, PortalAction, refusal
 from frontdesk.text import has_controls, search_key, single_line
 from store.db import Database
 from store.models import (
@@ -763,13 +764,7 @@ class PortalService:
 
         def work(session: Session) -> int:
             chart = self._chart(session, chart_number, lock=True)
-            state = self._state(session, chart)
-            if state.status is PortalStatus.ACTIVE:
-                raise NotAllowed("This chart already has portal access.")
-            if state.status is not PortalStatus.NO_PORTAL_ACCESS:
-                raise NotAllowed(
-                    f"An invitation already exists ({state.label}); use Resend Invite instead."
-                )
+            self._refuse_unless(PortalAction.ACTIVATE, self._state(session, chart))
             return self._issue_invitation(session, chart, kind="invitation")
 
         outbox_id = self.db.transact(work)
@@ -795,12 +790,7 @@ class PortalService:
                         f"{newest.created_by} just changed this invitation "
                         f"({newest.kind} at {when:%-I:%M %p}); nothing was repeated."
                     )
-            if self._enabled_account(session, chart) is not None:
-                raise NotAllowed("The client has already registered; nothing to resend.")
-            if live is None:
-                raise NotAllowed(
-                    "There is no invitation to resend; use Activate Portal Access to invite."
-                )
+            self._refuse_unless(PortalAction.RESEND, self._state(session, chart))
             self._check_cooldown(session, chart)
             return self._issue_invitation(session, chart, kind="resend")
 
@@ -822,9 +812,7 @@ class PortalService:
 
         def work(session: Session) -> None:
             chart = self._chart(session, chart_number, lock=True)
-            state = self._state(session, chart)
-            if state.status is PortalStatus.NO_PORTAL_ACCESS:
-                raise NotAllowed("This chart has no portal access to revoke.")
+            self._refuse_unless(PortalAction.REVOKE, self._state(session, chart))
             ended = self._end_access(session, chart, INVITATION_REVOKED)
             self._audit(session, "access revoked", chart, detail=ended)
 
@@ -836,9 +824,7 @@ class PortalService:
 
         def work(session: Session) -> tuple[int, str]:
             chart = self._chart(session, chart_number, lock=True)
-            state = self._state(session, chart)
-            if state.status is not PortalStatus.NO_PORTAL_ACCESS:
-                raise NotAllowed(f"Portal access is not off ({state.label}).")
+            self._refuse_unless(PortalAction.ACTIVATE, self._state(session, chart))
             owner_row = self._owner_row(session, chart)
             account = session.exec(
                 select(PortalAccount)
@@ -1192,6 +1178,14 @@ class PortalService:
 
     # ---------------------------------------------------------------- internals
 
+    @staticmethod
+    def _refuse_unless(action: PortalAction, state: StatusInfo) -> None:
+        """Refuse `action` where the design's table says it does not apply (the rule is in
+        frontdesk.status_rules, which the TUI's menu shows too)."""
+        reason = refusal(action, state.status)
+        if reason is not None:
+            raise NotAllowed(f"{reason}.")
+
     def _state(self, session: Session, chart: Chart) -> StatusInfo:
         return compute_status(
             self._live_invitation(session, chart),
@@ -1253,8 +1247,7 @@ class PortalService:
         practice = self._practice(session)
         if not practice.portal_active:
             raise NotAllowed(
-                "The practice's Client Portal is not active; activate it first "
-                "(frontdesk practice set --portal on)."
+                f"{PORTAL_OFF}; activate it first (frontdesk practice set --portal on)."
             )
         return practice
 
@@ -1288,9 +1281,7 @@ class PortalService:
         owner_row = self._owner_row(session, chart)
         owner = self._owner(session, chart, owner_row)
         if not owner.email:
-            raise NotAllowed(
-                f"The chart owner ({single_line(owner.name)}) has no email address; add one first."
-            )
+            raise NotAllowed(f"{NO_EMAIL} ({single_line(owner.name)}); add one first.")
         try:
             recipient = normalize_email(owner.email)
         except InvalidEmail as exc:

@@ -1,80 +1,36 @@
-"""The portal status tag: one function computes it; the TUI, the CLI and the web all use it."""
+"""The portal status tag on the database side: from a chart's rows (`compute_status`) and as a
+SQL condition (`status_condition`). The rule itself, and what each status allows, are in
+`frontdesk.status_rules` (no database layer), re-exported here."""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnCollection
 from sqlmodel import col
 
-from frontdesk.clock import as_utc
+from frontdesk.status_rules import (
+    EXPIRING_SOON,
+    MAX_IDENTITY_FAILURES,
+    STATUS_FILTERS,
+    PortalStatus,
+    StatusInfo,
+    status_of,
+)
 from store.models import Invitation, PortalAccount
 
-MAX_IDENTITY_FAILURES = 5
-EXPIRING_SOON = timedelta(hours=48)
-
-
-class PortalStatus(enum.StrEnum):
-    """Values are the `--json` names; `label` is the tag staff read."""
-
-    NO_PORTAL_ACCESS = "no_portal_access"
-    INVITED = "invited"
-    EXPIRED = "expired"
-    LOCKED = "locked"
-    ACTIVE = "active"
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-
-_LABELS = {
-    PortalStatus.NO_PORTAL_ACCESS: "No Portal Access",
-    PortalStatus.INVITED: "Invited",
-    PortalStatus.EXPIRED: "Expired",
-    PortalStatus.LOCKED: "Locked",
-    PortalStatus.ACTIVE: "Active",
-}
-
-# Filters offered to staff (the browser's worklist and `--status`): the five tags plus
-# "expiring_soon", a subset of invited.
-STATUS_FILTERS = (*(s.value for s in PortalStatus), "expiring_soon")
-
-
-@dataclass(frozen=True)
-class StatusInfo:
-    status: PortalStatus
-    expires_at: datetime | None = None
-    expiring_soon: bool = False
-    seconds_left: float | None = None
-
-    @property
-    def label(self) -> str:
-        return self.status.label
-
-    @property
-    def detail(self) -> str:
-        """A short qualifier: "expires in 3 days", "Expiring soon", or ""."""
-        if self.status is not PortalStatus.INVITED or self.seconds_left is None:
-            return ""
-        if self.expiring_soon:
-            hours = max(1, int(self.seconds_left // 3600))
-            return f"Expiring soon · {hours} h left"
-        # Nearest whole day: a link sent seconds ago reads "7 days", not "6".
-        days = int(self.seconds_left / 86400 + 0.5)
-        return f"expires in {days} day{'s' if days != 1 else ''}"
-
-
-def invitation_is_locked(invitation: Invitation) -> bool:
-    return invitation.failed_attempts >= MAX_IDENTITY_FAILURES
-
-
-def invitation_is_expired(invitation: Invitation, now: datetime) -> bool:
-    return as_utc(invitation.expires_at) <= now
+__all__ = [
+    "EXPIRING_SOON",
+    "MAX_IDENTITY_FAILURES",
+    "STATUS_FILTERS",
+    "PortalStatus",
+    "StatusInfo",
+    "compute_status",
+    "status_condition",
+    "status_of",
+]
 
 
 def compute_status(
@@ -86,29 +42,6 @@ def compute_status(
         expires_at=live_invitation.expires_at if live_invitation is not None else None,
         failed_attempts=live_invitation.failed_attempts if live_invitation is not None else 0,
         now=now,
-    )
-
-
-def status_of(
-    *, has_account: bool, expires_at: datetime | None, failed_attempts: int, now: datetime
-) -> StatusInfo:
-    """The status tag from the columns it depends on (`expires_at` None: no live invitation);
-    for reads that fetch columns rather than rows."""
-    if has_account:
-        return StatusInfo(PortalStatus.ACTIVE)
-    if expires_at is None:
-        return StatusInfo(PortalStatus.NO_PORTAL_ACCESS)
-    expires_at = as_utc(expires_at)
-    if failed_attempts >= MAX_IDENTITY_FAILURES:
-        return StatusInfo(PortalStatus.LOCKED, expires_at)
-    if expires_at <= now:
-        return StatusInfo(PortalStatus.EXPIRED, expires_at)
-    left = (expires_at - now).total_seconds()
-    return StatusInfo(
-        PortalStatus.INVITED,
-        expires_at,
-        expiring_soon=left < EXPIRING_SOON.total_seconds(),
-        seconds_left=left,
     )
 
 

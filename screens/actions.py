@@ -1,10 +1,10 @@
 """The ⋮ menu's actions: which apply to a chart, what a confirmed action asks of the service,
 and the messages that report back.
 
-The service (`PortalService`) is the one that enforces the rules; `menu_items` only mirrors the
-design's table of what the menu offers, so items that do not apply are shown disabled with the
-reason. `perform_action` is the blocking part of an action: it runs in a thread worker, never
-touches a widget, and reports through messages posted to the app.
+The service (`PortalService`) enforces the rules; `menu_items` shows the same rules
+(`frontdesk.status_rules.refusal`, the design's table) so items that do not apply are shown
+disabled with the reason. `perform_action` is the blocking part of an action: it runs in a
+thread worker, never touches a widget, and reports through messages posted to the app.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from frontdesk.emails import mask_email
-from screens.display import ACTIVE, EXPIRED, INVITED, LOCKED, NO_PORTAL_ACCESS
+from frontdesk.status_rules import PortalAction, PortalStatus, refusal
 
 if TYPE_CHECKING:  # the database layer is imported when the services open, not at start
     from frontdesk.portal import ActionResult, ChartSummary, ContactInput, PortalService
@@ -27,11 +27,7 @@ Deliver = Callable[[], object]
 """Hands due outbox emails to the mail server; returns a report with sent/retrying/failed."""
 
 
-class ActionKind(enum.StrEnum):
-    CHANGE_OWNER = "change_owner"
-    RESEND = "resend"
-    REVOKE = "revoke"
-    ACTIVATE = "activate"
+ActionKind = PortalAction  # the menu's name for the service's actions
 
 
 @dataclass(frozen=True)
@@ -66,26 +62,20 @@ def _item(kind: ActionKind, reason: str | None = None) -> MenuItem:
 
 def menu_items(chart: ChartSummary, *, portal_active: bool = True) -> tuple[MenuItem, ...]:
     """The ⋮ menu for a chart: Change Ownership, Resend Invite, Revoke Access, and Activate
-    Portal Access where there is no access."""
-    status = chart.status.status.value
-    no_email = None if chart.owner.email else "The chart owner has no email address"
-    portal_off = None if portal_active else "The practice's Client Portal is not active"
+    Portal Access where there is no access; each disabled with the service's reason where the
+    rules say it does not apply."""
+    status = chart.status.status
 
-    if status in (INVITED, EXPIRED, LOCKED):
-        resend = portal_off or no_email
-    elif status == ACTIVE:
-        resend = "The client has registered; there is no invitation to resend"
-    else:
-        resend = "No invitation to resend; use Activate Portal Access"
-    revoke = "There is no portal access to revoke" if status == NO_PORTAL_ACCESS else None
-    items = [
-        _item(ActionKind.CHANGE_OWNER),
-        _item(ActionKind.RESEND, resend),
-        _item(ActionKind.REVOKE, revoke),
-    ]
-    if status == NO_PORTAL_ACCESS:
-        items.append(_item(ActionKind.ACTIVATE, portal_off or no_email))
-    return tuple(items)
+    def item(kind: ActionKind) -> MenuItem:
+        reason = refusal(
+            kind, status, owner_has_email=bool(chart.owner.email), portal_active=portal_active
+        )
+        return _item(kind, reason)
+
+    kinds = [ActionKind.CHANGE_OWNER, ActionKind.RESEND, ActionKind.REVOKE]
+    if status is PortalStatus.NO_PORTAL_ACCESS:
+        kinds.append(ActionKind.ACTIVATE)
+    return tuple(item(kind) for kind in kinds)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """How values read on screen: times in the practice's time zone, dates, and status tags.
 
 Times are stored in UTC; staff read them in the practice's zone. The status tag's text comes from
-`frontdesk.status`; its colour comes from the stylesheet through the CSS class named here.
+`frontdesk.status_rules`; its colour comes from the stylesheet through the CSS class named here.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from frontdesk.clock import as_utc
+from frontdesk.status_rules import PortalStatus, StatusInfo
 
 if TYPE_CHECKING:  # the screens import no database layer at start (see frontdesk/app.py)
-    from frontdesk.status import StatusInfo
     from store.models import Practice
 
-# The status names (`frontdesk.status.PortalStatus` values, the `--json` names).
-NO_PORTAL_ACCESS = "no_portal_access"
-INVITED = "invited"
-EXPIRED = "expired"
-LOCKED = "locked"
-ACTIVE = "active"
+# The status names (the `--json` names), from the rules (no database layer).
+NO_PORTAL_ACCESS = PortalStatus.NO_PORTAL_ACCESS.value
+INVITED = PortalStatus.INVITED.value
+EXPIRED = PortalStatus.EXPIRED.value
+LOCKED = PortalStatus.LOCKED.value
+ACTIVE = PortalStatus.ACTIVE.value
 
 # One CSS class per tag; frontdesk.tcss decides what each looks like.
 _STATUS_CLASSES = {

@@ -157,7 +157,7 @@ def test_resend_reports_a_resend_made_elsewhere(practice_ready, chart, clock, se
 
 
 def test_resend_needs_an_invitation(practice_ready: Services, chart: str) -> None:
-    with pytest.raises(NotAllowed, match="no invitation to resend"):
+    with pytest.raises(NotAllowed, match="No invitation to resend"):
         practice_ready.portal.resend_invitation(chart)
 
 
