@@ -364,9 +364,15 @@ class FrontDeskApp(App[None]):
         yield from super().get_system_commands(screen)
 
 
+_heap_settled = threading.Event()
+
+
 def _settle_heap() -> None:
     """Move what start-up built (modules, the database layer, compiled statements, the
     screens) out of the garbage collector's sight. Otherwise every full collection walks all
     of it: 60–120 ms pauses at 100,000 charts, in the middle of someone's typing. Objects made
-    later are collected as usual."""
-    gc.freeze()
+    later are collected as usual. Once per process: a process that starts several apps (the
+    tests) does not make each one's garbage permanent."""
+    if not _heap_settled.is_set():
+        _heap_settled.set()
+        gc.freeze()
