@@ -1,4 +1,5 @@
-"""Crash safety: a desk process SIGKILLed at each step of a resend, then a restart.
+"""Crash safety: a desk process SIGKILLed at each step of a resend, then a restart; and 20 kills
+inside the resend's transaction, after each of its statements in turn (SECURITY.md D6 (a)).
 
 The child stops at the exact step (a hook in the child reports through a pipe and blocks; the
 parent waits for that report, never for time), the parent kills it with SIGKILL, then a new
@@ -11,8 +12,10 @@ wholly absent; a committed email is delivered), and no link arrives more than tw
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -147,5 +150,97 @@ def test_resend_killed_at_each_step_loses_nothing(
             assert after.portal.inspect_token(new_token).state == "valid"
             # the delivered row no longer holds a usable link at rest
             assert new_token not in outbox[-1].body_text
+    finally:
+        after.close()
+
+
+KILLS_INSIDE = 20  # SECURITY.md D6 (a): 20 of 20 kills inside the transaction lose nothing
+
+
+def _run_child(ctx: Any, target: Any, args: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
+    """Start a crash child, wait for its report, SIGKILL it whatever it said."""
+    reader, writer = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=target, args=(*args, writer), daemon=True)
+    child.start()
+    writer.close()
+    try:
+        assert reader.poll(STOP_TIMEOUT), "the child never reported"
+        kind, _where, note = reader.recv()
+    finally:
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(30)
+        reader.close()
+    return kind, note
+
+
+def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
+    sqlite_url: str, clock: FrozenClock, start_smtp: StartSmtp
+) -> None:
+    """SIGKILL after each statement of a resend's write transaction in turn, 20 times on one
+    store: after every kill the database passes its integrity check, the old link still
+    works and no new invitation, email or audit row exists; then a resend goes through."""
+    smtp = start_smtp()
+    clock.set(workers.START)
+    settings = workers.settings_for(sqlite_url, PUBLIC_URL, smtp.port)
+    services = build_services(settings, clock=clock, actor="alice")
+    services.portal.update_practice(
+        name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
+    )
+    services.portal.add_chart(ChartInput(CHART, "Ana", "Lopez", "1985-03-04", "ana@example.com"))
+    services.portal.send_invitation(CHART)
+    _deliver(services, smtp.port)
+    first_token = link_tokens(smtp.messages[0])[0]
+    services.close()
+
+    def counts() -> tuple[int, int, int]:
+        db = open_database(sqlite_url, migrate=False)
+        try:
+            with db.engine.connect() as conn:
+                return tuple(  # type: ignore[return-value]
+                    conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+                    for table in ("invitation", "outbox_email", "audit_event")
+                )
+        finally:
+            db.dispose()
+
+    before = counts()
+    ctx = child_context()
+    # How many statements the transaction runs: a child told to stop after more than all of
+    # them commits and says; it works on a copy, so this store stays as it is.
+    probe_url = f"sqlite:///{sqlite_url.removeprefix('sqlite:///')}.probe"
+    shutil.copyfile(sqlite_url.removeprefix("sqlite:///"), probe_url.removeprefix("sqlite:///"))
+    kind, note = _run_child(
+        ctx, workers.crash_resend_inside, (probe_url, PUBLIC_URL, smtp.port, CHART, 10_000)
+    )
+    assert kind == "finished", note
+    statements = int(note["statements"])
+    assert statements >= 4, note  # supersede, invitation, outbox email, audit at least
+
+    stopped_after: list[str] = []
+    for trial in range(KILLS_INSIDE):
+        statement = 1 + trial % statements
+        kind, note = _run_child(
+            ctx, workers.crash_resend_inside, (sqlite_url, PUBLIC_URL, smtp.port, CHART, statement)
+        )
+        assert kind == "stopped", note
+        stopped_after.append(note["statement"])
+        assert counts() == before, f"kill {trial + 1} after statement {statement} left rows"
+        after = build_services(settings, clock=clock, actor="alice", migrate=False)
+        try:
+            check_store(after)
+            assert after.portal.inspect_token(first_token).state == "valid"
+        finally:
+            after.close()
+    assert len(set(stopped_after)) >= 2  # the kills fell after different kinds of statement
+
+    clock.set(workers.START + timedelta(minutes=10))
+    after = build_services(settings, clock=clock, actor="alice", migrate=False)
+    try:
+        after.portal.resend_invitation(CHART)
+        _deliver(after, smtp.port)
+        check_store(after)
+        assert after.portal.inspect_token(first_token).state == "replaced"
+        assert len(smtp.messages) == 2
     finally:
         after.close()

@@ -76,6 +76,43 @@ def crash_resend(
         traceback.print_exc()
 
 
+def crash_resend_inside(
+    url: str, public_url: str, smtp_port: int, chart_number: str, statement: int, conn: Any
+) -> None:
+    """Resend the chart's invitation, stopping (until killed) right after the `statement`-th
+    SQL statement of its write transaction; if the transaction has fewer statements, it
+    commits and the child reports how many there were."""
+    try:
+        clock = FrozenClock(START + timedelta(minutes=2))  # past the 60 s resend cooldown
+        services = build_services(
+            settings_for(url, public_url, smtp_port), clock=clock, actor="desk-crash", migrate=False
+        )
+        counted = 0
+        writing = False
+
+        def after(connection: Any, cursor: Any, sql: str, *_: Any) -> None:
+            nonlocal counted, writing
+            if sql.startswith("BEGIN IMMEDIATE"):  # the resend's write transaction
+                writing = True
+                return
+            if writing:
+                counted += 1
+                if counted == statement:
+                    _stop_here(conn, "inside", {"statement": sql.split(None, 1)[0]})
+
+        def commit(connection: Any) -> None:
+            nonlocal writing
+            writing = False  # what follows the COMMIT is outside the transaction
+
+        event.listen(services.db.engine, "after_cursor_execute", after)
+        event.listen(services.db.engine, "commit", commit)
+        services.portal.resend_invitation(chart_number)
+        conn.send(("finished", "inside", {"statements": counted}))
+    except BaseException as exc:  # reported to the parent, which fails the test
+        conn.send(("error", "inside", {"error": f"{type(exc).__name__}: {exc}"}))
+        traceback.print_exc()
+
+
 def _arm(services: Services, stage: str, conn: Any) -> None:
     """Install this stage's hook (in this child process only)."""
     if stage == IN_TRANSACTION:
