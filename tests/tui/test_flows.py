@@ -52,8 +52,10 @@ from tests.tui.seeding import (
     LOCKED,
     NO_ACCESS,
     PASSWORD,
+    REFUSED_ADDRESS,
     WITH_GUARDIAN,
     latest_token,
+    seed_practice,
 )
 from tests.tui.smtp import SmtpServer
 
@@ -577,6 +579,42 @@ async def test_enter_with_nothing_found_rings_the_bell(
         await settle(pilot)
         assert isinstance(app.screen, ChartBrowser) and rings == [True]
         assert "No charts match “zzzz”." in screen_text(app)
+
+
+@pytest.mark.postgres
+async def test_the_browser_and_a_chart_on_postgresql(
+    make_app: AppFactory, pg_url: str, tui_clock: FrozenClock
+) -> None:
+    """Several desks share PostgreSQL: there every page is read on the reader thread. The
+    same searches, worklists and chart as on SQLite."""
+    with SmtpServer(refuse={REFUSED_ADDRESS}) as server:
+        settings = tui_settings(pg_url, server.port)
+        services = build_services(settings, clock=tui_clock, actor="alice")
+        seed_practice(services, settings)
+        services.close()
+    app = make_app(pg_url)
+    assert not app.services.portal.pages_read_in_place
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.browser.query_one(ChartTable)
+        assert [c.last_name for c in table.charts] == [
+            "García", "Lefèvre", "Müller", "O'Brien", "Park", "Patel", "Smith [/]"
+        ]  # fmt: skip
+        await pilot.press(*"obri")
+        await settle(pilot)
+        assert [c.chart_number for c in table.charts] == ["C-1001"]
+        await pilot.press("ctrl+u", *"example.com")  # a substring (pg_trgm)
+        await settle(pilot)
+        assert table.row_count == 7
+        await pilot.press("ctrl+u", "tab", "right", "right", "right")  # the Expired worklist
+        await settle(pilot)
+        assert [c.status.label for c in table.charts] == ["Expired"]
+        await pilot.press("tab", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ChartScreen) and app.screen.chart_number == EXPIRED
+        await pilot.press("c")
+        await settle(pilot)
+        assert "Expired" in screen_text(app) and "Chart Owner" in screen_text(app)
 
 
 async def test_status_worklist_and_keys(make_app: AppFactory, seeded_url: str) -> None:
