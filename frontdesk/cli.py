@@ -674,6 +674,28 @@ def cmd_invites_activate(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
+def cmd_signin_unlock(args: argparse.Namespace, ctx: CliContext) -> int:
+    from frontdesk.signin import SignInService
+
+    if not args.email.strip() or "@" not in args.email:
+        raise CliError(f"not an email address: {single_line(args.email)!r}")
+    who = mask_email(args.email.strip())
+    ctx.confirm(
+        f"Let {who} sign in to the Client Portal now? The failed sign-ins counted for this "
+        "address are forgotten (recorded in the audit trail).",
+        assume_yes=args.yes,
+    )
+    services = ctx.services()
+    cleared = SignInService(services.db, services.clock).unlock(
+        args.email, actor=services.portal.actor
+    )
+    if cleared:
+        ctx.say(f"Sign-in unlocked for {who}: they can sign in now.")
+    else:
+        ctx.say(f"Nothing to unlock for {who}: no failed sign-ins are held against it.")
+    return 0
+
+
 # ============================================================================================
 # owner
 # ============================================================================================
@@ -964,6 +986,16 @@ def _register_core(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--relationship", metavar="R", help="with --name: e.g. Mother, Guardian")
     p.add_argument("--email", metavar="E", help="with --name: their email address")
     p.add_argument("--invite", action="store_true", help="also invite the new owner")
+    _add_yes(p)
+
+    signin = _group(commands, "signin", "Client Portal sign-in")
+    p = _command(
+        signin,
+        "unlock",
+        cmd_signin_unlock,
+        "let a client who is waiting out failed sign-ins sign in now (audited)",
+    )
+    p.add_argument("email", metavar="EMAIL", help="the portal account's email address")
     _add_yes(p)
 
     p = _command(commands, "audit", cmd_audit, "the audit trail, newest first")

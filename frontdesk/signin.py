@@ -13,7 +13,9 @@
     one email), so an attacker elsewhere can delay a client by a minute at most.
   An attempt is counted as a failure before the password is checked, and the count is undone
   on success, so parallel guesses cannot slip through before the first one is recorded.
-  Counters are forgotten 24 hours after their first failure once no delay is running.
+  Counters are forgotten 24 hours after their first failure once no delay is running. Staff
+  can clear an email's counters at once (`frontdesk signin unlock EMAIL`, audited) for a
+  client who is waiting out a delay; the address-wide counter stays.
 - Several accounts may share an email (a guardian of two children): the newest enabled account
   whose password matches is signed in.
 """
@@ -25,6 +27,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -107,6 +110,15 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _pair_key(email_key: str, address: str) -> str:
+    """The email + address counter's key: a digest of the email alone, then one of both, so
+    every pair of an email can be found (and cleared by staff) without storing the email."""
+    return (
+        _digest(PAIR_RULE.prefix, email_key)[:24]
+        + _digest(PAIR_RULE.prefix, email_key, address)[:40]
+    )
+
+
 def _email_key(email: str) -> str:
     """The normalised email when valid, otherwise a folded form (it still gets throttled)."""
     try:
@@ -145,7 +157,7 @@ class SignInService:
         email_key = _email_key(email)
         address = single_line(client_address)[:64] or "unknown"
         keys = {
-            PAIR_RULE: _digest(PAIR_RULE.prefix, email_key, address),
+            PAIR_RULE: _pair_key(email_key, address),
             ADDRESS_RULE: _digest(ADDRESS_RULE.prefix, address),
             EMAIL_RULE: _digest(EMAIL_RULE.prefix, email_key),
         }
@@ -308,6 +320,40 @@ class SignInService:
         chart = session.get(Chart, account.chart_id)
         self._audit(session, "signed in", chart, actor=f"client:{account_id}", source=address)
         return True
+
+    def unlock(self, email: str, *, actor: str) -> int:
+        """Forget the failed sign-ins counted for `email` (alone and from every address), so
+        its owner can sign in now; audited with the staff member's name. Returns how many
+        counters were cleared (0: nothing was held back)."""
+        email_key = _email_key(email)
+        prefix = _digest(PAIR_RULE.prefix, email_key)[:24]
+        key = col(LoginThrottle.key_digest)
+
+        def work(session: Session) -> int:
+            deleted = session.execute(
+                sa.delete(LoginThrottle)
+                .where(
+                    sa.or_(
+                        key == _digest(EMAIL_RULE.prefix, email_key),
+                        sa.and_(key > prefix, key < prefix + "g"),  # hex digits sort below g
+                    )
+                )
+                .execution_options(synchronize_session=False)
+            )
+            cleared = int(cast("sa.CursorResult[Any]", deleted).rowcount or 0)
+            session.add(
+                AuditEvent(
+                    at=self.clock.now(),
+                    actor=actor[:100],
+                    action="sign-in unlocked",
+                    outcome="ok" if cleared else "nothing held",
+                    detail=f"email {mask_email(email_key)}; {cleared} counter(s) cleared",
+                    source="cli",
+                )
+            )
+            return cleared
+
+        return self.db.transact(work)
 
     # ------------------------------------------------------------------ sessions
 

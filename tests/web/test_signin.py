@@ -270,6 +270,37 @@ def test_one_address_trying_many_emails_is_slowed(cheap_argon: Services) -> None
     assert not service.sign_in("user11@example.com", "guess", client_address="192.0.2.2").throttled
 
 
+def test_staff_unlock_lets_a_held_back_client_sign_in_now(
+    cheap_argon: Services, clock: FrozenClock
+) -> None:
+    """SECURITY.md P7: a client waiting out failed sign-ins calls the desk; staff clear the
+    email's counters (audited, the address masked); an attacker's address-wide counter and
+    other emails' counters stay."""
+    service = SignInService(cheap_argon.db, cheap_argon.clock)
+    for _ in range(9):
+        clock.advance(service.sign_in(EMAIL, "x", client_address="10.0.0.9").retry_after)
+        assert not service.sign_in(EMAIL, "a wrong guess", client_address="10.0.0.9").ok
+    for _ in range(3):
+        service.sign_in("other@example.com", "a wrong guess", client_address="10.0.0.7")
+    held = service.sign_in(EMAIL, PASSWORD, client_address="10.0.0.9")
+    assert held.throttled and held.retry_after == 256
+    assert service.unlock(" ana@EXAMPLE.com", actor="alice") == 2  # the pair, the email alone
+    assert service.sign_in(EMAIL, PASSWORD, client_address="10.0.0.9").ok
+    assert service.sign_in("other@example.com", PASSWORD, client_address="10.0.0.7").throttled
+    assert service.unlock(EMAIL, actor="alice") == 0
+    with cheap_argon.db.read() as session:
+        rows = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.action == "sign-in unlocked")
+            .order_by(col(AuditEvent.id))
+        ).all()
+    assert [(r.actor, r.outcome, r.source) for r in rows] == [
+        ("alice", "ok", "cli"),
+        ("alice", "nothing held", "cli"),
+    ]
+    assert EMAIL not in rows[0].detail and "a…@example.com" in rows[0].detail
+
+
 def test_throttled_sign_in_page(client: TestClient, registered: Services, clock) -> None:
     assert sign_in(client, EMAIL, "wrong password here now").status_code == 400
     response = sign_in(client, EMAIL, PASSWORD)
