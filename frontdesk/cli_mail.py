@@ -17,7 +17,12 @@ from frontdesk.cli_support import CliContext, CliError, cell
 from frontdesk.mail.outbox import MailNotConfigured, build_delivery, list_outbox
 from frontdesk.mail.sender import SendError, check_connection
 from frontdesk.mail.templates import TemplateError, TemplateService
-from frontdesk.secrets import SecretError, get_smtp_password, set_smtp_password
+from frontdesk.secrets import (
+    SecretError,
+    get_smtp_password,
+    set_smtp_password,
+    set_smtp_password_file,
+)
 from store.db import StoreError
 
 PREVIEW_KINDS = ("invitation", "resend", "restore", "registered", "message")
@@ -74,9 +79,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     smtp = subparsers.add_parser("smtp", help="the mail server login")
     smtp_sub = smtp.add_subparsers(dest="smtp_command", required=True)
-    smtp_sub.add_parser(
+    setter = smtp_sub.add_parser(
         "set-password", help="store the SMTP password in the OS keyring (asks, no echo)"
-    ).set_defaults(handler=smtp_set_password)
+    )
+    setter.add_argument(
+        "--insecure-file",
+        action="store_true",
+        help="where no keyring works: a plain file only this account can read (mode 0600)",
+    )
+    setter.set_defaults(handler=smtp_set_password)
     smtp_sub.add_parser(
         "test", help="connect and log in to the mail server (sends nothing)"
     ).set_defaults(handler=smtp_test)
@@ -271,6 +282,17 @@ def smtp_set_password(args: argparse.Namespace, ctx: CliContext) -> int:
         raise CliError("cancelled; nothing was stored") from None
     if first != second:
         raise CliError("the two passwords differ; nothing was stored")
+    if args.insecure_file:
+        try:
+            path = set_smtp_password_file(username, first)
+        except SecretError as exc:
+            raise CliError(str(exc)) from None
+        ctx.say(
+            f"SMTP password for {username} stored in a plain file only this account can read: "
+            f"{path} (mode 0600). Anyone with this account's files can read it; prefer the "
+            "keyring or FRONTDESK_SMTP_PASSWORD, which come first when set."
+        )
+        return 0
     try:
         backend = set_smtp_password(username, first)
     except SecretError as exc:

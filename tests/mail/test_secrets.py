@@ -125,3 +125,74 @@ def test_keyring_password_is_used_to_log_in_and_never_logged(
     assert SENTINEL not in caplog.text
     for row in outbox_rows(invited):
         assert SENTINEL not in (row.last_error or "")
+
+
+# ------------------------------------------------------------------------------------------
+# K4 (3): a plain file, only when staff ask for it, only while it stays private
+# ------------------------------------------------------------------------------------------
+
+
+def test_opt_in_file_is_private_and_comes_last(use_keyring: UseKeyring) -> None:
+    import stat
+
+    from frontdesk.secrets import password_file, set_smtp_password_file
+
+    use_keyring(keyring.backends.null.Keyring())  # a keyring with nothing stored
+    assert not password_file().exists()  # nothing is ever written without asking
+    path = set_smtp_password_file("desk", SENTINEL)
+    assert path == password_file() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    lookup = get_smtp_password(with_user())
+    assert (lookup.password, lookup.source, lookup.note) == (SENTINEL, "file", None)
+    # the environment, then the keyring, come first
+    assert get_smtp_password(with_user(smtp_password="from-env")).source == "environment"
+    backend = MemoryKeyring()
+    use_keyring(backend)
+    set_smtp_password("desk", "from-keyring")
+    assert get_smtp_password(with_user()).password == "from-keyring"
+    # a file for another login is not used
+    use_keyring(keyring.backends.fail.Keyring())
+    other = get_smtp_password(Settings(smtp_username="someone-else"))
+    assert other.password is None and other.source == "none"
+    assert get_smtp_password(with_user()).password == SENTINEL  # no keyring works: the file
+
+
+def test_a_file_others_could_read_is_refused(use_keyring: UseKeyring) -> None:
+    from frontdesk.secrets import set_smtp_password_file
+
+    use_keyring(keyring.backends.null.Keyring())
+    path = set_smtp_password_file("desk", SENTINEL)
+    path.chmod(0o644)
+    lookup = get_smtp_password(with_user())
+    assert lookup.password is None and lookup.source == "none"
+    assert lookup.note == (
+        f"{path} is not private (mode 644); it was not used. Run `chmod 600 {path}` as its "
+        "owner, or store the password again."
+    )
+    assert SENTINEL not in lookup.note
+    set_smtp_password_file("desk", SENTINEL)  # storing again makes it private again
+    assert get_smtp_password(with_user()).password == SENTINEL
+
+
+def test_cli_stores_in_the_file_only_with_the_flag(
+    use_keyring: UseKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import getpass
+    import stat
+
+    from frontdesk.cli import main
+    from frontdesk.cli_support import CliContext
+    from frontdesk.secrets import password_file
+
+    use_keyring(keyring.backends.fail.Keyring())
+    monkeypatch.setenv("FRONTDESK_SMTP_USERNAME", "desk")
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": SENTINEL)
+    assert main(["smtp", "set-password"], CliContext(stdin_is_tty=lambda: True)) == 1
+    assert "nothing was stored" in capsys.readouterr().err
+    assert not password_file().exists()
+    tty = CliContext(stdin_is_tty=lambda: True)
+    assert main(["smtp", "set-password", "--insecure-file"], tty) == 0
+    said = capsys.readouterr()
+    assert "(mode 0600)" in said.out and SENTINEL not in said.out + said.err
+    assert stat.S_IMODE(password_file().stat().st_mode) == 0o600
