@@ -10,6 +10,7 @@ says how that went. Importing this module loads no database layer.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -65,6 +66,9 @@ def _held_when_unconfigured(deliver_due: Deliver) -> Deliver:
             raise DeliveryUnavailable(str(exc)) from None
 
     return deliver
+
+
+log = logging.getLogger(__name__)
 
 
 class FrontDeskApp(App[None]):
@@ -159,9 +163,7 @@ class FrontDeskApp(App[None]):
         assert self._open_services_with is not None
         try:
             services = self._open_services_with()
-            # Build the search's statements now, while the desk reads the first screen,
-            # so that no keystroke waits for one to be built.
-            services.portal.prepare_search()
+            _prepare_search(services)
             _settle_heap()
         except (StoreError, ConfigError) as exc:
             self.post_message(self.ServicesFailed(str(exc)))
@@ -362,6 +364,18 @@ class FrontDeskApp(App[None]):
                 partial(self.show_worklist, status),
             )
         yield from super().get_system_commands(screen)
+
+
+def _prepare_search(services: Services) -> None:
+    """Build the search's statements now, while the desk reads the first screen, so that no
+    keystroke waits for one to be built. Only an optimisation: if it fails, each statement is
+    built on first use and the store still opens."""
+    try:
+        services.portal.prepare_search()
+    except Exception as exc:  # any failure only costs speed
+        log.warning(
+            "search statements not prepared ahead (%s); built on first use", type(exc).__name__
+        )
 
 
 _heap_settled = threading.Event()
