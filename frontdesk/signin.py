@@ -3,6 +3,8 @@
 - Sessions are server-side. The browser's cookie holds a random 256-bit id; the database keeps
   only its SHA-256 digest. A session ends after 15 minutes without a request, 12 hours after
   sign-in, at sign-out, or when the account is disabled (Revoke Access, Change Ownership).
+  Activity is recorded at most every 30 seconds, so a session idle for 15 minutes ends
+  between 14 min 30 s and 15 min after the last page view.
 - A failed sign-in looks the same whether or not the email exists: one message, and the same
   argon2 work (a dummy hash for unknown emails).
 - Throttling (LoginThrottle rows keyed by digests, never by the email itself):
@@ -52,6 +54,8 @@ from store.models import (
 IDLE_TIMEOUT = timedelta(minutes=15)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 THROTTLE_MEMORY = timedelta(hours=24)
+# A page view records a session's activity when the last record is at least this old.
+SESSION_TOUCH_EVERY = timedelta(seconds=30)
 # At most this many accounts sharing one email are tried (newest first).
 MAX_ACCOUNTS_PER_EMAIL = 10
 
@@ -359,54 +363,90 @@ class SignInService:
 
     def session(self, session_id: str | None) -> ActiveSession | None:
         """The live session for a cookie value, its idle clock restarted; None when there is
-        none (unknown, ended, idle for over 15 minutes, over 12 hours old, account disabled)."""
+        none (unknown, ended, idle for over 15 minutes, over 12 hours old, account disabled).
+
+        A page view only reads, unless the session's recorded activity is more than
+        SESSION_TOUCH_EVERY old (then one conditional UPDATE records it) or the session has
+        run out (then it is ended): a client clicking around does not write on every click.
+        The idle clock may so start up to that long before the last view: a session ends
+        between 14 min 30 s and 15 min after it, never later."""
         if not session_id or not tokens.looks_like_token(session_id):
             return None
         id_digest = tokens.digest(session_id)
-
-        def work(session: Session) -> ActiveSession | None:
-            now = self.clock.now()
+        now = self.clock.now()
+        with self.db.read() as session:
             row = session.exec(
                 select(PortalSession).where(PortalSession.id_digest == id_digest)
             ).first()
             if row is None or row.ended_at is not None:
                 return None
             account = session.get(PortalAccount, row.account_id)
-            idle = now - as_utc(row.last_seen_at)
-            age = now - as_utc(row.created_at)
-            if (
-                account is None
-                or account.disabled_at is not None
-                or idle > IDLE_TIMEOUT
-                or age > ABSOLUTE_TIMEOUT
-            ):
-                row.ended_at = now
-                session.add(row)
-                return None
-            row.last_seen_at = now
-            session.add(row)
-            chart = session.get(Chart, account.chart_id)
+            chart = session.get(Chart, account.chart_id) if account is not None else None
             practice = session.get(Practice, 1)
-            client = (
-                single_line(f"{chart.preferred_name or chart.first_name} {chart.last_name}")
-                if chart
-                else ""
+        idle = now - as_utc(row.last_seen_at)
+        age = now - as_utc(row.created_at)
+        if (
+            account is None
+            or account.disabled_at is not None
+            or idle > IDLE_TIMEOUT
+            or age > ABSOLUTE_TIMEOUT
+        ):
+            self._end_session(id_digest, now)
+            return None
+        seen = as_utc(row.last_seen_at)
+        if idle >= SESSION_TOUCH_EVERY:
+            if not self._touch_session(id_digest, now):
+                return None  # ended meanwhile (sign-out, Revoke Access)
+            seen = now
+        client = (
+            single_line(f"{chart.preferred_name or chart.first_name} {chart.last_name}")
+            if chart
+            else ""
+        )
+        assert account.id is not None
+        return ActiveSession(
+            account_id=account.id,
+            csrf_token=row.csrf_token,
+            owner_name=single_line(account.owner_name),
+            email=account.email,
+            client_name=client,
+            for_someone_else=account.related_contact_id is not None,
+            practice_name=practice.name if practice else "",
+            practice_phone=practice.phone if practice else "",
+            created_at=as_utc(row.created_at),
+            last_seen_at=seen,
+        )
+
+    def _touch_session(self, id_digest: str, now: datetime) -> bool:
+        """Record activity on a session still live; False when it has ended meanwhile."""
+
+        def work(session: Session) -> bool:
+            touched = session.execute(
+                sa.update(PortalSession)
+                .where(
+                    col(PortalSession.id_digest) == id_digest,
+                    col(PortalSession.ended_at).is_(None),
+                )
+                .values(last_seen_at=now)
+                .execution_options(synchronize_session=False)
             )
-            assert account.id is not None
-            return ActiveSession(
-                account_id=account.id,
-                csrf_token=row.csrf_token,
-                owner_name=single_line(account.owner_name),
-                email=account.email,
-                client_name=client,
-                for_someone_else=account.related_contact_id is not None,
-                practice_name=practice.name if practice else "",
-                practice_phone=practice.phone if practice else "",
-                created_at=as_utc(row.created_at),
-                last_seen_at=now,
-            )
+            return bool(cast("sa.CursorResult[Any]", touched).rowcount)
 
         return self.db.transact(work)
+
+    def _end_session(self, id_digest: str, now: datetime) -> None:
+        def work(session: Session) -> None:
+            session.execute(
+                sa.update(PortalSession)
+                .where(
+                    col(PortalSession.id_digest) == id_digest,
+                    col(PortalSession.ended_at).is_(None),
+                )
+                .values(ended_at=now)
+                .execution_options(synchronize_session=False)
+            )
+
+        self.db.transact(work)
 
     def sign_out(self, session_id: str | None, *, client_address: str = "") -> bool:
         """End the session server-side. True when a live session was ended."""

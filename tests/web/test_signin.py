@@ -331,6 +331,32 @@ def test_idle_timeout_is_fifteen_minutes(
     assert portal_status(client)[0] == 303
 
 
+def test_page_views_record_activity_at_most_every_thirty_seconds(
+    client: TestClient, registered: Services, clock: FrozenClock
+) -> None:
+    """Clicking around only reads; activity is written when the record is 30 s old. The
+    session so ends between 14 min 30 s and 15 min after the last view, never later."""
+
+    def recorded() -> object:
+        with registered.db.read() as session:
+            return session.exec(select(PortalSession.last_seen_at)).one()
+
+    sign_in(client)
+    signed_in_at = recorded()
+    clock.advance(29)
+    assert portal_status(client)[0] == 200
+    assert recorded() == signed_in_at  # read only
+    clock.advance(1)
+    assert portal_status(client)[0] == 200
+    touched = recorded()
+    assert touched != signed_in_at  # 30 s old: recorded now
+    clock.advance(20)
+    assert portal_status(client)[0] == 200  # the last view, 20 s after the record
+    assert recorded() == touched
+    clock.advance(15 * 60 - 20 + 1)  # 15 min 1 s after the record, 14 min 41 s after the view
+    assert portal_status(client)[0] == 303
+
+
 def test_absolute_timeout_is_twelve_hours_even_with_activity(
     client: TestClient, registered: Services, clock: FrozenClock
 ) -> None:
