@@ -953,6 +953,14 @@ class PortalService:
 
     # ---------------------------------------------------------------- registration
 
+    def practice_contact(self) -> tuple[str, str]:
+        """The practice's name and phone, for a page; on SQLite one row through the driver."""
+        if self.db.is_sqlite:
+            row = self.db.read_row_sqlite("SELECT name, phone FROM practice WHERE id = 1", {})
+            return (str(row[0] or ""), str(row[1] or "")) if row is not None else ("", "")
+        practice = self.practice()
+        return practice.name, practice.phone
+
     def inspect_token(self, token: str) -> TokenCheck:
         """What a link points at. Reads only: opening a link never changes anything.
         One query on a bare connection: this runs for every page view of a link."""

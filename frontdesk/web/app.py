@@ -151,7 +151,7 @@ class PortalWeb:
         self.css_url = f"{self.base}/static/portal.css?v={hashlib.sha256(css).hexdigest()[:10]}"
         self._csrf_key: bytes | None = None
         self._token_slot = f"csrf-slot-{secrets.token_hex(16)}"
-        self._blank_forms: dict[tuple[str, str, int, str], str] = {}
+        self._blank_forms: dict[tuple[object, ...], str] = {}
         # Last practice name/phone seen, for error pages that must not touch the database.
         self._practice = ("", "")
 
@@ -422,17 +422,26 @@ class PortalWeb:
         failure: str = "",
         errors: dict[str, str] | None = None,
     ) -> HTMLResponse:
-        return self.page(
-            "login.html",
-            status,
-            title="Sign in",
-            csrf_field=csrf.CSRF_FIELD,
-            csrf_token=form_token,
-            email=email,
-            notice=notice,
-            failure=failure,
-            errors=errors or {},
-        )
+        context: dict[str, Any] = {
+            "title": "Sign in",
+            "csrf_field": csrf.CSRF_FIELD,
+            "email": email,
+            "notice": notice,
+            "failure": failure,
+            "errors": errors or {},
+        }
+        if email or failure or errors:
+            return self.page("login.html", status, csrf_token=form_token, **context)
+        # The blank form differs between visitors only in its CSRF token (as the
+        # registration form): render it once per (practice, notice), then fill the token in.
+        key = ("login", *self._practice, notice)
+        blank = self._blank_forms.get(key)
+        if blank is None:
+            blank = self.render("login.html", csrf_token=self._token_slot, **context)
+            if len(self._blank_forms) >= BLANK_FORMS_KEPT:
+                self._blank_forms.clear()
+            self._blank_forms[key] = blank
+        return HTMLResponse(blank.replace(self._token_slot, form_token), status_code=status)
 
     async def login_post(self, request: Request) -> Response:
         form = await self.posted_form(request)
@@ -531,10 +540,13 @@ class PortalWeb:
     async def refresh_practice(self) -> None:
         """Read the practice's name and phone for a page (kept if the database is down)."""
         try:
-            practice = await run_in_threadpool(self.portal.practice)
+            if self.services.db.is_sqlite:  # one indexed row, as the link page reads
+                name, phone = self.portal.practice_contact()
+            else:
+                name, phone = await run_in_threadpool(self.portal.practice_contact)
         except StoreError:
             return
-        self.remember_practice(practice.name, practice.phone)
+        self.remember_practice(name, phone)
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500

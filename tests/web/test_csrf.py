@@ -130,3 +130,20 @@ def test_the_signing_key_is_shared_by_every_process_of_the_database(
             f"/register/{token}", data={**registration(), "csrf_token": form_token}
         )
     assert response.status_code == 200
+
+
+def test_each_visitor_of_the_sign_in_page_gets_their_own_token(registered: Services) -> None:
+    """The blank sign-in form is rendered once and reused: only the token differs between
+    visitors, each one valid for its own browser only; notices still show."""
+    with make_client(registered) as first, make_client(registered) as second:
+        one, two = first.get("/login"), second.get("/login")
+        assert one.status_code == two.status_code == 200
+        token_one, token_two = csrf_of(one.text), csrf_of(two.text)
+        assert token_one != token_two
+        assert one.text.replace(token_one, "T") == two.text.replace(token_two, "T")
+        assert "You have signed out." in first.get("/login?m=signed_out").text
+        assert "You have signed out." not in first.get("/login").text
+        fields = {"email": EMAIL, "password": PASSWORD, "csrf_token": token_two}
+        assert first.post("/login", data=fields).status_code == 403  # not this browser's
+        fields["csrf_token"] = token_one
+        assert first.post("/login", data=fields, follow_redirects=False).status_code == 303
