@@ -175,14 +175,15 @@ def _run_child(ctx: Any, target: Any, args: tuple[Any, ...]) -> tuple[str, dict[
 
 
 def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
-    sqlite_url: str, clock: FrozenClock, start_smtp: StartSmtp
+    db_url: str, clock: FrozenClock, start_smtp: StartSmtp
 ) -> None:
     """SIGKILL after each statement of a resend's write transaction in turn, 20 times on one
-    store: after every kill the database passes its integrity check, the old link still
-    works and no new invitation, email or audit row exists; then a resend goes through."""
+    store: after every kill the store is sound (SQLite's integrity check; PostgreSQL rolls the
+    dead connection's transaction back), the old link still works and no new invitation,
+    email or audit row exists; then a resend goes through."""
     smtp = start_smtp()
     clock.set(workers.START)
-    settings = workers.settings_for(sqlite_url, PUBLIC_URL, smtp.port)
+    settings = workers.settings_for(db_url, PUBLIC_URL, smtp.port)
     services = build_services(settings, clock=clock, actor="alice")
     services.portal.update_practice(
         name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
@@ -194,7 +195,7 @@ def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
     services.close()
 
     def counts() -> tuple[int, int, int]:
-        db = open_database(sqlite_url, migrate=False)
+        db = open_database(db_url, migrate=False)
         try:
             with db.engine.connect() as conn:
                 return tuple(  # type: ignore[return-value]
@@ -208,20 +209,23 @@ def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
     ctx = child_context()
     # How many statements the transaction runs: a child told to stop after more than all of
     # them commits and says; it works on a copy, so this store stays as it is.
-    probe_url = f"sqlite:///{sqlite_url.removeprefix('sqlite:///')}.probe"
-    shutil.copyfile(sqlite_url.removeprefix("sqlite:///"), probe_url.removeprefix("sqlite:///"))
-    kind, note = _run_child(
-        ctx, workers.crash_resend_inside, (probe_url, PUBLIC_URL, smtp.port, CHART, 10_000)
-    )
-    assert kind == "finished", note
-    statements = int(note["statements"])
+    if db_url.startswith("sqlite"):
+        probe_url = f"sqlite:///{db_url.removeprefix('sqlite:///')}.probe"
+        shutil.copyfile(db_url.removeprefix("sqlite:///"), probe_url.removeprefix("sqlite:///"))
+        kind, note = _run_child(
+            ctx, workers.crash_resend_inside, (probe_url, PUBLIC_URL, smtp.port, CHART, 10_000)
+        )
+        assert kind == "finished", note
+        statements = int(note["statements"])
+    else:  # PostgreSQL: stop after more statements than it runs, then kill before COMMIT
+        statements = _statements_on_postgresql(ctx, db_url, smtp.port)
     assert statements >= 4, note  # supersede, invitation, outbox email, audit at least
 
     stopped_after: list[str] = []
     for trial in range(KILLS_INSIDE):
         statement = 1 + trial % statements
         kind, note = _run_child(
-            ctx, workers.crash_resend_inside, (sqlite_url, PUBLIC_URL, smtp.port, CHART, statement)
+            ctx, workers.crash_resend_inside, (db_url, PUBLIC_URL, smtp.port, CHART, statement)
         )
         assert kind == "stopped", note
         stopped_after.append(note["statement"])
@@ -244,3 +248,28 @@ def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
         assert len(smtp.messages) == 2
     finally:
         after.close()
+
+
+def _statements_on_postgresql(ctx: Any, url: str, smtp_port: int) -> int:
+    """How many statements the resend's write transaction runs on this PostgreSQL store,
+    counted in a clone of it (CREATE DATABASE ... TEMPLATE), which is then dropped."""
+    import sqlalchemy as sa
+
+    base = sa.make_url(url)
+    clone = f"{base.database}_probe"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{clone}" TEMPLATE "{base.database}"')
+        kind, note = _run_child(
+            ctx,
+            workers.crash_resend_inside,
+            (base.set(database=clone).render_as_string(hide_password=False), PUBLIC_URL,
+             smtp_port, CHART, 10_000),
+        )  # fmt: skip
+        assert kind == "finished", note
+        return int(note["statements"])
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{clone}" WITH (FORCE)')
+        admin.dispose()

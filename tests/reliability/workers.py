@@ -92,13 +92,14 @@ def crash_resend_inside(
 
         def after(connection: Any, cursor: Any, sql: str, *_: Any) -> None:
             nonlocal counted, writing
-            if sql.startswith("BEGIN IMMEDIATE"):  # the resend's write transaction
-                writing = True
+            if not connection.get_execution_options().get("frontdesk_write"):
+                return  # not the resend's write transaction
+            if sql.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE (PostgreSQL begins implicitly)
                 return
-            if writing:
-                counted += 1
-                if counted == statement:
-                    _stop_here(conn, "inside", {"statement": sql.split(None, 1)[0]})
+            writing = True
+            counted += 1
+            if counted == statement:
+                _stop_here(conn, "inside", {"statement": sql.split(None, 1)[0]})
 
         def commit(connection: Any) -> None:
             nonlocal writing
