@@ -80,7 +80,8 @@ class ChartBrowser(Screen[None]):
 
     AUTO_FOCUS = "#search"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_search", "Search", id="browser.search"),
+        # priority: handled as the key arrives, so keys typed right after it reach the box
+        Binding("slash", "focus_search", "Search", id="browser.search", priority=True),
         Binding("enter", "open_chart", "Open chart", id="browser.open"),
         Binding("escape", "leave_search", "To the results", show=False),
         Binding("q", "app.quit", "Quit", id="browser.quit"),
@@ -370,7 +371,9 @@ class ChartBrowser(Screen[None]):
 
     def action_focus_search(self) -> None:
         search = self.query_one("#search", Input)
-        search.focus()
+        # At once, not on the next loop turn (Widget.focus): keys typed right after "/"
+        # are already queued and must reach the box.
+        self.set_focus(search)
         search.select_all()
 
     def action_leave_search(self) -> None:

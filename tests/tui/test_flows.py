@@ -563,6 +563,26 @@ async def test_the_table_window_follows_the_cursor_and_the_wheel(
         assert layouts == []  # typing and a shorter page repainted; nothing was laid out
 
 
+async def test_keys_typed_right_after_slash_reach_the_search_box(
+    make_app: AppFactory, seeded_url: str
+) -> None:
+    """From the results, "/" then a name typed at once (as a terminal delivers a fast typist's
+    or a paste's keys, all queued together): every letter lands in the box."""
+    from textual import events
+
+    app = make_app(seeded_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.browser.query_one(ChartTable)
+        table.focus()
+        await settle(pilot)
+        for key in ("slash", "p", "a", "r", "k"):
+            app.post_message(events.Key(key, "/" if key == "slash" else key))
+        await settle(pilot)
+        assert app.browser.query_one("#search", Input).value == "park"
+        assert [c.last_name for c in table.charts] == ["Park"]
+
+
 async def test_enter_with_nothing_found_rings_the_bell(
     make_app: AppFactory, seeded_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
