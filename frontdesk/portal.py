@@ -10,7 +10,6 @@ from __future__ import annotations
 import getpass
 import itertools
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
@@ -669,75 +668,24 @@ class PortalService:
             return int(conn.execute(counted, params).scalar_one())
 
     def chart(self, chart_number: str) -> ChartDetail:
-        """Everything the chart screen shows."""
+        """Everything the chart screen shows (the same columns as a browser row, read the
+        same way, plus the related contacts and the enabled account's email)."""
         now = self.clock.now()
-        query, _inv, _acct = self._joined_select(now)
-        query = query.where(col(Chart.chart_number) == chart_number.strip())
-        with self.db.read() as session:
-            row = session.execute(query).first()
+        with self.db.read_connection() as conn:
+            row = conn.execute(_ONE_CHART, {"number": chart_number.strip()}).first()
             if row is None:
                 raise NotFound(f"No chart with number {single_line(chart_number)!r}.")
-            chart, invitation, account, owner_row, contact = row
-            deliveries = self._deliveries(session, [invitation.id] if invitation else [])
-            summary = self._summary(chart, invitation, account, owner_row, contact, deliveries, now)
-            contacts = session.exec(
-                select(RelatedContact)
-                .where(RelatedContact.chart_id == chart.id)
-                .order_by(col(RelatedContact.id))
+            contacts = conn.execute(
+                sa.select(_CONTACT.c.id, _CONTACT.c.name, _CONTACT.c.relationship, _CONTACT.c.email)
+                .where(_CONTACT.c.chart_id == row.chart_id)
+                .order_by(_CONTACT.c.id)
             ).all()
-            return ChartDetail(
-                **{f: getattr(summary, f) for f in summary.__dataclass_fields__},
-                contacts=tuple(
-                    Contact(c.id or 0, c.name, c.relationship, c.email) for c in contacts
-                ),
-                account_email=account.email if account else None,
-            )
-
-    def _summary(
-        self,
-        chart: Chart,
-        invitation: Invitation | None,
-        account: PortalAccount | None,
-        owner_row: ChartOwner | None,
-        contact: RelatedContact | None,
-        deliveries: dict[int, Delivery],
-        now: datetime,
-    ) -> ChartSummary:
-        if contact is not None:
-            owner = Owner(contact.name, contact.relationship, contact.email, contact.id)
-        else:
-            owner = Owner(f"{chart.first_name} {chart.last_name}", "Client", chart.email, None)
-        return ChartSummary(
-            chart_number=chart.chart_number,
-            first_name=chart.first_name,
-            last_name=chart.last_name,
-            preferred_name=chart.preferred_name,
-            date_of_birth=chart.date_of_birth,
-            email=chart.email,
-            phone=chart.phone,
-            owner=owner,
-            status=compute_status(invitation, account, now),
-            invitation_id=invitation.id if invitation else None,
-            sent_at=as_utc(invitation.created_at) if invitation else None,
-            sent_by=invitation.created_by if invitation else None,
-            expires_at=as_utc(invitation.expires_at) if invitation else None,
-            failed_attempts=invitation.failed_attempts if invitation else 0,
-            delivery=deliveries.get(invitation.id) if invitation and invitation.id else None,
-            owner_version=owner_row.version if owner_row else 0,
+        summary = _summary_of_row(row, now)
+        return ChartDetail(
+            **{f: getattr(summary, f) for f in summary.__dataclass_fields__},
+            contacts=tuple(Contact(c.id, c.name, c.relationship, c.email) for c in contacts),
+            account_email=row.acct_email,
         )
-
-    @staticmethod
-    def _deliveries(session: Session, invitation_ids: Sequence[int | None]) -> dict[int, Delivery]:
-        ids = [i for i in invitation_ids if i is not None]
-        if not ids:
-            return {}
-        newest = (
-            sa.select(sa.func.max(OutboxEmail.id))
-            .where(col(OutboxEmail.invitation_id).in_(ids))
-            .group_by(col(OutboxEmail.invitation_id))
-        )
-        rows = session.exec(select(OutboxEmail).where(col(OutboxEmail.id).in_(newest))).all()
-        return {row.invitation_id: delivery_of(row) for row in rows if row.invitation_id}
 
     def history(self, chart_number: str, *, limit: int = 200) -> list[AuditRow]:
         """The chart's audit trail, newest first."""
@@ -1635,46 +1583,58 @@ def _build_page_statement(status: str | None, shape: _Shape | None, *, sqlite: b
             matched.c.last_key, matched.c.first_key, matched.c.id
         )
     page_ids = page.limit(sa.bindparam("limit")).offset(sa.bindparam("offset")).subquery("page")
+    return _summary_select(page_ids.join(_CHART, chart.id == page_ids.c.id)).order_by(*order)
+
+
+def _summary_select(charts: Any) -> Any:
+    """What a browser row and the chart screen show, in columns: the chart, its live
+    invitation, enabled account, owner (contact) and the newest email of the invitation.
+    `charts` is the FROM that brings the `chart` table in (which charts)."""
+    chart, inv, acct = _CHART.c, _LIVE_INV.c, _ENABLED_ACCT.c
     newest_mail = (
         sa.select(sa.func.max(_OUTBOX.c.id))
         .where(_OUTBOX.c.invitation_id == inv.id)
         .scalar_subquery()
     )
     owner, contact, mail = _OWNER.c, _CONTACT.c, _NEWEST_MAIL.c
-    return (
-        sa.select(
-            chart.chart_number,
-            chart.first_name,
-            chart.last_name,
-            chart.preferred_name,
-            chart.date_of_birth,
-            chart.email,
-            chart.phone,
-            inv.id.label("inv_id"),
-            inv.created_at.label("inv_created_at"),
-            inv.created_by.label("inv_created_by"),
-            inv.expires_at.label("inv_expires_at"),
-            inv.failed_attempts.label("inv_failed_attempts"),
-            acct.id.label("acct_id"),
-            owner.version.label("owner_version"),
-            contact.id.label("contact_id"),
-            contact.name.label("contact_name"),
-            contact.relationship.label("contact_relationship"),
-            contact.email.label("contact_email"),
-            mail.state.label("mail_state"),
-            mail.sent_at.label("mail_sent_at"),
-            mail.next_attempt_at.label("mail_next_attempt_at"),
-            mail.last_error.label("mail_error"),
-        )
-        .select_from(page_ids)
-        .join(_CHART, chart.id == page_ids.c.id)
-        .outerjoin(_LIVE_INV, live_join)
+    live_join = sa.and_(inv.chart_id == chart.id, inv.state == INVITATION_LIVE)
+    account_join = sa.and_(acct.chart_id == chart.id, acct.disabled_at.is_(None))
+    return sa.select(
+        chart.chart_number,
+        chart.first_name,
+        chart.last_name,
+        chart.preferred_name,
+        chart.date_of_birth,
+        chart.email,
+        chart.phone,
+        inv.id.label("inv_id"),
+        inv.created_at.label("inv_created_at"),
+        inv.created_by.label("inv_created_by"),
+        inv.expires_at.label("inv_expires_at"),
+        inv.failed_attempts.label("inv_failed_attempts"),
+        acct.id.label("acct_id"),
+        acct.email.label("acct_email"),
+        chart.id.label("chart_id"),
+        owner.version.label("owner_version"),
+        contact.id.label("contact_id"),
+        contact.name.label("contact_name"),
+        contact.relationship.label("contact_relationship"),
+        contact.email.label("contact_email"),
+        mail.state.label("mail_state"),
+        mail.sent_at.label("mail_sent_at"),
+        mail.next_attempt_at.label("mail_next_attempt_at"),
+        mail.last_error.label("mail_error"),
+    ).select_from(
+        charts.outerjoin(_LIVE_INV, live_join)
         .outerjoin(_ENABLED_ACCT, account_join)
         .outerjoin(_OWNER, owner.chart_id == chart.id)
         .outerjoin(_CONTACT, contact.id == owner.related_contact_id)
         .outerjoin(_NEWEST_MAIL, mail.id == newest_mail)
-        .order_by(*order)
     )
+
+
+# One chart by its number, for the chart screen (the columns of a browser row).
+_ONE_CHART = _summary_select(_CHART).where(_CHART.c.chart_number == sa.bindparam("number"))
 
 
 def _summary_of_row(row: Any, now: datetime) -> ChartSummary:
