@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from frontdesk import tokens
@@ -65,8 +64,6 @@ from store.models import (
 
 RESEND_COOLDOWN = timedelta(seconds=60)
 # Aliases for "the chart's live invitation" and "its enabled account" in chart reads.
-_LIVE_INVITATION = aliased(Invitation, name="live_inv")
-_ENABLED_ACCOUNT = aliased(PortalAccount, name="enabled_acct")
 MAX_INVITATIONS_PER_DAY = 10
 PAGE_SIZE = 50
 
@@ -502,23 +499,6 @@ class PortalService:
 
     # ---------------------------------------------------------------- reads
 
-    def _joined_select(
-        self, now: datetime
-    ) -> tuple[sa.Select[tuple[object, ...]], type[Invitation], type[PortalAccount]]:
-        inv, acct = _LIVE_INVITATION, _ENABLED_ACCOUNT
-        query = (
-            sa.select(Chart, inv, acct, ChartOwner, RelatedContact)
-            .outerjoin(
-                inv, sa.and_(col(inv.chart_id) == Chart.id, col(inv.state) == INVITATION_LIVE)
-            )
-            .outerjoin(
-                acct, sa.and_(col(acct.chart_id) == Chart.id, col(acct.disabled_at).is_(None))
-            )
-            .outerjoin(ChartOwner, col(ChartOwner.chart_id) == Chart.id)
-            .outerjoin(RelatedContact, col(RelatedContact.id) == ChartOwner.related_contact_id)
-        )
-        return query, inv, acct  # type: ignore[return-value]
-
     # Substring matches above this many use an ordered scan instead of the trigram index:
     # a common fragment finds a page at once by walking the last-name index.
     _FTS_SCAN_THRESHOLD = 5000
@@ -653,17 +633,17 @@ class PortalService:
     def count_charts(self, text: str = "", *, status: str | None = None) -> int:
         """How many charts match (for "N charts" in the browser)."""
         now = self.clock.now()
-        query, inv, acct = self._joined_select(now)
-        inner = query.with_only_columns(col(Chart.id))
+        inner = _charts_with_status(
+            sa.select(_CHART.c.id), status if status and status != "all" else None
+        )
         with self.db.read_connection() as conn:
             found = self._text_shape(conn, text, counting=True)
-            params: dict[str, Any] = {}
+            params = _page_params(found[1] if found else None, now, limit=0, offset=0)
             if found is not None:
-                shape, params = found
                 sqlite = self.db.is_sqlite
-                inner = inner.where(sa.or_(*(_branch_condition(b, sqlite=sqlite) for b in shape)))
-            if status and status != "all":
-                inner = inner.where(status_condition(status, now, inv, acct))
+                inner = inner.where(
+                    sa.or_(*(_branch_condition(b, sqlite=sqlite) for b in found[0]))
+                )
             counted = sa.select(sa.func.count()).select_from(inner.subquery())
             return int(conn.execute(counted, params).scalar_one())
 
@@ -1434,7 +1414,7 @@ _Shape = tuple[_Branch, ...]
 
 # Per prefix, whether more than :probe_many charts match (index range counts that stop early);
 # the FTS form also counts the charts the trigram phrase matches (up to :probe_fts).
-_PROBE = sa.text(
+_PROBE_PREFIXES = (
     "SELECT"
     " (SELECT count(*) FROM (SELECT 1 FROM chart"
     "   WHERE first_key >= :key AND first_key < :key_end LIMIT :probe_many)),"
@@ -1443,15 +1423,10 @@ _PROBE = sa.text(
     " (SELECT count(*) FROM (SELECT 1 FROM chart"
     "   WHERE chart_number >= :raw AND chart_number < :raw_end LIMIT :probe_many))"
 )
+_PROBE = sa.text(_PROBE_PREFIXES)
 _PROBE_WITH_FTS = sa.text(
-    "SELECT"
-    " (SELECT count(*) FROM (SELECT 1 FROM chart"
-    "   WHERE first_key >= :key AND first_key < :key_end LIMIT :probe_many)),"
-    " (SELECT count(*) FROM (SELECT 1 FROM chart"
-    "   WHERE email_key >= :key AND email_key < :key_end LIMIT :probe_many)),"
-    " (SELECT count(*) FROM (SELECT 1 FROM chart"
-    "   WHERE chart_number >= :raw AND chart_number < :raw_end LIMIT :probe_many)),"
-    " (SELECT count(*) FROM (SELECT 1 FROM chart_fts"
+    _PROBE_PREFIXES  # noqa: S608 - constant SQL; every value is bound
+    + ", (SELECT count(*) FROM (SELECT 1 FROM chart_fts"
     "   WHERE chart_fts MATCH :phrase LIMIT :probe_fts))"
 )
 
@@ -1474,6 +1449,29 @@ _OWNER = Chart.metadata.tables["chart_owner"]
 _CONTACT = Chart.metadata.tables["related_contact"]
 _OUTBOX = Chart.metadata.tables["outbox_email"]
 _NEWEST_MAIL = _OUTBOX.alias("newest_mail")
+
+# "The chart's live invitation" and "its enabled account", as outer-join conditions.
+_LIVE_JOIN = sa.and_(_LIVE_INV.c.chart_id == _CHART.c.id, _LIVE_INV.c.state == INVITATION_LIVE)
+_ACCOUNT_JOIN = sa.and_(
+    _ENABLED_ACCT.c.chart_id == _CHART.c.id, _ENABLED_ACCT.c.disabled_at.is_(None)
+)
+_NOW = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+_SOON = sa.bindparam("soon", type_=sa.DateTime(timezone=True))
+
+
+def _charts_with_status(query: Any, status: str | None) -> Any:
+    """`query` FROM chart, keeping only the charts whose status is `status` (None: all); the
+    status is the rule of frontdesk.status, in SQL, bound to :now and :soon."""
+    query = query.select_from(_CHART)
+    if status is None:
+        return query
+    inv, acct = _LIVE_INV.c, _ENABLED_ACCT.c
+    return (
+        query.outerjoin(_LIVE_INV, _LIVE_JOIN)
+        .outerjoin(_ENABLED_ACCT, _ACCOUNT_JOIN)
+        .where(status_condition(status, _NOW, inv, acct, soon_before=_SOON))
+    )
+
 
 _PREFIX_COLUMNS: dict[str, tuple[Any, str, str, str]] = {
     # kind: (column, low bound, high bound, LIKE prefix pattern) as parameter names
@@ -1537,26 +1535,14 @@ def _branch_condition(branch: _Branch, *, sqlite: bool) -> sa.ColumnElement[bool
 
 
 def _build_page_statement(status: str | None, shape: _Shape | None, *, sqlite: bool) -> Any:
-    chart, inv, acct = _CHART.c, _LIVE_INV.c, _ENABLED_ACCT.c
-    now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
-    soon = sa.bindparam("soon", type_=sa.DateTime(timezone=True))
+    chart = _CHART.c
     order = (chart.last_key, chart.first_key, chart.id)
     # The same order as an expression no index provides, so SQLite seeks the matches first
     # and sorts them instead of walking the whole name index.
     seek_order = (chart.last_key + "", chart.first_key, chart.id)
-    live_join = sa.and_(inv.chart_id == chart.id, inv.state == INVITATION_LIVE)
-    account_join = sa.and_(acct.chart_id == chart.id, acct.disabled_at.is_(None))
 
     def keys(*columns: Any) -> Any:
-        """SELECT columns FROM chart, with the status filter if any."""
-        query = sa.select(*columns).select_from(_CHART)
-        if status is not None:
-            query = (
-                query.outerjoin(_LIVE_INV, live_join)
-                .outerjoin(_ENABLED_ACCT, account_join)
-                .where(status_condition(status, now, inv, acct, soon_before=soon))
-            )
-        return query
+        return _charts_with_status(sa.select(*columns), status)
 
     if shape is None:
         page = keys(chart.id.label("id")).order_by(*order)
@@ -1597,8 +1583,6 @@ def _summary_select(charts: Any) -> Any:
         .scalar_subquery()
     )
     owner, contact, mail = _OWNER.c, _CONTACT.c, _NEWEST_MAIL.c
-    live_join = sa.and_(inv.chart_id == chart.id, inv.state == INVITATION_LIVE)
-    account_join = sa.and_(acct.chart_id == chart.id, acct.disabled_at.is_(None))
     return sa.select(
         chart.chart_number,
         chart.first_name,
@@ -1625,8 +1609,8 @@ def _summary_select(charts: Any) -> Any:
         mail.next_attempt_at.label("mail_next_attempt_at"),
         mail.last_error.label("mail_error"),
     ).select_from(
-        charts.outerjoin(_LIVE_INV, live_join)
-        .outerjoin(_ENABLED_ACCT, account_join)
+        charts.outerjoin(_LIVE_INV, _LIVE_JOIN)
+        .outerjoin(_ENABLED_ACCT, _ACCOUNT_JOIN)
         .outerjoin(_OWNER, owner.chart_id == chart.id)
         .outerjoin(_CONTACT, contact.id == owner.related_contact_id)
         .outerjoin(_NEWEST_MAIL, mail.id == newest_mail)

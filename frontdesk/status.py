@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnCollection
-from sqlmodel import col
 
 from frontdesk.status_rules import (
     EXPIRING_SOON,
@@ -48,30 +47,28 @@ def compute_status(
 def status_condition(
     name: str,
     now: datetime | sa.ColumnElement[datetime],
-    invitation: type[Invitation] | ColumnCollection[str, Any],
-    account: type[PortalAccount] | ColumnCollection[str, Any],
+    invitation: ColumnCollection[str, Any],
+    account: ColumnCollection[str, Any],
     *,
     soon_before: datetime | sa.ColumnElement[datetime] | None = None,
 ) -> sa.ColumnElement[bool]:
     """The same rule as compute_status, as a SQL condition over outer-joined live invitation and
-    enabled account (ORM aliases, or the columns of table aliases, passed in), so the worklist
-    filters in the database. `now` may be
+    enabled account (the columns of their table aliases, passed in), so the worklist filters in
+    the database. `now` may be
     a bound parameter (for a statement built once); `soon_before` (default `now` + 48 h, which
     needs a real `now`) is when an invitation stops being "expiring soon"."""
     if soon_before is None:
         if not isinstance(now, datetime):
             raise TypeError("soon_before is needed when now is a SQL expression")
         soon_before = now + EXPIRING_SOON
-    has_account = col(account.id).is_not(None)
-    has_inv = sa.and_(col(account.id).is_(None), col(invitation.id).is_not(None))
-    locked = col(invitation.failed_attempts) >= MAX_IDENTITY_FAILURES
-    not_locked = col(invitation.failed_attempts) < MAX_IDENTITY_FAILURES
-    expires_at = col(invitation.expires_at)
+    has_account = account.id.is_not(None)
+    has_inv = sa.and_(account.id.is_(None), invitation.id.is_not(None))
+    locked = invitation.failed_attempts >= MAX_IDENTITY_FAILURES
+    not_locked = invitation.failed_attempts < MAX_IDENTITY_FAILURES
+    expires_at = invitation.expires_at
     conditions: dict[str, sa.ColumnElement[bool]] = {
         PortalStatus.ACTIVE: has_account,
-        PortalStatus.NO_PORTAL_ACCESS: sa.and_(
-            col(account.id).is_(None), col(invitation.id).is_(None)
-        ),
+        PortalStatus.NO_PORTAL_ACCESS: sa.and_(account.id.is_(None), invitation.id.is_(None)),
         PortalStatus.LOCKED: sa.and_(has_inv, locked),
         PortalStatus.EXPIRED: sa.and_(has_inv, not_locked, expires_at <= now),
         PortalStatus.INVITED: sa.and_(has_inv, not_locked, expires_at > now),
