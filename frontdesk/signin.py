@@ -391,11 +391,11 @@ class SignInService:
             or idle > IDLE_TIMEOUT
             or age > ABSOLUTE_TIMEOUT
         ):
-            self._end_session(id_digest, now)
+            self._update_live_session(id_digest, ended_at=now)
             return None
         seen = as_utc(row.last_seen_at)
         if idle >= SESSION_TOUCH_EVERY:
-            if not self._touch_session(id_digest, now):
+            if not self._update_live_session(id_digest, last_seen_at=now):
                 return None  # ended meanwhile (sign-out, Revoke Access)
             seen = now
         client = (
@@ -417,36 +417,23 @@ class SignInService:
             last_seen_at=seen,
         )
 
-    def _touch_session(self, id_digest: str, now: datetime) -> bool:
-        """Record activity on a session still live; False when it has ended meanwhile."""
+    def _update_live_session(self, id_digest: str, **values: datetime) -> bool:
+        """Set `values` on the session if it is still live (one conditional UPDATE);
+        False when it has ended meanwhile (sign-out, Revoke Access)."""
 
         def work(session: Session) -> bool:
-            touched = session.execute(
+            updated = session.execute(
                 sa.update(PortalSession)
                 .where(
                     col(PortalSession.id_digest) == id_digest,
                     col(PortalSession.ended_at).is_(None),
                 )
-                .values(last_seen_at=now)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
-            return bool(cast("sa.CursorResult[Any]", touched).rowcount)
+            return bool(cast("sa.CursorResult[Any]", updated).rowcount)
 
         return self.db.transact(work)
-
-    def _end_session(self, id_digest: str, now: datetime) -> None:
-        def work(session: Session) -> None:
-            session.execute(
-                sa.update(PortalSession)
-                .where(
-                    col(PortalSession.id_digest) == id_digest,
-                    col(PortalSession.ended_at).is_(None),
-                )
-                .values(ended_at=now)
-                .execution_options(synchronize_session=False)
-            )
-
-        self.db.transact(work)
 
     def sign_out(self, session_id: str | None, *, client_address: str = "") -> bool:
         """End the session server-side. True when a live session was ended."""
