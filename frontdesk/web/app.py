@@ -322,12 +322,23 @@ class PortalWeb:
         }
         if values or errors or identity_error:
             return self.page("register.html", status=status, csrf_token=form_token, **context)
-        # The blank form differs between visitors only in its CSRF token: render it once per
-        # (practice, attempts left, day) with a random placeholder, then fill the token in.
-        key = (*self._practice, attempts_left, today)
+        return self.blank_form("register.html", (attempts_left, today), form_token, status, context)
+
+    def blank_form(
+        self,
+        template: str,
+        varies_by: tuple[object, ...],
+        form_token: str,
+        status: int,
+        context: dict[str, Any],
+    ) -> HTMLResponse:
+        """A form nobody has filled in differs between visitors only in its CSRF token: render
+        it once per (template, practice, `varies_by`) with a random placeholder, then fill
+        the token in."""
+        key = (template, *self._practice, *varies_by)
         blank = self._blank_forms.get(key)
         if blank is None:
-            blank = self.render("register.html", csrf_token=self._token_slot, **context)
+            blank = self.render(template, csrf_token=self._token_slot, **context)
             if len(self._blank_forms) >= BLANK_FORMS_KEPT:
                 self._blank_forms.clear()
             self._blank_forms[key] = blank
@@ -432,16 +443,7 @@ class PortalWeb:
         }
         if email or failure or errors:
             return self.page("login.html", status, csrf_token=form_token, **context)
-        # The blank form differs between visitors only in its CSRF token (as the
-        # registration form): render it once per (practice, notice), then fill the token in.
-        key = ("login", *self._practice, notice)
-        blank = self._blank_forms.get(key)
-        if blank is None:
-            blank = self.render("login.html", csrf_token=self._token_slot, **context)
-            if len(self._blank_forms) >= BLANK_FORMS_KEPT:
-                self._blank_forms.clear()
-            self._blank_forms[key] = blank
-        return HTMLResponse(blank.replace(self._token_slot, form_token), status_code=status)
+        return self.blank_form("login.html", (notice,), form_token, status, context)
 
     async def login_post(self, request: Request) -> Response:
         form = await self.posted_form(request)

@@ -484,16 +484,21 @@ async def test_changes_made_elsewhere_show_within_two_seconds(
 # ---------------------------------------------------------------------------------- navigation
 
 
-async def test_paging_never_loads_every_chart(make_app: AppFactory, sqlite_url: str) -> None:
-    app = make_app(sqlite_url)
+def _add_numbered_charts(app: FrontDeskApp, count: int) -> None:
+    """Charts P-000, P-001, ... (Pat Doe000, ...), in name order, in one transaction."""
     portal = app.services.portal
     portal.update_practice(name="Cedar Counseling", portal_active=True)
     with app.services.db.write_once() as session:
-        for number in range(120):
+        for number in range(count):
             portal.add_chart(
                 ChartInput(f"P-{number:03}", "Pat", f"Doe{number:03}", "1990-01-01"),
                 session=session,
             )
+
+
+async def test_paging_never_loads_every_chart(make_app: AppFactory, sqlite_url: str) -> None:
+    app = make_app(sqlite_url)
+    _add_numbered_charts(app, 120)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.browser.query_one(ChartTable)
@@ -521,14 +526,7 @@ async def test_the_table_window_follows_the_cursor_and_the_wheel(
     window, a scroll bar shows; a search that fits the view has no bar. Changing the page
     lays nothing out (the table draws its own window)."""
     app = make_app(sqlite_url)
-    portal = app.services.portal
-    portal.update_practice(name="Cedar Counseling", portal_active=True)
-    with app.services.db.write_once() as session:
-        for number in range(40):
-            portal.add_chart(
-                ChartInput(f"P-{number:03}", "Pat", f"Doe{number:03}", "1990-01-01"),
-                session=session,
-            )
+    _add_numbered_charts(app, 40)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.browser.query_one(ChartTable)
