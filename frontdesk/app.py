@@ -41,7 +41,7 @@ from screens.chart_browser import STATUS_FILTERS, ChartBrowser
 from screens.errors import report_worker_failure, toast
 
 if TYPE_CHECKING:
-    from frontdesk.demo import DemoInfo
+    from frontdesk.demo.stack import DemoInfo
     from frontdesk.portal import ChartSummary
     from frontdesk.services import Services
 
@@ -157,7 +157,7 @@ class FrontDeskApp(App[None]):
     @work(thread=True, exit_on_error=False, group="services")
     def _open_services(self) -> None:
         """Import the database layer and open the store, off the event loop."""
-        from frontdesk.config import ConfigError
+        from frontdesk.core.config import ConfigError
         from store.db import StoreError
 
         assert self._open_services_with is not None

@@ -22,10 +22,8 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
-from frontdesk.cli_support import CliContext, CliError, cell, iso
-from frontdesk.config import ConfigError
-from frontdesk.emails import InvalidEmail, likely_typo, mask_email, normalize_email
-from frontdesk.importer import (
+from frontdesk.access.status import STATUS_FILTERS, PortalStatus
+from frontdesk.charts.importer import (
     CONTACT_COLUMNS,
     MAX_FILE_BYTES,
     MAX_ROWS,
@@ -33,6 +31,10 @@ from frontdesk.importer import (
     ImportFileError,
     import_charts,
 )
+from frontdesk.cli_support import CliContext, CliError, cell, iso
+from frontdesk.core.config import ConfigError
+from frontdesk.core.emails import InvalidEmail, likely_typo, mask_email, normalize_email
+from frontdesk.core.text import single_line
 from frontdesk.portal import (
     AuditRow,
     BulkResult,
@@ -45,8 +47,6 @@ from frontdesk.portal import (
     PortalError,
     PortalService,
 )
-from frontdesk.status import STATUS_FILTERS, PortalStatus
-from frontdesk.text import single_line
 from store.db import StoreError, describe_error, open_database
 
 Handler = Callable[[argparse.Namespace, CliContext], int]
@@ -675,7 +675,7 @@ def cmd_invites_activate(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_signin_unlock(args: argparse.Namespace, ctx: CliContext) -> int:
-    from frontdesk.signin import SignInService
+    from frontdesk.access.signin import SignInService
 
     if not args.email.strip() or "@" not in args.email:
         raise CliError(f"not an email address: {single_line(args.email)!r}")

@@ -1,5 +1,5 @@
-"""`frontdesk demo`: the command's arguments (the demo itself is `frontdesk.demo`, imported only
-when the command runs, so `frontdesk --help` stays quick)."""
+"""`frontdesk demo`: the command's arguments (the demo itself is `frontdesk.demo.stack`,
+imported only when the command runs, so `frontdesk --help` stays quick)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,6 @@ def register(subparsers: Any) -> None:
 
 
 def _demo(args: argparse.Namespace, ctx: CliContext) -> int:
-    from frontdesk.demo import demo_command
+    from frontdesk.demo.stack import demo_command
 
     return demo_command(args, ctx)

@@ -15,14 +15,14 @@ from rich.table import Table
 
 from frontdesk.cli_support import CliContext, CliError, cell
 from frontdesk.mail.outbox import MailNotConfigured, build_delivery, list_outbox
-from frontdesk.mail.sender import SendError, check_connection
-from frontdesk.mail.templates import TemplateError, TemplateService
-from frontdesk.secrets import (
+from frontdesk.mail.secrets import (
     SecretError,
     get_smtp_password,
     set_smtp_password,
     set_smtp_password_file,
 )
+from frontdesk.mail.sender import SendError, check_connection
+from frontdesk.mail.templates import TemplateError, TemplateService
 from store.db import StoreError
 
 PREVIEW_KINDS = ("invitation", "resend", "restore", "registered", "message")

@@ -16,9 +16,9 @@ from rich.text import Text
 
 from frontdesk import doctor
 from frontdesk.cli_support import CliContext
-from frontdesk.clock import SystemClock
-from frontdesk.config import ConfigError, Settings, config_path, load_settings
-from frontdesk.text import single_line
+from frontdesk.core.clock import SystemClock
+from frontdesk.core.config import ConfigError, Settings, config_path, load_settings
+from frontdesk.core.text import single_line
 
 STATUS_STYLE = {
     doctor.Status.PASS: ("PASS", "bold green"),

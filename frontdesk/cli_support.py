@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rich.console import Console
 from rich.text import Text
 
-from frontdesk.clock import Clock, as_utc
-from frontdesk.config import Settings, load_settings
+from frontdesk.core.clock import Clock, as_utc
+from frontdesk.core.config import Settings, load_settings
+from frontdesk.core.text import single_line
 from frontdesk.services import Services, build_services
-from frontdesk.text import single_line
 
 
 class CliError(Exception):

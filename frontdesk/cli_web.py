@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from frontdesk.cli_support import CliContext, CliError
-from frontdesk.config import is_loopback_host
+from frontdesk.core.config import is_loopback_host
 
 
 def register(subparsers: Any) -> None:

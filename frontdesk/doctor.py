@@ -31,11 +31,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import col, select
 
-from frontdesk.clock import Clock, as_utc
-from frontdesk.config import SMTP_SECURITY_CHOICES, Settings, is_loopback_host
+from frontdesk.core.clock import Clock, as_utc
+from frontdesk.core.config import SMTP_SECURITY_CHOICES, Settings, is_loopback_host
+from frontdesk.core.text import single_line
+from frontdesk.mail.secrets import KeyringTimeout, SecretError, get_smtp_password
 from frontdesk.mail.sender import SendError, describe_smtp_error, server_reply, tls_context
-from frontdesk.secrets import KeyringTimeout, SecretError, get_smtp_password
-from frontdesk.text import single_line
 from store.db import Database, StoreError, describe_error, open_database
 from store.models import (
     OUTBOX_FAILED,

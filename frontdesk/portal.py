@@ -20,14 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from frontdesk import tokens
-from frontdesk.clock import Clock, as_utc
-from frontdesk.config import Settings
-from frontdesk.emails import InvalidEmail, mask_email, normalize_email
-from frontdesk.identity import last_names_match, parse_date_strict
-from frontdesk.mail import compose
-from frontdesk.passwords import hash_password, password_problem
-from frontdesk.status import (
+from frontdesk.access.passwords import hash_password, password_problem
+from frontdesk.access.rules import NO_EMAIL, PORTAL_OFF, PortalAction, refusal
+from frontdesk.access.status import (
     EXPIRING_SOON,
     MAX_IDENTITY_FAILURES,
     STATUS_FILTERS,
@@ -37,8 +32,13 @@ from frontdesk.status import (
     status_condition,
     status_of,
 )
-from frontdesk.status_rules import NO_EMAIL, PORTAL_OFF, PortalAction, refusal
-from frontdesk.text import has_controls, search_key, single_line
+from frontdesk.core import tokens
+from frontdesk.core.clock import Clock, as_utc
+from frontdesk.core.config import Settings
+from frontdesk.core.emails import InvalidEmail, mask_email, normalize_email
+from frontdesk.core.identity import last_names_match, parse_date_strict
+from frontdesk.core.text import has_controls, search_key, single_line
+from frontdesk.mail import compose
 from store.db import Database
 from store.models import (
     INVITATION_LIVE,
@@ -1117,7 +1117,7 @@ class PortalService:
     @staticmethod
     def _refuse_unless(action: PortalAction, state: StatusInfo) -> None:
         """Refuse `action` where the design's table says it does not apply (the rule is in
-        frontdesk.status_rules, which the TUI's menu shows too)."""
+        frontdesk.access.rules, which the TUI's menu shows too)."""
         reason = refusal(action, state.status)
         if reason is not None:
             raise NotAllowed(f"{reason}.")
@@ -1461,7 +1461,7 @@ _SOON = sa.bindparam("soon", type_=sa.DateTime(timezone=True))
 
 def _charts_with_status(query: Any, status: str | None) -> Any:
     """`query` FROM chart, keeping only the charts whose status is `status` (None: all); the
-    status is the rule of frontdesk.status, in SQL, bound to :now and :soon."""
+    status is the rule of frontdesk.access.status, in SQL, bound to :now and :soon."""
     query = query.select_from(_CHART)
     if status is None:
         return query

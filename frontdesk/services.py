@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from frontdesk.clock import Clock, SystemClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import Clock, SystemClock
+from frontdesk.core.config import Settings
 from frontdesk.portal import PortalService, staff_actor
 from store.db import Database, open_database
 

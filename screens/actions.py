@@ -2,7 +2,7 @@
 and the messages that report back.
 
 The service (`PortalService`) enforces the rules; `menu_items` shows the same rules
-(`frontdesk.status_rules.refusal`, the design's table) so items that do not apply are shown
+(`frontdesk.access.rules.refusal`, the design's table) so items that do not apply are shown
 disabled with the reason. `perform_action` is the blocking part of an action: it runs in a
 thread worker, never touches a widget, and reports through messages posted to the app.
 """
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from frontdesk.emails import mask_email
-from frontdesk.status_rules import PortalAction, PortalStatus, refusal
+from frontdesk.access.rules import PortalAction, PortalStatus, refusal
+from frontdesk.core.emails import mask_email
 
 if TYPE_CHECKING:  # the database layer is imported when the services open, not at start
     from frontdesk.portal import ActionResult, ChartSummary, ContactInput, PortalService
@@ -267,7 +267,7 @@ def perform_action(
 ) -> None:
     """Run a confirmed action, then hand its email to the mail server. Blocking: call it from a
     thread worker. Touches no widget; every outcome is posted as a message."""
-    from frontdesk.config import ConfigError
+    from frontdesk.core.config import ConfigError
     from frontdesk.portal import ConcurrentChange, CooldownActive, NotAllowed, PortalError
     from store.db import StoreError
 

@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from frontdesk.emails import InvalidEmail, likely_typo, normalize_email
-from frontdesk.text import has_controls
+from frontdesk.core.emails import InvalidEmail, likely_typo, normalize_email
+from frontdesk.core.text import has_controls
 from screens.actions import OwnerChoice
 from screens.safe_text import clean, template
 from screens.widgets import DataStatic

@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from frontdesk.emails import mask_email
+from frontdesk.core.emails import mask_email
 from screens.actions import OwnerChoice
 from screens.display import PracticeView, local_day
 from screens.safe_text import template

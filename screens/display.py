@@ -1,7 +1,7 @@
 """How values read on screen: times in the practice's time zone, dates, and status tags.
 
 Times are stored in UTC; staff read them in the practice's zone. The status tag's text comes from
-`frontdesk.status_rules`; its colour comes from the stylesheet through the CSS class named here.
+`frontdesk.access.rules`; its colour comes from the stylesheet through the CSS class named here.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from frontdesk.clock import as_utc
-from frontdesk.status_rules import PortalStatus, StatusInfo
+from frontdesk.access.rules import PortalStatus, StatusInfo
+from frontdesk.core.clock import as_utc
 
 if TYPE_CHECKING:  # the screens import no database layer at start (see frontdesk/app.py)
     from store.models import Practice

@@ -25,7 +25,7 @@ from screens.safe_text import cell, template
 from screens.widgets import DataStatic
 
 if TYPE_CHECKING:
-    from frontdesk.demo import CapturedMail
+    from frontdesk.demo.stack import CapturedMail
 
 
 class MailSource(Protocol):

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Collapsible, DataTable, Label
 
-from frontdesk.clock import as_utc
+from frontdesk.core.clock import as_utc
 from screens.display import (
     ACTIVE,
     EXPIRED,

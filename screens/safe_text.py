@@ -2,9 +2,9 @@
 
 Every string that a client or a staff member typed (names, emails, relationships, audit details)
 reaches a widget through these helpers. They strip control characters first
-(`frontdesk.text.single_line`: C0/C1, DEL, bidi overrides, line breaks) and then wrap the text in
-a `Content` or Rich `Text` object, which Textual displays as is. Markup from the code itself goes
-through `template`, where data is only ever a `$variable`.
+(`frontdesk.core.text.single_line`: C0/C1, DEL, bidi overrides, line breaks) and then wrap the
+text in a `Content` or Rich `Text` object, which Textual displays as is. Markup from the code
+itself goes through `template`, where data is only ever a `$variable`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.content import Content
 
-from frontdesk.text import single_line
+from frontdesk.core.text import single_line
 
 
 def clean(value: object) -> str:

@@ -12,7 +12,7 @@ from screens.display import STATUS_CLASSES, status_class, status_label
 from screens.safe_text import content
 
 if TYPE_CHECKING:
-    from frontdesk.status_rules import StatusInfo
+    from frontdesk.access.rules import StatusInfo
 
 
 class DataStatic(Static):

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.services import Services, build_services
 from store.db import create_engine_for, open_database
 

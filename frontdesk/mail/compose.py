@@ -21,15 +21,15 @@ from functools import lru_cache
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from frontdesk.clock import as_utc
-from frontdesk.config import Settings
+from frontdesk.core.clock import as_utc
+from frontdesk.core.config import Settings
+from frontdesk.core.text import has_controls, single_line
 from frontdesk.mail.templates import (
     Body,
     TemplateError,
     render_line,
     sender_name,
 )
-from frontdesk.text import has_controls, single_line
 from store.models import OutboxEmail, Practice
 
 log = logging.getLogger(__name__)

@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from frontdesk.clock import Clock, as_utc
-from frontdesk.config import Settings
-from frontdesk.emails import mask_email
+from frontdesk.core.clock import Clock, as_utc
+from frontdesk.core.config import Settings
+from frontdesk.core.emails import mask_email
+from frontdesk.core.text import single_line
 from frontdesk.mail.compose import MessageError, build_message
+from frontdesk.mail.secrets import PasswordLookup, SecretError, smtp_password_provider
 from frontdesk.mail.sender import SendError, SmtpSender
-from frontdesk.secrets import PasswordLookup, SecretError, smtp_password_provider
-from frontdesk.text import single_line
 from store.db import Database, StoreError
 from store.models import (
     INVITATION_LIVE,

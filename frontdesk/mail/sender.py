@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from types import TracebackType
 
-from frontdesk.config import Settings, is_loopback_host
+from frontdesk.core.config import Settings, is_loopback_host
+from frontdesk.core.text import single_line
 from frontdesk.mail.compose import wire_policy
-from frontdesk.text import single_line
 
 
 class SendError(Exception):

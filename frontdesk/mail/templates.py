@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from frontdesk.clock import Clock
-from frontdesk.config import Settings
-from frontdesk.text import has_controls, single_line
+from frontdesk.core.clock import Clock
+from frontdesk.core.config import Settings
+from frontdesk.core.text import has_controls, single_line
 from store.db import Database
 from store.models import AuditEvent, Practice
 

@@ -28,11 +28,11 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from frontdesk import tokens
+from frontdesk.access.signin import IDLE_TIMEOUT, ActiveSession, SignInService
+from frontdesk.core import tokens
+from frontdesk.core.text import single_line
 from frontdesk.portal import RegistrationResult, TokenCheck
 from frontdesk.services import Services
-from frontdesk.signin import IDLE_TIMEOUT, ActiveSession, SignInService
-from frontdesk.text import single_line
 from frontdesk.web import csrf
 from frontdesk.web.forms import FormRejected, PostedForm, read_form
 from frontdesk.web.security import ErrorShield, SecurityHeaders

@@ -10,7 +10,7 @@ Two independent checks, both required:
    the pre-session id is a random value in an HttpOnly cookie; the key lives in the ServerSecret
    table, so every process of the same database accepts it.
 
-Every comparison of secrets is constant-time (`frontdesk.tokens.same`).
+Every comparison of secrets is constant-time (`frontdesk.core.tokens.same`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import hmac
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from frontdesk import tokens
+from frontdesk.core import tokens
 
 CSRF_FIELD = "csrf_token"
 KEY_NAME = "csrf-hmac-key"

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import ClientDisconnect, Request
 
-from frontdesk.text import has_controls
+from frontdesk.core.text import has_controls
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIELDS = 20

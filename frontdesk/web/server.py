@@ -142,7 +142,7 @@ def _load_build_delivery() -> Callable[[Services], Any]:
 
 def serve(services: Services, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Run the web endpoint and background outbox delivery until interrupted."""
-    from frontdesk import passwords
+    from frontdesk.access import passwords
 
     logging.config.dictConfig(app_log_config())
     passwords.warm_up()  # the unknown-account dummy hash, before the first sign-in

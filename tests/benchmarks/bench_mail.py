@@ -30,8 +30,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.portal import ChartInput
 from frontdesk.services import build_services

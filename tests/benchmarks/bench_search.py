@@ -54,9 +54,9 @@ def _times(queries: list[str], run: Callable[[str], object], rounds: int) -> lis
 
 
 def run(quick: bool = False, charts: int = CHARTS) -> list[Result]:
-    from frontdesk.config import Settings
+    from frontdesk.core.config import Settings
+    from frontdesk.core.text import search_key
     from frontdesk.services import build_services
-    from frontdesk.text import search_key
 
     path = ensure_store(charts)
     rounds = 2 if quick else 5

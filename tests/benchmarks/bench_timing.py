@@ -47,11 +47,11 @@ def _medians(a: list[float], b: list[float]) -> tuple[float, float, float]:
 def run(quick: bool = False, rounds: int | None = None) -> list[Result]:
     from sqlmodel import col, select
 
-    from frontdesk.clock import FrozenClock
-    from frontdesk.config import Settings
+    from frontdesk.access.signin import SignInService
+    from frontdesk.core.clock import FrozenClock
+    from frontdesk.core.config import Settings
     from frontdesk.portal import ChartInput
     from frontdesk.services import build_services
-    from frontdesk.signin import SignInService
     from store.models import OutboxEmail
 
     rounds = rounds or (40 if quick else 200)

@@ -187,7 +187,7 @@ async def run_frontdesk(
     from screens.chart_table import ChartTable
 
     def open_services():  # type: ignore[no-untyped-def]
-        from frontdesk.config import Settings
+        from frontdesk.core.config import Settings
         from frontdesk.services import build_services
 
         return build_services(Settings(database_url=database_url), actor="bench")

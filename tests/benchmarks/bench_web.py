@@ -167,9 +167,9 @@ def _stop(proc_port: tuple[subprocess.Popen[bytes], int]) -> None:
 def _prepare(folder: Path) -> tuple[str, str, str]:
     """A practice, chart C-1001 with a live invitation (its token), and a second chart whose
     owner registered and signed in (the session id)."""
+    from frontdesk.access.signin import SignInService
     from frontdesk.portal import ChartInput
     from frontdesk.services import build_services
-    from frontdesk.signin import SignInService
     from tests.web.conftest import PASSWORD, latest_token, make_settings, prepare
 
     database_url = f"sqlite:///{folder / 'bench.db'}"

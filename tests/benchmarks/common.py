@@ -75,7 +75,7 @@ def build_store(path: Path, count: int) -> None:
     """A migrated SQLite store with `count` charts, inserted in bulk through the store."""
     import sqlalchemy as sa
 
-    from frontdesk.text import search_key
+    from frontdesk.core.text import search_key
     from store.db import open_database
     from store.models import Chart, Practice
 

@@ -15,7 +15,7 @@ import pytest
 
 from frontdesk.cli import main
 from frontdesk.cli_support import CliContext
-from frontdesk.clock import FrozenClock
+from frontdesk.core.clock import FrozenClock
 
 CSV_HEADER = (
     "chart_number,first_name,last_name,preferred_name,date_of_birth,email,phone,"

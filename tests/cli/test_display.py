@@ -13,8 +13,8 @@ from rich.table import Table
 from sqlmodel import Session, col
 
 from frontdesk.cli_support import cell
-from frontdesk.config import load_settings
-from frontdesk.text import single_line
+from frontdesk.core.config import load_settings
+from frontdesk.core.text import single_line
 from store.db import create_engine_for
 from store.models import Chart
 

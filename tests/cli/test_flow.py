@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from frontdesk.config import load_settings
+from frontdesk.core.config import load_settings
 from frontdesk.services import build_services
 from store.migrate import head_revision
 from store.models import Invitation, OutboxEmail

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from frontdesk.config import load_settings
-from frontdesk.importer import ImportFileError, import_charts
+from frontdesk.charts.importer import ImportFileError, import_charts
+from frontdesk.core.config import load_settings
 from frontdesk.services import build_services
 
 from .conftest import CSV_HEADER, Cli, add_chart, set_up_practice
@@ -186,7 +186,7 @@ def test_missing_unreadable_and_oversized_files(
             assert "permission denied" in lite.fails("charts", "import", str(locked))
     finally:
         locked.chmod(0o600)
-    monkeypatch.setattr("frontdesk.importer.MAX_FILE_BYTES", 10)
+    monkeypatch.setattr("frontdesk.charts.importer.MAX_FILE_BYTES", 10)
     big = tmp_path / "big.csv"
     big.write_text("chart_number,first_name,last_name,date_of_birth\n")
     assert "the limit is" in lite.fails("charts", "import", str(big))
@@ -200,7 +200,7 @@ def test_too_many_fields_and_too_many_rows(
     path = write_csv([header, "C-1,A,B,1990-01-01,extra", "C-2,A,B,1990-01-01"])
     result = lite("charts", "import", str(path))
     assert result.err_lines[0] == "line 2, row: has 5 fields, the header 4"
-    monkeypatch.setattr("frontdesk.importer.MAX_ROWS", 1)
+    monkeypatch.setattr("frontdesk.charts.importer.MAX_ROWS", 1)
     assert "has more than 1 rows; split the file" in lite.fails("charts", "import", str(path))
 
 

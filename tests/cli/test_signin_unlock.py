@@ -3,10 +3,10 @@ sign in now (SECURITY.md P7), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.access.signin import SignInService
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.services import build_services
-from frontdesk.signin import SignInService
 from tests.cli.conftest import Cli
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from frontdesk.clock import FrozenClock
-from frontdesk.demo import DEMO_DATABASE, CapturedMail, DemoStack
+from frontdesk.core.clock import FrozenClock
+from frontdesk.demo.stack import DEMO_DATABASE, CapturedMail, DemoStack
 from tests.conftest import T0
 
 

@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 
 from frontdesk.app import FrontDeskApp
-from frontdesk.clock import FrozenClock
-from frontdesk.demo import DEMO_DATABASE, DemoStack, demo_info
+from frontdesk.core.clock import FrozenClock
+from frontdesk.demo.stack import DEMO_DATABASE, DemoStack, demo_info
 from tests.conftest import T0
 from tests.tui.conftest import settle
 

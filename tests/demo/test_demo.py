@@ -17,16 +17,16 @@ import httpx
 import pytest
 from rich.console import Console
 
-from frontdesk import demo as demo_module
+from frontdesk.access.status import PortalStatus
 from frontdesk.app import FrontDeskApp
 from frontdesk.cli import main
 from frontdesk.cli_support import CliContext
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
-from frontdesk.demo import DEMO_DATABASE, DemoStack, demo_info, kept_directory
-from frontdesk.demo_data import DEMO_PASSWORD
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
+from frontdesk.demo import stack as demo_module
+from frontdesk.demo.stack import DEMO_DATABASE, DemoStack, demo_info, kept_directory
+from frontdesk.demo.stack.data import DEMO_PASSWORD
 from frontdesk.services import build_services
-from frontdesk.status import PortalStatus
 from screens.action_menu import ActionMenu
 from screens.chart_screen import ChartScreen
 from screens.confirm_dialog import ConfirmDialog

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from frontdesk.demo import DemoMailbox, parse_mail
+from frontdesk.demo.stack import DemoMailbox, parse_mail
 
 ARRIVED = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 

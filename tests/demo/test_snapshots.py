@@ -17,10 +17,10 @@ import pytest
 from textual.pilot import Pilot
 
 from frontdesk.app import FrontDeskApp
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
-from frontdesk.demo import DemoInfo, DemoMailbox
-from frontdesk.demo_data import DEMO_PASSWORD
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
+from frontdesk.demo.stack import DemoInfo, DemoMailbox
+from frontdesk.demo.stack.data import DEMO_PASSWORD
 from frontdesk.services import Services, build_services
 from tests.conftest import T0
 from tests.tui.conftest import open_chart, settle

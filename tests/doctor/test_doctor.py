@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from frontdesk import doctor
-from frontdesk.secrets import SERVICE
+from frontdesk.mail.secrets import SERVICE
 from store.db import create_engine_for
 from store.migrate import alembic_config, head_revision
 from tests.cli.conftest import Cli, add_chart, set_up_practice

@@ -8,7 +8,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from frontdesk.clock import FrozenClock
+from frontdesk.access.status import PortalStatus
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.tokens import digest
 from frontdesk.mail.templates import TemplateService
 from frontdesk.portal import (
     ChartInput,
@@ -21,8 +23,6 @@ from frontdesk.portal import (
     PortalService,
 )
 from frontdesk.services import Services
-from frontdesk.status import PortalStatus
-from frontdesk.tokens import digest
 from store.models import (
     AuditEvent,
     Chart,
@@ -495,7 +495,7 @@ def test_search_with_many_matches_walks_in_order_and_counts_them_all(
     number): the page still holds the first matches in name order, pages continue without
     gaps, and the count covers every match. With a limit of 10 every prefix below takes the
     walk-the-name-index plan; with the real limit the rarer ones seek and sort."""
-    from frontdesk.demo_data import bulk_insert_charts
+    from frontdesk.demo.stack.data import bulk_insert_charts
 
     monkeypatch.setattr(PortalService, "_SORT_LIMIT", sort_limit)
     bulk_insert_charts(practice_ready, 900, start=5000, now=clock.now())

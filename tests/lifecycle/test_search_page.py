@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 import sqlalchemy as sa
 
-from frontdesk.clock import FrozenClock
+from frontdesk.core.clock import FrozenClock
 from frontdesk.portal import ChartInput, ContactInput, PortalService
 from frontdesk.services import Services
 from tests.lifecycle.conftest import latest_token

@@ -6,8 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.portal import PortalError
 from frontdesk.services import build_services
 

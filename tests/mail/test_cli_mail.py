@@ -16,8 +16,8 @@ from rich.console import Console
 
 from frontdesk.cli import main
 from frontdesk.cli_support import CliContext
-from frontdesk.config import Settings
-from frontdesk.secrets import SERVICE
+from frontdesk.core.config import Settings
+from frontdesk.mail.secrets import SERVICE
 from frontdesk.services import Services
 from tests.mail.conftest import Certs, MemoryKeyring, StartSmtp, outbox_rows
 

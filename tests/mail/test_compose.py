@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.mail import compose
 from frontdesk.mail.compose import MessageError, build_message, format_expiry
 from frontdesk.services import Services

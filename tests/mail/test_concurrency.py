@@ -13,7 +13,7 @@ from dataclasses import replace
 import sqlalchemy as sa
 from sqlmodel import select
 
-from frontdesk.clock import FrozenClock
+from frontdesk.core.clock import FrozenClock
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.services import Services
 from store.models import OUTBOX_PENDING, OUTBOX_SENT, OutboxEmail

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import (
     MailNotConfigured,
     list_outbox,

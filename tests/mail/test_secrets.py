@@ -12,9 +12,9 @@ import keyring.backends.fail
 import keyring.backends.null
 import pytest
 
-from frontdesk.config import Settings
+from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import MailNotConfigured, OutboxDelivery
-from frontdesk.secrets import (
+from frontdesk.mail.secrets import (
     SERVICE,
     KeyringTimeout,
     get_smtp_password,
@@ -135,7 +135,7 @@ def test_keyring_password_is_used_to_log_in_and_never_logged(
 def test_opt_in_file_is_private_and_comes_last(use_keyring: UseKeyring) -> None:
     import stat
 
-    from frontdesk.secrets import password_file, set_smtp_password_file
+    from frontdesk.mail.secrets import password_file, set_smtp_password_file
 
     use_keyring(keyring.backends.null.Keyring())  # a keyring with nothing stored
     assert not password_file().exists()  # nothing is ever written without asking
@@ -157,7 +157,7 @@ def test_opt_in_file_is_private_and_comes_last(use_keyring: UseKeyring) -> None:
 
 
 def test_a_file_others_could_read_is_refused(use_keyring: UseKeyring) -> None:
-    from frontdesk.secrets import set_smtp_password_file
+    from frontdesk.mail.secrets import set_smtp_password_file
 
     use_keyring(keyring.backends.null.Keyring())
     path = set_smtp_password_file("desk", SENTINEL)
@@ -183,7 +183,7 @@ def test_cli_stores_in_the_file_only_with_the_flag(
 
     from frontdesk.cli import main
     from frontdesk.cli_support import CliContext
-    from frontdesk.secrets import password_file
+    from frontdesk.mail.secrets import password_file
 
     use_keyring(keyring.backends.fail.Keyring())
     monkeypatch.setenv("FRONTDESK_SMTP_USERNAME", "desk")

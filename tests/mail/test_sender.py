@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from frontdesk.config import Settings
+from frontdesk.core.config import Settings
 from frontdesk.mail.compose import build_message
 from frontdesk.mail.sender import SendError, SmtpSender, check_connection
 from store.models import OutboxEmail, Practice

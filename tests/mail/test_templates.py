@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from frontdesk.config import Settings
+from frontdesk.core.config import Settings
 from frontdesk.mail import compose
 from frontdesk.mail.templates import (
     Body,

@@ -6,8 +6,8 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import DeliveryReport, OutboxDelivery
 from store.db import open_database
 

@@ -34,7 +34,7 @@ LOCK_WORDS = ("database is locked", "storebusy", "database is busy", "deadlock",
 def light_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real argon2id with a light profile for the web side of these tests (they are about
     the store and the server, not hashing cost; the default profile is tested in tests/web)."""
-    from frontdesk import passwords
+    from frontdesk.access import passwords
 
     monkeypatch.setattr(
         passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)

@@ -28,8 +28,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from frontdesk import tokens
-from frontdesk.clock import FrozenClock
+from frontdesk.core import tokens
+from frontdesk.core.clock import FrozenClock
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.portal import ChartInput, ContactInput
 from store.models import AuditEvent, Invitation, OutboxEmail, PortalAccount

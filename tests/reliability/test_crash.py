@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from frontdesk import tokens
-from frontdesk.clock import FrozenClock
+from frontdesk.core import tokens
+from frontdesk.core.clock import FrozenClock
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.portal import ChartInput
 from frontdesk.services import Services, build_services

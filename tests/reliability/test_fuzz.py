@@ -32,14 +32,14 @@ from hypothesis import strategies as st
 from sqlmodel import select
 from starlette.testclient import TestClient
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
-from frontdesk.identity import last_names_match, normalize_last_name, parse_date_strict
-from frontdesk.importer import KNOWN_COLUMNS, ImportFileError, import_charts
+from frontdesk.charts.importer import KNOWN_COLUMNS, ImportFileError, import_charts
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
+from frontdesk.core.identity import last_names_match, normalize_last_name, parse_date_strict
+from frontdesk.core.text import has_controls, single_line
 from frontdesk.mail.compose import build_message, invitation_email, wire_policy
 from frontdesk.mail.templates import TemplateError, clean_body
 from frontdesk.services import Services, build_services
-from frontdesk.text import has_controls, single_line
 from screens.safe_text import cell, clean, content, lines, template
 from store.models import AuditEvent, Chart, Invitation, OutboxEmail, PortalAccount, Practice
 from tests.web.conftest import csrf_of, latest_token, make_client, make_settings, prepare

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from frontdesk.importer import import_charts
+from frontdesk.charts.importer import import_charts
 from frontdesk.portal import ChartInput, ContactInput, PortalError, PortalService
 from frontdesk.services import Services
 

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from frontdesk.clock import FrozenClock
+from frontdesk.core.clock import FrozenClock
 from frontdesk.portal import ChartInput
 from store.models import AuditEvent, Invitation
 from tests.reliability.conftest import check_store, log_lines

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.mail.sender import SmtpSender
 from frontdesk.portal import PortalError

@@ -12,8 +12,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from frontdesk.app import FrontDeskApp
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.services import Services, build_services
 from screens.chart_table import ChartTable
 from tests.conftest import T0

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 
 from frontdesk.app import FrontDeskApp
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.services import build_services
 from tests.conftest import T0
 

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.portal import ChartInput, ContactInput, PortalService
 from frontdesk.services import Services

@@ -27,14 +27,14 @@ from textual.widgets import Input
 from textual.worker import WorkerState
 
 import store.db
+from frontdesk.access.status import PortalStatus
 from frontdesk.app import FrontDeskApp
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import OutboxDelivery
+from frontdesk.mail.secrets import smtp_password_provider
 from frontdesk.portal import ChartInput, PortalService
-from frontdesk.secrets import smtp_password_provider
 from frontdesk.services import Services, build_services
-from frontdesk.status import PortalStatus
 from screens.action_menu import ActionMenu
 from screens.actions import ActionFinished, MailSettled
 from screens.change_owner_dialog import ChangeOwnerDialog

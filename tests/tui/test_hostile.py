@@ -22,7 +22,7 @@ from rich.text import Text
 from textual.content import Content
 
 from frontdesk.app import FrontDeskApp, stylesheet_path
-from frontdesk.text import single_line
+from frontdesk.core.text import single_line
 from screens.chart_table import ChartTable
 from screens.safe_text import cell, content, lines, template
 from store.models import Chart, ChartOwner, RelatedContact

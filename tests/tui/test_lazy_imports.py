@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from frontdesk import passwords
+from frontdesk.access import passwords
 
 WEB_ONLY = ("argon2", "zxcvbn", "starlette", "jinja2", "uvicorn")
 
 PROBE = """
 import sys
 import frontdesk.app  # the TUI
-from frontdesk.config import Settings
+from frontdesk.core.config import Settings
 from frontdesk.services import build_services
 
 services = build_services(Settings(database_url=sys.argv[1]), actor="probe")

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from frontdesk import tokens
-from frontdesk.config import ConfigError, Settings, load_settings
-from frontdesk.emails import InvalidEmail, likely_typo, mask_email, normalize_email
-from frontdesk.identity import last_names_match, normalize_last_name, parse_date_strict
-from frontdesk.text import has_controls, search_key, single_line, strip_controls
+from frontdesk.core import tokens
+from frontdesk.core.config import ConfigError, Settings, load_settings
+from frontdesk.core.emails import InvalidEmail, likely_typo, mask_email, normalize_email
+from frontdesk.core.identity import last_names_match, normalize_last_name, parse_date_strict
+from frontdesk.core.text import has_controls, search_key, single_line, strip_controls
 
 
 def test_tokens_are_256_bit_url_safe_and_unique() -> None:
@@ -140,6 +140,6 @@ def test_settings_rules(tmp_path: Path) -> None:
     ],
 )
 def test_invited_detail_rounds_to_the_nearest_day(seconds_left: float, shown: str) -> None:
-    from frontdesk.status import PortalStatus, StatusInfo
+    from frontdesk.access.status import PortalStatus, StatusInfo
 
     assert StatusInfo(PortalStatus.INVITED, seconds_left=seconds_left).detail == shown

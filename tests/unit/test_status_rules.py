@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from frontdesk.status_rules import NO_EMAIL, PORTAL_OFF, PortalAction, PortalStatus, refusal
+from frontdesk.access.rules import NO_EMAIL, PORTAL_OFF, PortalAction, PortalStatus, refusal
 
 A, S = PortalAction, PortalStatus
 
@@ -57,7 +57,7 @@ def test_the_reasons_say_what_to_do() -> None:
 def test_the_rules_load_no_database_layer() -> None:
     """The TUI's menu reads them before SQLAlchemy has loaded."""
     probe = (
-        "import sys, frontdesk.status_rules; "
+        "import sys, frontdesk.access.rules; "
         "print(sorted(m for m in ('sqlalchemy', 'sqlmodel') if m in sys.modules))"
     )
     done = subprocess.run(

@@ -19,8 +19,8 @@ import uvicorn
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
 from frontdesk.portal import ChartInput
 from frontdesk.services import Services, build_services
 from frontdesk.web import create_web_app
@@ -60,7 +60,7 @@ class CountingHasher:
 
 @pytest.fixture
 def argon_counter(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
-    from frontdesk import passwords
+    from frontdesk.access import passwords
 
     counter = CountingHasher(passwords._hasher)
     monkeypatch.setattr(passwords, "_hasher", counter)

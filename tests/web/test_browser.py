@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from frontdesk.clock import FrozenClock
+from frontdesk.core.clock import FrozenClock
 from frontdesk.portal import ChartInput
 from frontdesk.services import Services
 from tests.web.conftest import PASSWORD, LiveServer, latest_token, live_server

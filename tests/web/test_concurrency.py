@@ -8,7 +8,7 @@ import threading
 import sqlalchemy as sa
 from sqlmodel import select
 
-from frontdesk.clock import FrozenClock
+from frontdesk.core.clock import FrozenClock
 from frontdesk.portal import ChartInput
 from store.models import AuditEvent, Invitation, PortalAccount
 from tests.web.conftest import PASSWORD, LiveServer, csrf_of, latest_token, live_server
@@ -103,8 +103,8 @@ def test_parallel_wrong_guesses_still_lock_after_five(db_url: str, clock: Frozen
 
 def test_parallel_sign_in_guesses_are_throttled_together(db_url: str, clock: FrozenClock) -> None:
     """Eight wrong passwords at once from one address: one is checked, seven wait."""
+    from frontdesk.access.signin import SignInService
     from frontdesk.services import build_services
-    from frontdesk.signin import SignInService
     from tests.web.conftest import make_settings
 
     services = build_services(make_settings(db_url), clock=clock, actor="alice")

@@ -18,7 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select as sql_select
 
-from frontdesk.clock import FrozenClock
+from frontdesk.core.clock import FrozenClock
 from frontdesk.portal import ChartInput
 from frontdesk.services import build_services
 from frontdesk.web.server import OutboxLoop

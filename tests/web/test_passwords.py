@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from frontdesk import passwords
-from frontdesk.passwords import (
+from frontdesk.access import passwords
+from frontdesk.access.passwords import (
     MAX_CONCURRENT_HASHES,
     hash_password,
     password_problem,

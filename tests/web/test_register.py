@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from frontdesk.clock import FrozenClock
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.tokens import new_token
 from frontdesk.portal import ChartInput, ContactInput
 from frontdesk.services import Services
-from frontdesk.tokens import new_token
 from store.models import AuditEvent, Invitation, OutboxEmail, PortalAccount, PortalSession
 from tests.web.conftest import (
     CHART,

@@ -12,10 +12,10 @@ from argon2 import PasswordHasher
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from frontdesk.clock import FrozenClock
+from frontdesk.access.signin import SignInService
+from frontdesk.core.clock import FrozenClock
 from frontdesk.portal import ChartInput, ContactInput
 from frontdesk.services import Services
-from frontdesk.signin import SignInService
 from store.models import AuditEvent, PortalAccount, PortalSession
 from tests.web.conftest import (
     CHART,
@@ -39,7 +39,7 @@ CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 def cheap_argon(registered: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
     """The account's hash and the unknown-email dummy hash use the low-cost profile (the same
     code path verifies them: argon2 reads the cost from the hash)."""
-    from frontdesk import passwords
+    from frontdesk.access import passwords
 
     monkeypatch.setattr(passwords, "_DUMMY_HASH", CHEAP.hash("dummy password"))
     registered.db.transact(

@@ -1,7 +1,7 @@
 """search keys without apostrophes
 
 "obri" finds "O'Brien" and "dangelo" finds "D'Angelo": apostrophes are dropped from the folded
-search keys (frontdesk.text.search_key). This recomputes the stored keys of existing charts.
+search keys (frontdesk.core.text.search_key). This recomputes the stored keys of existing charts.
 
 Revision ID: 0002
 Revises: 0001

@@ -24,7 +24,7 @@ from typing import TypeVar
 import keyring
 import keyring.errors
 
-from frontdesk.config import Settings, user_config_dir
+from frontdesk.core.config import Settings, user_config_dir
 
 log = logging.getLogger(__name__)
 

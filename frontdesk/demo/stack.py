@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     import uvicorn
     from aiosmtpd.controller import Controller
 
-    from frontdesk.clock import Clock
-    from frontdesk.config import Settings
+    from frontdesk.core.clock import Clock
+    from frontdesk.core.config import Settings
     from frontdesk.mail.outbox import OutboxDelivery
     from frontdesk.services import Services
     from frontdesk.web.server import OutboxLoop
@@ -290,8 +290,8 @@ class DemoStack:
         return self
 
     def _start(self) -> None:
-        from frontdesk.config import Settings
-        from frontdesk.demo_data import seed_demo
+        from frontdesk.core.config import Settings
+        from frontdesk.demo.stack.data import seed_demo
         from frontdesk.mail.outbox import OutboxDelivery
         from frontdesk.services import build_services
         from frontdesk.web.app import create_web_app
@@ -459,7 +459,7 @@ def _remove_database(path: Path) -> None:
 
 def kept_directory() -> Path:
     """Where `frontdesk demo --keep` keeps its database (beside, never in, the real one)."""
-    from frontdesk.config import user_data_dir
+    from frontdesk.core.config import user_data_dir
 
     return user_data_dir() / "demo"
 
@@ -531,14 +531,14 @@ class DemoInfo:
 
 
 def demo_info(stack: DemoStack) -> DemoInfo:
-    from frontdesk.demo_data import DEMO_PASSWORD
+    from frontdesk.demo.stack.data import DEMO_PASSWORD
 
     timezone = stack.services.portal.practice().timezone
     return DemoInfo(stack.mailbox, stack.web_url, stack.smtp_port, DEMO_PASSWORD, timezone)
 
 
 def _introduce(ctx: CliContext, stack: DemoStack) -> None:
-    from frontdesk.demo_data import DEMO_PASSWORD
+    from frontdesk.demo.stack.data import DEMO_PASSWORD
 
     lines = [
         f"Web endpoint (emailed links point here): {stack.web_url}",

@@ -1,6 +1,6 @@
 """The portal status tag on the database side: from a chart's rows (`compute_status`) and as a
 SQL condition (`status_condition`). The rule itself, and what each status allows, are in
-`frontdesk.status_rules` (no database layer), re-exported here."""
+`frontdesk.access.rules` (no database layer), re-exported here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.expression import ColumnCollection
 
-from frontdesk.status_rules import (
+from frontdesk.access.rules import (
     EXPIRING_SOON,
     MAX_IDENTITY_FAILURES,
     STATUS_FILTERS,

@@ -4,7 +4,7 @@ One function computes a chart's status tag from the columns it depends on (`stat
 function says why an action of the ⋮ menu does not apply to a chart (`refusal`). The lifecycle
 service enforces these rules and the TUI's menu shows them, so both read them here; this module
 imports no SQLAlchemy, so the screens can use it before the database layer has loaded.
-`frontdesk.status` adds the database side (from rows, and as SQL conditions).
+`frontdesk.access.status` adds the database side (from rows, and as SQL conditions).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from frontdesk.clock import as_utc
+from frontdesk.core.clock import as_utc
 
 MAX_IDENTITY_FAILURES = 5
 EXPIRING_SOON = timedelta(hours=48)

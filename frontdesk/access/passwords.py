@@ -10,7 +10,7 @@ from datetime import date
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from frontdesk.text import has_controls
+from frontdesk.core.text import has_controls
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher

@@ -35,11 +35,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from frontdesk import tokens
-from frontdesk.clock import Clock, as_utc
-from frontdesk.emails import InvalidEmail, mask_email, normalize_email
-from frontdesk.passwords import MAX_LENGTH, hash_password, needs_rehash, verify_password
-from frontdesk.text import has_controls, single_line
+from frontdesk.access.passwords import MAX_LENGTH, hash_password, needs_rehash, verify_password
+from frontdesk.core import tokens
+from frontdesk.core.clock import Clock, as_utc
+from frontdesk.core.emails import InvalidEmail, mask_email, normalize_email
+from frontdesk.core.text import has_controls, single_line
 from store.db import Database
 from store.models import (
     AuditEvent,

@@ -29,9 +29,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from frontdesk.emails import InvalidEmail, normalize_email
+from frontdesk.core.emails import InvalidEmail, normalize_email
+from frontdesk.core.text import has_controls, single_line
 from frontdesk.portal import ChartInput, ContactInput, InvalidInput, PortalError, PortalService
-from frontdesk.text import has_controls, single_line
 
 MAX_FILE_BYTES = 50_000_000
 MAX_ROWS = 100_000

@@ -16,12 +16,12 @@ from functools import partial
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from frontdesk.clock import FrozenClock
-from frontdesk.config import Settings
+from frontdesk.core.clock import FrozenClock
+from frontdesk.core.config import Settings
+from frontdesk.core.text import search_key
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.portal import ChartInput, ContactInput, PortalService
 from frontdesk.services import Services
-from frontdesk.text import search_key
 from store.models import Chart, OutboxEmail
 
 SERVICE_CHARTS = 50  # charts added one by one through the service; the rest are bulk-inserted

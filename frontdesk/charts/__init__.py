@@ -1,0 +1,1 @@
+"""Chart records and related contacts: adding, checking, looking up, importing."""

@@ -1,0 +1,1 @@
+"""`frontdesk demo`: the embedded stack (stack.py) and the data it seeds (data.py)."""
