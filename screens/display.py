@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from frontdesk.access.rules import PortalStatus, StatusInfo
-from frontdesk.core.clock import as_utc
+from frontdesk.core.clock import as_utc, zone_named
 
 if TYPE_CHECKING:  # the screens import no database layer at start (see frontdesk/app.py)
     from store.models import Practice
@@ -48,14 +48,6 @@ def status_label(info: StatusInfo) -> str:
     if info.status.value == INVITED and info.expiring_soon:
         return "Expiring soon"
     return info.label
-
-
-def zone_of(name: str | None) -> ZoneInfo:
-    """The practice's time zone (UTC when the name is unknown)."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -107,7 +99,7 @@ class PracticeView:
 
     @property
     def zone(self) -> ZoneInfo:
-        return zone_of(self.timezone)
+        return zone_named(self.timezone)  # UTC when the name is unknown
 
     def new_link_expiry(self, now: datetime) -> datetime:
         """When a link sent now would expire."""

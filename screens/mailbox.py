@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from email.utils import getaddresses
 from typing import TYPE_CHECKING, ClassVar, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,6 +20,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, TextArea
 
+from frontdesk.core.clock import zone_named
 from screens.errors import toast
 from screens.safe_text import cell, template
 from screens.widgets import DataStatic
@@ -39,13 +40,6 @@ class MailSource(Protocol):
     def timezone(self) -> str: ...
 
     def messages(self) -> Sequence[CapturedMail]: ...
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def mail_time(value: datetime, zone: ZoneInfo) -> str:
@@ -74,7 +68,7 @@ class MailboxScreen(Screen[None]):
         super().__init__()
         self.source = source
         self.refresh_interval = refresh_interval
-        self.zone = _zone(source.timezone)
+        self.zone = zone_named(source.timezone)
         self.shown: list[CapturedMail] = []
 
     def compose(self) -> ComposeResult:
@@ -165,7 +159,7 @@ class MailView(Screen[None]):
 
     def compose(self) -> ComposeResult:
         mail = self.mail
-        zone = _zone(self.source.timezone)
+        zone = zone_named(self.source.timezone)
         yield Header(show_clock=False)
         with Vertical(id="mail"):
             yield DataStatic(

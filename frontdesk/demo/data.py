@@ -7,7 +7,6 @@ the real lifecycle at earlier moments (a clock set back), so nothing is faked in
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,6 +15,7 @@ from functools import partial
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from frontdesk.core import links
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
 from frontdesk.core.text import search_key
@@ -219,9 +219,9 @@ def _latest_token(services: Services, number: str) -> str:
             .order_by(col(OutboxEmail.id).desc())
         ).first()
     assert row is not None
-    match = re.search(r"/register/([A-Za-z0-9_-]{43})", row.body_text)
-    assert match
-    return match.group(1)
+    token = links.find_register_token(row.body_text)
+    assert token is not None
+    return token
 
 
 def _register(

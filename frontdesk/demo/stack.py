@@ -53,7 +53,6 @@ START_TIMEOUT = 20.0  # seconds the web server may take to start listening
 MAX_MESSAGES = 1000  # the mailbox keeps the newest this many
 MAX_MESSAGE_BYTES = 1024 * 1024
 _LINK = re.compile(r"https?://[^\s<>\"')]+")
-_REGISTER = re.compile(r"/register/[A-Za-z0-9_-]+")
 _LOGGERS = ("uvicorn", "uvicorn.error", "frontdesk")
 
 
@@ -93,7 +92,7 @@ def parse_mail(number: int, raw: bytes, arrived: datetime) -> CapturedMail:
         date = None
     sent_at = date.astimezone(UTC) if date is not None and date.tzinfo is not None else arrived
     links = [link.rstrip(".,;:!?") for link in _LINK.findall(text)]
-    register = [link for link in links if _REGISTER.search(link)]
+    register = [link for link in links if links.find_register_token(link)]
     link = (register or links or [None])[0]
     return CapturedMail(
         number=number,

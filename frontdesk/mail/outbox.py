@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 import socket
 import threading
@@ -28,11 +27,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from frontdesk.core import links
 from frontdesk.core.clock import Clock, as_utc
 from frontdesk.core.config import Settings
 from frontdesk.core.emails import mask_email
 from frontdesk.core.text import single_line
 from frontdesk.mail.compose import MessageError, build_message
+from frontdesk.mail.delivery import delivery_of
 from frontdesk.mail.secrets import PasswordLookup, SecretError, smtp_password_provider
 from frontdesk.mail.sender import SendError, SmtpSender
 from store.db import Database, StoreError
@@ -68,8 +69,6 @@ GIVE_UP_AFTER = timedelta(hours=48)
 CHUNK = 50
 LIVENESS_BATCH = 10  # re-check invitations this many emails ahead: a resend is seen within ms
 SYSTEM_ACTOR = "system:mail"
-_LINK_TOKEN = re.compile(r"/register/[A-Za-z0-9_\-]+")
-REMOVED = "/register/[removed]"
 
 
 class MailNotConfigured(Exception):
@@ -116,7 +115,7 @@ def retry_delay(failures: int) -> timedelta:
 
 def reduce_body(body: str) -> str:
     """The body with every registration link's token replaced, so no usable link stays."""
-    return _LINK_TOKEN.sub(REMOVED, body)
+    return links.remove_register_tokens(body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,8 +157,6 @@ class OutboxItem:
 
 def list_outbox(db: Database, limit: int = 200) -> list[OutboxItem]:
     """The newest `limit` outbox rows, newest first."""
-    from frontdesk.portal import delivery_of  # local: portal imports frontdesk.mail.compose
-
     with db.read() as session:
         rows = session.exec(
             select(OutboxEmail, Chart.chart_number)

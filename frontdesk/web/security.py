@@ -20,6 +20,7 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from frontdesk.core import links
 from store.db import StoreError
 
 log = logging.getLogger("frontdesk.web")
@@ -149,14 +150,12 @@ def _where(exc: BaseException) -> str:
 # Log redaction
 # ------------------------------------------------------------------------------------------
 
-_REGISTER_PATH = re.compile(r"/register/[^\s\"'?#]*")
 _LONG_SECRET = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-])")
-REDACTED_PATH = "/register/[redacted]"
 
 
 def redact(text: str) -> str:
     """`text` with registration paths and long random-looking values replaced."""
-    text = _REGISTER_PATH.sub(REDACTED_PATH, text)
+    text = links.redact_token_paths(text)
     return _LONG_SECRET.sub("[redacted]", text)
 
 
