@@ -91,9 +91,9 @@ def parse_mail(number: int, raw: bytes, arrived: datetime) -> CapturedMail:
     except (AttributeError, TypeError, ValueError):
         date = None
     sent_at = date.astimezone(UTC) if date is not None and date.tzinfo is not None else arrived
-    links = [link.rstrip(".,;:!?") for link in _LINK.findall(text)]
-    register = [link for link in links if links.find_register_token(link)]
-    link = (register or links or [None])[0]
+    found = [link.rstrip(".,;:!?") for link in _LINK.findall(text)]
+    register = [link for link in found if links.find_register_token(link)]
+    link = (register or found or [None])[0]
     return CapturedMail(
         number=number,
         sent_at=sent_at,
