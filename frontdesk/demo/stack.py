@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from frontdesk.cli_demo import DEMO_CHARTS
 from frontdesk.cli_support import CliContext, CliError
+from frontdesk.core import links
 
 if TYPE_CHECKING:
     import uvicorn
