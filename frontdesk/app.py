@@ -42,7 +42,7 @@ from screens.errors import report_worker_failure, toast
 
 if TYPE_CHECKING:
     from frontdesk.demo.stack import DemoInfo
-    from frontdesk.portal import ChartSummary
+    from frontdesk.desk.views import ChartSummary
     from frontdesk.services import Services
 
 STYLESHEET = "frontdesk.tcss"
@@ -130,8 +130,7 @@ class FrontDeskApp(App[None]):
         return self._services
 
     def get_default_screen(self) -> Screen[None]:
-        portal = self._services.portal if self._services is not None else None
-        return ChartBrowser(portal, refresh_interval=self.refresh_interval)
+        return ChartBrowser(self._services, refresh_interval=self.refresh_interval)
 
     @property
     def browser(self) -> ChartBrowser:
@@ -173,7 +172,7 @@ class FrontDeskApp(App[None]):
     @on(ServicesOpened)
     def _services_opened(self, event: ServicesOpened) -> None:
         self._services = event.services
-        self.browser.attach(event.services.portal)
+        self.browser.attach(event.services)
         self._load_practice()
 
     @on(ServicesFailed)
@@ -187,12 +186,12 @@ class FrontDeskApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="practice")
     def _load_practice(self) -> None:
-        from frontdesk.portal import PortalError
+        from frontdesk.core.errors import FrontDeskError
         from store.db import StoreError
 
         try:
-            name = self.services.portal.practice().name
-        except (PortalError, StoreError) as exc:
+            name = self.services.practice.practice().name
+        except (FrontDeskError, StoreError) as exc:
             self.call_from_thread(toast, self, str(exc), severity="error")
             return
         self.post_message(self.PracticeLoaded(name))
@@ -204,20 +203,10 @@ class FrontDeskApp(App[None]):
     # ------------------------------------------------------------------ actions
 
     def _resolve_delivery(self) -> Deliver | None:
-        """The mail delivery (built on first use, in a worker thread); None when this install
-        has no outbox delivery, in which case the mail service (`frontdesk serve`) sends."""
+        """The mail delivery (built by the services on first use, in a worker thread)."""
         with self._delivery_lock:
             if not self._delivery_ready:
-                try:
-                    from frontdesk.mail.outbox import build_delivery
-                except ModuleNotFoundError as exc:
-                    if exc.name != "frontdesk.mail.outbox":
-                        raise
-                    self._delivery = None
-                else:
-                    self._delivery = _held_when_unconfigured(
-                        build_delivery(self.services).deliver_due
-                    )
+                self._delivery = _held_when_unconfigured(self.services.delivery().deliver_due)
                 self._delivery_ready = True
             return self._delivery
 
@@ -230,7 +219,7 @@ class FrontDeskApp(App[None]):
             partial(
                 perform_action,
                 request,
-                self.services.portal,
+                self.services,
                 self._resolve_delivery,
                 self.post_message,
             ),
@@ -371,7 +360,7 @@ def _prepare_search(services: Services) -> None:
     keystroke waits for one to be built. Only an optimisation: if it fails, each statement is
     built on first use and the store still opens."""
     try:
-        services.portal.prepare_search()
+        services.search.prepare_search()
     except Exception as exc:  # any failure only costs speed
         log.warning(
             "search statements not prepared ahead (%s); built on first use", type(exc).__name__

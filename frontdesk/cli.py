@@ -22,7 +22,9 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
+from frontdesk.access.outcomes import BulkResult
 from frontdesk.access.status import STATUS_FILTERS, PortalStatus
+from frontdesk.audit import AuditRow
 from frontdesk.charts.importer import (
     CONTACT_COLUMNS,
     MAX_FILE_BYTES,
@@ -31,22 +33,16 @@ from frontdesk.charts.importer import (
     ImportFileError,
     import_charts,
 )
+from frontdesk.charts.records import ChartInput, ContactInput
 from frontdesk.cli_support import CliContext, CliError, cell, iso
-from frontdesk.core.config import ConfigError
 from frontdesk.core.emails import InvalidEmail, likely_typo, mask_email, normalize_email
+from frontdesk.core.errors import FrontDeskError, InvalidInput
 from frontdesk.core.text import single_line
-from frontdesk.portal import (
-    AuditRow,
-    BulkResult,
-    ChartDetail,
-    ChartInput,
-    ChartSummary,
-    ContactInput,
-    Delivery,
-    InvalidInput,
-    PortalError,
-    PortalService,
-)
+from frontdesk.desk.search import ChartSearch
+from frontdesk.desk.views import ChartDetail, ChartSummary
+from frontdesk.desk.wording import action_sentence
+from frontdesk.mail.delivery import Delivery
+from frontdesk.services import Services
 from store.db import StoreError, describe_error, open_database
 
 Handler = Callable[[argparse.Namespace, CliContext], int]
@@ -71,8 +67,8 @@ class UsageError(Exception):
 # ============================================================================================
 
 
-def _portal(ctx: CliContext) -> PortalService:
-    return ctx.services().portal
+def _services(ctx: CliContext) -> Services:
+    return ctx.services()
 
 
 def _field_error(error: InvalidInput, options: dict[str, str]) -> CliError:
@@ -92,7 +88,7 @@ def _who(chart: ChartSummary) -> str:
 
 
 def _new_link_expiry(ctx: CliContext) -> str:
-    days = _portal(ctx).practice().invitation_days
+    days = _services(ctx).practice.practice().invitation_days
     return ctx.day(ctx.now() + timedelta(days=days))
 
 
@@ -126,13 +122,13 @@ def _owner_label(chart: ChartSummary) -> str:
 
 
 def _iter_charts(
-    portal: PortalService, text: str, status: str | None, *, limit: int, offset: int = 0
+    search: ChartSearch, text: str, status: str | None, *, limit: int, offset: int = 0
 ) -> Iterator[ChartSummary]:
     """Charts in name order, fetched page by page (never all at once), at most `limit`."""
     given = 0
     while given < limit:
         size = min(BATCH, limit - given)
-        page = portal.search_charts(text, status=status, limit=size, offset=offset + given)
+        page = search.search_charts(text, status=status, limit=size, offset=offset + given)
         yield from page
         given += len(page)
         if len(page) < size:
@@ -181,7 +177,7 @@ def cmd_db_upgrade(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_practice_show(args: argparse.Namespace, ctx: CliContext) -> int:
-    practice = _portal(ctx).practice()
+    practice = _services(ctx).practice.practice()
     data = {
         "name": practice.name,
         "phone": practice.phone,
@@ -236,7 +232,7 @@ def cmd_practice_set(args: argparse.Namespace, ctx: CliContext) -> int:
     if all(value is None for value in changes.values()):
         raise UsageError("nothing to change: give at least one option (see --help)")
     try:
-        practice = _portal(ctx).update_practice(**changes)
+        practice = _services(ctx).practice.update_practice(**changes)
     except InvalidInput as exc:
         raise _field_error(exc, _PRACTICE_OPTIONS) from None
     portal = "active" if practice.portal_active else "not active"
@@ -273,10 +269,10 @@ def cmd_charts_add(args: argparse.Namespace, ctx: CliContext) -> int:
         phone=args.phone,
     )
     try:
-        number = _portal(ctx).add_chart(data)
+        number = _services(ctx).charts.add_chart(data)
     except InvalidInput as exc:
         raise _field_error(exc, _CHART_OPTIONS) from None
-    chart = _portal(ctx).chart(number)
+    chart = _services(ctx).views.chart(number)
     ctx.say(f"Chart {chart.chart_number} added: {chart.display_name}.")
     suggestion = likely_typo(chart.email) if chart.email else None
     if suggestion:
@@ -309,8 +305,10 @@ def summary_json(chart: ChartSummary) -> dict[str, Any]:
 
 
 def cmd_charts_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    portal = _portal(ctx)
-    charts = _iter_charts(portal, args.search, args.status, limit=args.limit, offset=args.offset)
+    services = _services(ctx)
+    charts = _iter_charts(
+        services.search, args.search, args.status, limit=args.limit, offset=args.offset
+    )
     if args.json:
         _write_json_stream(ctx, (summary_json(c) for c in charts))
         return 0
@@ -331,7 +329,7 @@ def cmd_charts_list(args: argparse.Namespace, ctx: CliContext) -> int:
             _status_text(chart.status.label, chart.status.detail),
             cell(_delivery_label(chart.delivery)),
         )
-    total = portal.count_charts(args.search, status=args.status)
+    total = services.search.count_charts(args.search, status=args.status)
     if shown:
         ctx.stdout.print(table)
         first = args.offset + 1
@@ -392,9 +390,9 @@ def detail_json(chart: ChartDetail, history: list[AuditRow]) -> dict[str, Any]:
 
 
 def cmd_charts_show(args: argparse.Namespace, ctx: CliContext) -> int:
-    portal = _portal(ctx)
-    chart = portal.chart(args.chart)
-    history = portal.history(chart.chart_number, limit=HISTORY_ROWS)
+    services = _services(ctx)
+    chart = services.views.chart(args.chart)
+    history = services.audit.history(chart.chart_number, limit=HISTORY_ROWS)
     if args.json:
         ctx.print_json(detail_json(chart, history))
         return 0
@@ -472,7 +470,7 @@ transaction. Files up to {MAX_FILE_BYTES // 10**6} MB and
 
 def cmd_charts_import(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
-        report = import_charts(_portal(ctx), args.file, skip_invalid=args.skip_invalid)
+        report = import_charts(_services(ctx).charts, args.file, skip_invalid=args.skip_invalid)
     except ImportFileError as exc:
         raise CliError(str(exc)) from None
     for error in report.errors[:MAX_ERRORS_SHOWN]:
@@ -520,18 +518,18 @@ def invite_json(chart: ChartSummary) -> dict[str, Any]:
     }
 
 
-def _invited_charts(portal: PortalService, status: str | None) -> Iterator[ChartSummary]:
+def _invited_charts(search: ChartSearch, status: str | None) -> Iterator[ChartSummary]:
     """Charts with the given status, or every chart that has or had an invitation."""
     seen: set[str] = set()
     for name in (status,) if status else _INVITE_STATUSES:
-        for chart in _iter_charts(portal, "", name, limit=sys.maxsize):
+        for chart in _iter_charts(search, "", name, limit=sys.maxsize):
             if chart.chart_number not in seen:
                 seen.add(chart.chart_number)
                 yield chart
 
 
 def cmd_invites_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    charts = _invited_charts(_portal(ctx), args.status)
+    charts = _invited_charts(_services(ctx).search, args.status)
     if args.json:
         _write_json_stream(ctx, (invite_json(c) for c in charts))
         return 0
@@ -584,9 +582,9 @@ def _chart_arg(args: argparse.Namespace, flag_set: bool, flag: str) -> str | Non
 
 def cmd_invites_send(args: argparse.Namespace, ctx: CliContext) -> int:
     number = _chart_arg(args, args.all_without_access, "--all-without-access")
-    portal = _portal(ctx)
+    services = _services(ctx)
     if number is None:
-        count = portal.count_charts(status=PortalStatus.NO_PORTAL_ACCESS.value)
+        count = services.search.count_charts(status=PortalStatus.NO_PORTAL_ACCESS.value)
         if not count:
             ctx.say("Every chart already has an invitation or portal access; nothing to send.")
             return 0
@@ -595,25 +593,25 @@ def cmd_invites_send(args: argparse.Namespace, ctx: CliContext) -> int:
             f"owner with a valid email gets a link that expires {_new_link_expiry(ctx)}.",
             assume_yes=args.yes,
         )
-        return _bulk_summary(ctx, portal.send_all_without_access(), "sent")
-    chart = portal.chart(number)
+        return _bulk_summary(ctx, services.invitations.send_all_without_access(), "sent")
+    chart = services.views.chart(number)
     ctx.confirm(
         f"Send a portal invitation to {_who(chart)}? The link expires {_new_link_expiry(ctx)}.",
         assume_yes=args.yes,
     )
-    result = portal.send_invitation(chart.chart_number)
-    ctx.say(f"{result.message} The email is queued for delivery.")
+    result = services.invitations.send_invitation(chart.chart_number)
+    ctx.say(f"{action_sentence(result)} The email is queued for delivery.")
     return 0
 
 
 def cmd_invites_resend(args: argparse.Namespace, ctx: CliContext) -> int:
     number = _chart_arg(args, args.all_expired, "--all-expired")
-    portal = _portal(ctx)
+    services = _services(ctx)
     if number is None:
         statuses = [PortalStatus.EXPIRED.value]
         if args.include_locked:
             statuses.append(PortalStatus.LOCKED.value)
-        count = sum(portal.count_charts(status=s) for s in statuses)
+        count = sum(services.search.count_charts(status=s) for s in statuses)
         which = "expired or locked" if args.include_locked else "expired"
         if not count:
             ctx.say(f"No chart has an {which} invitation; nothing to resend.")
@@ -624,25 +622,29 @@ def cmd_invites_resend(args: argparse.Namespace, ctx: CliContext) -> int:
             assume_yes=args.yes,
         )
         return _bulk_summary(
-            ctx, portal.resend_all_expired(include_locked=args.include_locked), "resent"
+            ctx,
+            services.invitations.resend_all_expired(include_locked=args.include_locked),
+            "resent",
         )
     if args.include_locked:
         raise UsageError("--include-locked goes with --all-expired")
-    chart = portal.chart(number)
+    chart = services.views.chart(number)
     old_link = f" The link sent on {ctx.day(chart.sent_at)} stops working." if chart.sent_at else ""
     ctx.confirm(
         f"Resend the invitation to {_who(chart)}?{old_link} "
         f"The new link expires {_new_link_expiry(ctx)}.",
         assume_yes=args.yes,
     )
-    result = portal.resend_invitation(chart.chart_number, seen_invitation_id=chart.invitation_id)
-    ctx.say(f"{result.message} The email is queued for delivery.")
+    result = services.invitations.resend_invitation(
+        chart.chart_number, seen_invitation_id=chart.invitation_id
+    )
+    ctx.say(f"{action_sentence(result)} The email is queued for delivery.")
     return 0
 
 
 def cmd_invites_revoke(args: argparse.Namespace, ctx: CliContext) -> int:
-    portal = _portal(ctx)
-    chart = portal.chart(args.chart)
+    services = _services(ctx)
+    chart = services.views.chart(args.chart)
     name = f"{single_line(chart.display_name)} (chart {single_line(chart.chart_number)})"
     effects = []
     if chart.sent_at is not None:
@@ -656,27 +658,25 @@ def cmd_invites_revoke(args: argparse.Namespace, ctx: CliContext) -> int:
     ctx.confirm(
         f"Revoke portal access for {name}? {effect[0].upper()}{effect[1:]}.", assume_yes=args.yes
     )
-    result = portal.revoke_access(chart.chart_number)
-    ctx.say(result.message)
+    result = services.invitations.revoke_access(chart.chart_number)
+    ctx.say(action_sentence(result))
     return 0
 
 
 def cmd_invites_activate(args: argparse.Namespace, ctx: CliContext) -> int:
-    portal = _portal(ctx)
-    chart = portal.chart(args.chart)
+    services = _services(ctx)
+    chart = services.views.chart(args.chart)
     ctx.confirm(
         f"Activate portal access for {_who(chart)}? A disabled account of this owner is "
         "restored, otherwise a new invitation is sent.",
         assume_yes=args.yes,
     )
-    result = portal.activate_access(chart.chart_number)
-    ctx.say(result.message)
+    result = services.invitations.activate_access(chart.chart_number)
+    ctx.say(action_sentence(result))
     return 0
 
 
 def cmd_signin_unlock(args: argparse.Namespace, ctx: CliContext) -> int:
-    from frontdesk.access.signin import SignInService
-
     if not args.email.strip() or "@" not in args.email:
         raise CliError(f"not an email address: {single_line(args.email)!r}")
     who = mask_email(args.email.strip())
@@ -686,9 +686,7 @@ def cmd_signin_unlock(args: argparse.Namespace, ctx: CliContext) -> int:
         assume_yes=args.yes,
     )
     services = ctx.services()
-    cleared = SignInService(services.db, services.clock).unlock(
-        args.email, actor=services.portal.actor
-    )
+    cleared = services.signin.unlock(args.email, actor=services.actor)
     if cleared:
         ctx.say(f"Sign-in unlocked for {who}: they can sign in now.")
     else:
@@ -715,8 +713,8 @@ def cmd_owner_set(args: argparse.Namespace, ctx: CliContext) -> int:
         new_contact = ContactInput(args.name, args.relationship, args.email)
     elif args.relationship is not None or args.email is not None:
         raise UsageError("--relationship and --email go with --name")
-    portal = _portal(ctx)
-    chart = portal.chart(args.chart)
+    services = _services(ctx)
+    chart = services.views.chart(args.chart)
     if args.client:
         target = f"the client, {single_line(chart.first_name)} {single_line(chart.last_name)}"
         target += f" ({mask_email(chart.email)})" if chart.email else " (no email address)"
@@ -743,7 +741,7 @@ def cmd_owner_set(args: argparse.Namespace, ctx: CliContext) -> int:
         assume_yes=args.yes,
     )
     try:
-        result = portal.change_owner(
+        result = services.invitations.change_owner(
             chart.chart_number,
             to_client=args.client,
             contact_id=args.contact_id,
@@ -753,7 +751,7 @@ def cmd_owner_set(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     except InvalidInput as exc:
         raise _field_error(exc, _OWNER_OPTIONS) from None
-    ctx.say(result.message)
+    ctx.say(action_sentence(result))
     return 0
 
 
@@ -779,7 +777,7 @@ def _audit_table(
 
 
 def cmd_audit(args: argparse.Namespace, ctx: CliContext) -> int:
-    rows = _portal(ctx).audit(chart_number=args.chart, limit=args.limit)
+    rows = _services(ctx).audit.audit(chart_number=args.chart, limit=args.limit)
     if args.json:
         ctx.print_json([_audit_json(row) for row in rows])
         return 0
@@ -1101,7 +1099,7 @@ def main(argv: Sequence[str] | None = None, ctx: CliContext | None = None) -> in
     except UsageError as exc:
         ctx.error(str(exc))
         return 2
-    except (CliError, PortalError, StoreError, ConfigError, InvalidEmail) as exc:
+    except (FrontDeskError, StoreError) as exc:
         ctx.error(str(exc))
         return 1
     except KeyboardInterrupt:

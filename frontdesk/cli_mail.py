@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.table import Table
 
 from frontdesk.cli_support import CliContext, CliError, cell
-from frontdesk.mail.outbox import MailNotConfigured, build_delivery, list_outbox
+from frontdesk.mail.outbox import MailNotConfigured, list_outbox
 from frontdesk.mail.secrets import (
     SecretError,
     get_smtp_password,
@@ -138,7 +138,7 @@ def outbox_list(args: argparse.Namespace, ctx: CliContext) -> int:
 def outbox_deliver(args: argparse.Namespace, ctx: CliContext) -> int:
     services = ctx.services()
     try:
-        report = build_delivery(services).deliver_due(limit=max(1, args.limit))
+        report = services.delivery().deliver_due(limit=max(1, args.limit))
     except (MailNotConfigured, StoreError) as exc:
         raise CliError(str(exc)) from None
     for note in report.notes:
@@ -153,8 +153,7 @@ def outbox_deliver(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _templates(ctx: CliContext) -> TemplateService:
-    services = ctx.services()
-    return TemplateService(services.db, services.clock, services.settings, services.portal.actor)
+    return ctx.services().templates
 
 
 def email_preview(args: argparse.Namespace, ctx: CliContext) -> int:

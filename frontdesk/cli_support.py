@@ -17,18 +17,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.text import Text
 
 from frontdesk.core.clock import Clock, as_utc
 from frontdesk.core.config import Settings, load_settings
+from frontdesk.core.errors import FrontDeskError
 from frontdesk.core.text import single_line
 from frontdesk.services import Services, build_services
 
 
-class CliError(Exception):
+class CliError(FrontDeskError):
     """A failure to report as one line on stderr, exit code 1."""
 
 
@@ -95,11 +96,7 @@ class CliContext:
     def zone(self) -> ZoneInfo:
         """The practice's time zone (UTC when it is unknown)."""
         if self._zone is None:
-            name = self.services().portal.practice().timezone
-            try:
-                self._zone = ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                self._zone = ZoneInfo("UTC")
+            self._zone = self.services().practice.zone()
         return self._zone
 
     def now(self) -> datetime:

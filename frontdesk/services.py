@@ -1,22 +1,85 @@
-"""The composition root's factory: builds every collaborator once, for the CLI, the TUI, the web
-endpoint and the tests alike. Nothing here runs at import time."""
+"""The composition root's factory: every service and the delivery loop are built here and
+nowhere else, once, for the CLI, the TUI, the web endpoint, the demo and the tests alike.
+Nothing here runs at import time; nothing below this module imports `Services`."""
 
 from __future__ import annotations
 
+import getpass
+import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from frontdesk.access.invitations import InvitationService
+from frontdesk.access.registration import RegistrationService
+from frontdesk.access.signin import SignInService
+from frontdesk.audit import AuditLog
+from frontdesk.charts.records import ChartRecords
 from frontdesk.core.clock import Clock, SystemClock
 from frontdesk.core.config import Settings
-from frontdesk.portal import PortalService, staff_actor
+from frontdesk.desk.search import ChartSearch
+from frontdesk.desk.views import ChartViews
+from frontdesk.mail.templates import TemplateService
+from frontdesk.practice import PracticeSettings
 from store.db import Database, open_database
+
+if TYPE_CHECKING:  # the outbox and the SMTP sender load when mail is first delivered
+    from frontdesk.mail.loop import OutboxLoop
+    from frontdesk.mail.outbox import OutboxDelivery
+
+
+def staff_actor() -> str:
+    """The signed-in OS login name of the person at the desk (support over SSH: their account)."""
+    return os.environ.get("SUDO_USER") or getpass.getuser()
 
 
 @dataclass
 class Services:
+    """Every collaborator of one process, over one database, one clock and one staff actor."""
+
     settings: Settings
     db: Database
     clock: Clock
-    portal: PortalService
+    actor: str
+    practice: PracticeSettings
+    charts: ChartRecords
+    invitations: InvitationService
+    registration: RegistrationService
+    signin: SignInService
+    search: ChartSearch
+    views: ChartViews
+    audit: AuditLog
+    templates: TemplateService
+
+    def delivery(self) -> OutboxDelivery:
+        """The outbox delivery: this store, clock and settings, the SMTP password looked up
+        (keyring, then the environment) right before each connection."""
+        from frontdesk.mail.outbox import OutboxDelivery
+        from frontdesk.mail.secrets import smtp_password_provider
+
+        return OutboxDelivery(
+            self.db, self.clock, self.settings, smtp_password_provider(self.settings)
+        )
+
+    def delivery_loop(self, *, interval: float | None = None) -> OutboxLoop:
+        """The background loop that delivers due emails every few seconds (`frontdesk serve`).
+        The delivery code loads here, so a broken installation fails at start, not in a
+        background thread."""
+        from frontdesk.mail.outbox import OutboxDelivery  # noqa: F401  (fails now, not later)
+        from frontdesk.mail.loop import OUTBOX_INTERVAL_SECONDS, OutboxLoop
+
+        return OutboxLoop(
+            lambda: self.delivery().deliver_due(),
+            interval=OUTBOX_INTERVAL_SECONDS if interval is None else interval,
+        )
+
+    def at(
+        self, clock: Clock, *, settings: Settings | None = None, actor: str | None = None
+    ) -> Services:
+        """The same store's services with another clock (and settings or actor): the demo
+        seeds a month of history this way, and tests act at a moment of their choosing."""
+        return build_services(
+            settings or self.settings, clock=clock, actor=actor or self.actor, db=self.db
+        )
 
     def close(self) -> None:
         self.db.dispose()
@@ -32,5 +95,20 @@ def build_services(
 ) -> Services:
     clock = clock or SystemClock()
     db = db or open_database(settings.database_url, migrate=migrate)
-    portal = PortalService(db, clock, settings, actor or staff_actor())
-    return Services(settings=settings, db=db, clock=clock, portal=portal)
+    actor = actor or staff_actor()
+    charts = ChartRecords(db, clock, actor)
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        actor=actor,
+        practice=PracticeSettings(db, clock, actor),
+        charts=charts,
+        invitations=InvitationService(db, clock, settings, actor, charts),
+        registration=RegistrationService(db, clock, settings, actor),
+        signin=SignInService(db, clock),
+        search=ChartSearch(db, clock),
+        views=ChartViews(db, clock),
+        audit=AuditLog(db, clock),
+        templates=TemplateService(db, clock, settings, actor),
+    )

@@ -1,10 +1,11 @@
 """The ⋮ menu's actions: which apply to a chart, what a confirmed action asks of the service,
 and the messages that report back.
 
-The service (`PortalService`) enforces the rules; `menu_items` shows the same rules
-(`frontdesk.access.rules.refusal`, the design's table) so items that do not apply are shown
-disabled with the reason. `perform_action` is the blocking part of an action: it runs in a
-thread worker, never touches a widget, and reports through messages posted to the app.
+The lifecycle service (`frontdesk.access.invitations`) enforces the rules; `menu_items` shows
+the same rules (`frontdesk.access.rules.refusal`, the design's table) so items that do not
+apply are shown disabled with the reason. `perform_action` is the blocking part of an action:
+it runs in a thread worker, never touches a widget, and reports through messages posted to
+the app.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from frontdesk.access.rules import PortalAction, PortalStatus, refusal
 from frontdesk.core.emails import mask_email
 
 if TYPE_CHECKING:  # the database layer is imported when the services open, not at start
-    from frontdesk.portal import ActionResult, ChartSummary, ContactInput, PortalService
+    from frontdesk.access.outcomes import ActionOutcome
+    from frontdesk.charts.records import ContactInput
+    from frontdesk.desk.actions import ActionResult
+    from frontdesk.desk.views import ChartSummary
+    from frontdesk.services import Services
 
 Severity = str  # "information" | "warning" | "error" (Textual's notify severities)
 Deliver = Callable[[], object]
@@ -101,21 +106,26 @@ class PortalRequest:
     seen_owner_version: int | None = None
     owner: OwnerChoice | None = None
 
-    def run(self, portal: PortalService) -> ActionResult:
-        """Call the service (blocking: database work)."""
-        number = self.chart_number
+    def run(self, services: Services) -> ActionResult:
+        """Call the service, then read the chart as it is now (blocking: database work)."""
+        from frontdesk.desk.actions import ActionResult
+
+        return ActionResult.after(services.views, self._act(services))
+
+    def _act(self, services: Services) -> ActionOutcome:
+        invitations, number = services.invitations, self.chart_number
         if self.kind is ActionKind.RESEND:
-            return portal.resend_invitation(number, seen_invitation_id=self.seen_invitation_id)
+            return invitations.resend_invitation(number, seen_invitation_id=self.seen_invitation_id)
         if self.kind is ActionKind.REVOKE:
-            return portal.revoke_access(number)
+            return invitations.revoke_access(number)
         if self.kind is ActionKind.ACTIVATE:
-            return portal.activate_access(number)
+            return invitations.activate_access(number)
         owner = self.owner
         if owner is None:
-            from frontdesk.portal import InvalidInput
+            from frontdesk.core.errors import InvalidInput
 
             raise InvalidInput("Choose the new owner first.")
-        return portal.change_owner(
+        return invitations.change_owner(
             number,
             to_client=owner.to_client,
             contact_id=owner.contact_id,
@@ -187,8 +197,10 @@ class MailSettled(Message):
 
     def toast(self) -> tuple[str, Severity]:
         """What the desk is told, and how loudly."""
+        from frontdesk.desk.wording import emails_noun
+
         owner_email = (self.chart or self.result.chart).owner.email or ""
-        noun = "email" if self.result.message.startswith("Portal access restored") else "invitation"
+        noun = emails_noun(self.result.outcome)
         if self.state is MailState.SENT:
             return self.result.message.rstrip("."), "information"
         if self.state is MailState.RETRYING:
@@ -261,22 +273,21 @@ def _mail_state(
 
 def perform_action(
     request: PortalRequest,
-    portal: PortalService,
+    services: Services,
     deliver: Callable[[], Deliver | None],
     post: Callable[[Message], object],
 ) -> None:
     """Run a confirmed action, then hand its email to the mail server. Blocking: call it from a
     thread worker. Touches no widget; every outcome is posted as a message."""
-    from frontdesk.core.config import ConfigError
-    from frontdesk.portal import ConcurrentChange, CooldownActive, NotAllowed, PortalError
+    from frontdesk.core.errors import ConcurrentChange, CooldownActive, FrontDeskError, NotAllowed
     from store.db import StoreError
 
     try:
-        result = request.run(portal)
+        result = request.run(services)
     except (CooldownActive, ConcurrentChange, NotAllowed) as refused:
         post(ActionFinished(request, None, str(refused), "warning"))
         return
-    except (PortalError, StoreError) as failed:
+    except (FrontDeskError, StoreError) as failed:
         post(ActionFinished(request, None, str(failed), "error"))
         return
     post(ActionFinished(request, result))
@@ -288,11 +299,11 @@ def perform_action(
             post(MailSettled(request, result, MailState.QUEUED, result.chart))
             return
         report = delivery()
-        chart = portal.chart(request.chart_number)
+        chart = services.views.chart(request.chart_number)
     except DeliveryUnavailable as held:
         post(MailSettled(request, result, MailState.HELD, None, str(held)))
         return
-    except (PortalError, StoreError, ConfigError, OSError) as failed:
+    except (FrontDeskError, StoreError, OSError) as failed:
         post(MailSettled(request, result, MailState.RETRYING, None, str(failed)))
         return
     state, error = _mail_state(result, chart, report)

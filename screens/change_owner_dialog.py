@@ -22,7 +22,7 @@ from screens.safe_text import clean, template
 from screens.widgets import DataStatic
 
 if TYPE_CHECKING:
-    from frontdesk.portal import ChartDetail
+    from frontdesk.desk.views import ChartDetail
 
 NEW_CONTACT = "new"
 _FIELDS = ("name", "relationship", "email")
@@ -227,7 +227,7 @@ class ChangeOwnerDialog(ModalScreen[OwnerChoice | None]):
                 warning=True,
             )
             return None
-        from frontdesk.portal import ContactInput
+        from frontdesk.charts.records import ContactInput
 
         return OwnerChoice(
             values["name"],

@@ -27,7 +27,8 @@ from screens.safe_text import template
 from screens.widgets import DataLine, DataStatic
 
 if TYPE_CHECKING:  # the database layer loads when the services open, not at start
-    from frontdesk.portal import ChartSummary, PortalService
+    from frontdesk.desk.views import ChartSummary
+    from frontdesk.services import Services
 
 PAGE_SIZE = 20  # rows read per page: a screenful and a little more
 COUNT_AFTER = 0.25  # seconds of no typing before the matches are counted
@@ -113,11 +114,11 @@ class ChartBrowser(Screen[None]):
             super().__init__()
             self.error = error
 
-    def __init__(self, portal: PortalService | None, *, refresh_interval: float = 1.0) -> None:
-        """`portal` may come later (`attach`), when the app opens the services after its
-        first screen is up."""
+    def __init__(self, services: Services | None, *, refresh_interval: float = 1.0) -> None:
+        """`services` may come later (`attach`), when the app opens them after its first
+        screen is up."""
         super().__init__()
-        self.portal = portal
+        self.services = services
         self.refresh_interval = refresh_interval
         self.query_state = BrowserQuery()
         self.shown_query: BrowserQuery | None = None
@@ -155,9 +156,9 @@ class ChartBrowser(Screen[None]):
 
     # ------------------------------------------------------------------ loading
 
-    def attach(self, portal: PortalService) -> None:
+    def attach(self, services: Services) -> None:
         """The services are open: show charts (for whatever was typed meanwhile)."""
-        self.portal = portal
+        self.services = services
         self._load()
 
     def show_problem(self, message: str) -> None:
@@ -167,7 +168,7 @@ class ChartBrowser(Screen[None]):
     def _load(self, *, keep: str | None = None, at_end: bool = False, typing: bool = False) -> None:
         """Read the page now; count the matches now, or (while `typing`) once typing pauses:
         the count is only for the summary line and must not slow the next keystroke down."""
-        if self.portal is None:
+        if self.services is None:
             return
         query = self.query_state
         self._load_page(query, keep, at_end)
@@ -183,7 +184,7 @@ class ChartBrowser(Screen[None]):
 
     def _count(self) -> None:
         self._count_timer = None
-        if self.portal is None:
+        if self.services is None:
             return
         unpaged = replace(self.query_state, offset=0)
         if self._counted != unpaged:
@@ -195,15 +196,15 @@ class ChartBrowser(Screen[None]):
         read here and now (a few ms), so the key and its results reach the screen in one
         frame; otherwise on the reader thread, which the worker below waits for (so
         `app.workers` shows the load in flight)."""
-        assert self.portal is not None
-        if query.status == "all" and self.portal.pages_read_in_place:
-            found = _read_page(self.portal, query)
+        assert self.services is not None
+        if query.status == "all" and self.services.search.pages_read_in_place:
+            found = _read_page(self.services, query)
             if isinstance(found, str):
                 self._load_failed(self.LoadFailed(found))
             else:
                 self._show_page(self.PageLoaded(query, found, keep, at_end))
             return
-        future = self._pages.submit(_read_page, self.portal, query)
+        future = self._pages.submit(_read_page, self.services, query)
         self._show_when_read(future, query, keep, at_end)
 
     @work(exclusive=True, group="browser-page", exit_on_error=False)
@@ -223,14 +224,14 @@ class ChartBrowser(Screen[None]):
 
     @work(thread=True, exclusive=True, group="browser-count", exit_on_error=False)
     def _load_count(self, query: BrowserQuery) -> None:
-        from frontdesk.portal import PortalError
+        from frontdesk.core.errors import FrontDeskError
         from store.db import StoreError
 
         worker = get_current_worker()
-        assert self.portal is not None
+        assert self.services is not None
         try:
-            total = self.portal.count_charts(query.text, status=query.status)
-        except (PortalError, StoreError) as exc:
+            total = self.services.search.count_charts(query.text, status=query.status)
+        except (FrontDeskError, StoreError) as exc:
             self.post_message(self.LoadFailed(str(exc)))
             return
         if not worker.is_cancelled:
@@ -247,7 +248,7 @@ class ChartBrowser(Screen[None]):
     def _tick(self) -> None:
         """Living data: re-read the page every tick, and the count every few ticks, so
         changes made elsewhere show."""
-        if self.portal is None or not self.is_current or self._busy("browser-page"):
+        if self.services is None or not self.is_current or self._busy("browser-page"):
             return
         if monotonic() - self._typed_at < self.refresh_interval:
             return  # the desk is typing: its own queries are fresher than a refresh
@@ -400,24 +401,24 @@ class ChartBrowser(Screen[None]):
         from screens.chart_screen import ChartScreen  # loaded on first use, not at start
 
         chart = self.query_one(ChartTable).highlighted
-        if chart is None or self.portal is None:
+        if chart is None or self.services is None:
             # Nothing to open. (The footer does not dim "Open chart" for an empty result:
             # redrawing it on every empty/non-empty change lays the screen out mid-typing.)
             self.app.bell()
             return
         self.app.push_screen(
-            ChartScreen(self.portal, chart.chart_number, refresh_interval=self.refresh_interval)
+            ChartScreen(self.services, chart.chart_number, refresh_interval=self.refresh_interval)
         )
 
 
-def _read_page(portal: PortalService, query: BrowserQuery) -> list[ChartSummary] | str:
+def _read_page(services: Services, query: BrowserQuery) -> list[ChartSummary] | str:
     """One page for `query` (on the reader thread), or why it could not be read."""
-    from frontdesk.portal import PortalError
+    from frontdesk.core.errors import FrontDeskError
     from store.db import StoreError
 
     try:
-        return portal.search_charts(
+        return services.search.search_charts(
             query.text, status=query.status, limit=PAGE_SIZE, offset=query.offset
         )
-    except (PortalError, StoreError) as exc:
+    except (FrontDeskError, StoreError) as exc:
         return str(exc)

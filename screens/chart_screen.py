@@ -45,7 +45,9 @@ from screens.safe_text import lines, template
 from screens.widgets import DataStatic
 
 if TYPE_CHECKING:
-    from frontdesk.portal import AuditRow, ChartDetail, PortalService
+    from frontdesk.audit import AuditRow
+    from frontdesk.desk.views import ChartDetail
+    from frontdesk.services import Services
 
 
 class ChartScreen(Screen[None]):
@@ -88,10 +90,10 @@ class ChartScreen(Screen[None]):
             self.gone = gone
 
     def __init__(
-        self, portal: PortalService, chart_number: str, *, refresh_interval: float = 1.0
+        self, services: Services, chart_number: str, *, refresh_interval: float = 1.0
     ) -> None:
         super().__init__()
-        self.portal = portal
+        self.services = services
         self.chart_number = chart_number
         self.refresh_interval = refresh_interval
         self.practice = PracticeView()
@@ -129,19 +131,19 @@ class ChartScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="chart-load", exit_on_error=False)
     def _load(self) -> None:
-        from frontdesk.portal import NotFound, PortalError
+        from frontdesk.core.errors import FrontDeskError, NotFound
         from store.db import StoreError
 
         worker = get_current_worker()
         try:
-            chart = self.portal.chart(self.chart_number)
-            history = self.portal.history(self.chart_number)
-            practice = PracticeView.of(self.portal.practice())
-            now = self.portal.clock.now()
+            chart = self.services.views.chart(self.chart_number)
+            history = self.services.audit.history(self.chart_number)
+            practice = PracticeView.of(self.services.practice.practice())
+            now = self.services.clock.now()
         except NotFound as exc:
             self.post_message(self.LoadFailed(str(exc), gone=True))
             return
-        except (PortalError, StoreError) as exc:
+        except (FrontDeskError, StoreError) as exc:
             self.post_message(self.LoadFailed(str(exc)))
             return
         if not worker.is_cancelled:
@@ -213,7 +215,7 @@ class ChartScreen(Screen[None]):
     def _chart_changed(self, event: ChartChanged) -> None:
         if event.chart_number != self.chart_number:
             return
-        from frontdesk.portal import ChartDetail
+        from frontdesk.desk.views import ChartDetail
 
         self.busy = False
         self.sending = event.sending

@@ -32,7 +32,7 @@ from screens.safe_text import cell
 if TYPE_CHECKING:
     from typing import Self
 
-    from frontdesk.portal import ChartSummary
+    from frontdesk.desk.views import ChartSummary
 
 # (key, header, fixed width or None for a share of what is left)
 COLUMNS = (

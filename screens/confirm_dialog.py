@@ -21,7 +21,7 @@ from screens.safe_text import template
 from screens.widgets import DataStatic
 
 if TYPE_CHECKING:
-    from frontdesk.portal import ChartSummary
+    from frontdesk.desk.views import ChartSummary
 
 
 class ConfirmDialog(ModalScreen[bool]):

@@ -29,7 +29,8 @@ from screens.safe_text import cell, template
 from screens.widgets import DataStatic, StatusTag
 
 if TYPE_CHECKING:
-    from frontdesk.portal import AuditRow, ChartDetail
+    from frontdesk.audit import AuditRow
+    from frontdesk.desk.views import ChartDetail
 
 # What a tag means, beside it (Invited shows its own "expires in N days").
 _STATUS_NOTES = {

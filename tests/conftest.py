@@ -131,7 +131,7 @@ def services(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
 @pytest.fixture
 def practice_ready(services: Services) -> Services:
     """Services with an active practice."""
-    services.portal.update_practice(
+    services.practice.update_practice(
         name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
     )
     return services

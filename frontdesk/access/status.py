@@ -18,7 +18,7 @@ from frontdesk.access.rules import (
     StatusInfo,
     status_of,
 )
-from store.models import Invitation, PortalAccount
+from store.models import INVITATION_LIVE, Invitation, PortalAccount
 
 __all__ = [
     "EXPIRING_SOON",
@@ -26,6 +26,7 @@ __all__ = [
     "STATUS_FILTERS",
     "PortalStatus",
     "StatusInfo",
+    "charts_with_status",
     "compute_status",
     "status_condition",
     "status_of",
@@ -77,3 +78,42 @@ def status_condition(
     if name not in conditions:
         raise ValueError(f"unknown status {name!r}")
     return conditions[name]
+
+
+# "The chart's live invitation" and "its enabled account", as aliases and outer-join conditions
+# over the plain Core tables: chart reads join them to compute the status in SQL.
+CHART = Invitation.metadata.tables["chart"]
+LIVE_INV = Invitation.metadata.tables["invitation"].alias("live_inv")
+ENABLED_ACCT = Invitation.metadata.tables["portal_account"].alias("enabled_acct")
+LIVE_JOIN = sa.and_(LIVE_INV.c.chart_id == CHART.c.id, LIVE_INV.c.state == INVITATION_LIVE)
+ACCOUNT_JOIN = sa.and_(ENABLED_ACCT.c.chart_id == CHART.c.id, ENABLED_ACCT.c.disabled_at.is_(None))
+NOW = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+SOON = sa.bindparam("soon", type_=sa.DateTime(timezone=True))
+
+
+def charts_with_status(query: Any, status: str | None) -> Any:
+    """`query` FROM chart, keeping only the charts whose status is `status` (None: all); the
+    status is `status_condition`, bound to :now and :soon."""
+    query = query.select_from(CHART)
+    if status is None:
+        return query
+    inv, acct = LIVE_INV.c, ENABLED_ACCT.c
+    return (
+        query.outerjoin(LIVE_INV, LIVE_JOIN)
+        .outerjoin(ENABLED_ACCT, ACCOUNT_JOIN)
+        .where(status_condition(status, NOW, inv, acct, soon_before=SOON))
+    )
+
+
+def chart_numbers_in_status(
+    conn: sa.Connection, status: str, now: datetime, *, limit: int
+) -> list[str]:
+    """The first `limit` chart numbers whose status is `status`, in the browser's name order."""
+    chart = CHART.c
+    query = (
+        charts_with_status(sa.select(chart.chart_number), status)
+        .order_by(chart.last_key, chart.first_key, chart.id)
+        .limit(limit)
+    )
+    rows = conn.execute(query, {"now": now, "soon": now + EXPIRING_SOON}).all()
+    return [row[0] for row in rows]

@@ -29,9 +29,10 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from frontdesk.charts.records import ChartInput, ChartRecords, ContactInput
 from frontdesk.core.emails import InvalidEmail, normalize_email
+from frontdesk.core.errors import FrontDeskError, InvalidInput
 from frontdesk.core.text import has_controls, single_line
-from frontdesk.portal import ChartInput, ContactInput, InvalidInput, PortalError, PortalService
 
 MAX_FILE_BYTES = 50_000_000
 MAX_ROWS = 100_000
@@ -43,7 +44,7 @@ KNOWN_COLUMNS = REQUIRED_COLUMNS + CHART_OPTIONAL_COLUMNS + CONTACT_COLUMNS
 _CHART_FIELDS = ("first_name", "last_name", "date_of_birth", *CHART_OPTIONAL_COLUMNS)
 
 
-class ImportFileError(Exception):
+class ImportFileError(FrontDeskError):
     """The file cannot be imported at all (unreadable, not CSV, bad header); one line."""
 
 
@@ -223,7 +224,7 @@ def _field_of(error: InvalidInput) -> str:
     return error.field or "chart_number"
 
 
-def import_charts(portal: PortalService, path: Path, *, skip_invalid: bool = False) -> ImportReport:
+def import_charts(charts: ChartRecords, path: Path, *, skip_invalid: bool = False) -> ImportReport:
     """Import the file at `path`; see the module docstring for the format and guarantees."""
     rows = read_rows(path)
     if not rows:
@@ -235,15 +236,15 @@ def import_charts(portal: PortalService, path: Path, *, skip_invalid: bool = Fal
         written = _Written()
         first_line: dict[str, int] = {}
         for row in rows:
-            _import_row(portal, session, row, first_line, written)
-        _add_contacts(portal, session, written)
+            _import_row(charts, session, row, first_line, written)
+        _add_contacts(charts, session, written)
         if written.errors and not skip_invalid:
             raise _Rollback(written.errors)
         return written
 
     report = ImportReport(rows=len(rows))
     try:
-        written = portal.db.transact(write)
+        written = charts.db.transact(write)
     except _Rollback as rollback:
         report.errors = sorted(rollback.args[0], key=lambda e: e.line)
         return report
@@ -255,7 +256,7 @@ def import_charts(portal: PortalService, path: Path, *, skip_invalid: bool = Fal
     return report
 
 
-def _add_contacts(portal: PortalService, session: Session, written: _Written) -> None:
+def _add_contacts(charts: ChartRecords, session: Session, written: _Written) -> None:
     """Add the related contacts of the imported charts, in the import's transaction. The
     service checks a contact before inserting it, so a refused one leaves nothing behind."""
     imported = set(written.charts)
@@ -276,16 +277,16 @@ def _add_contacts(portal: PortalService, session: Session, written: _Written) ->
             email=row.get("contact_email"),
         )
         try:
-            portal.add_contact(number, contact, session=session)
+            charts.add_contact(number, contact, session=session)
             written.contacts_added += 1
         except InvalidInput as exc:
             written.errors.append(RowError(row.line, f"contact_{exc.field or 'name'}", str(exc)))
-        except PortalError as exc:
+        except FrontDeskError as exc:
             written.errors.append(RowError(row.line, "contact_name", str(exc)))
 
 
 def _import_row(
-    portal: PortalService,
+    charts: ChartRecords,
     session: Session,
     row: _Row,
     first_line: dict[str, int],
@@ -333,9 +334,9 @@ def _import_row(
             first_line[number] = row.line
         try:
             if row_errors:
-                portal.validate_chart(data)  # report the chart's own errors too
+                charts.validate_chart(data)  # report the chart's own errors too
             else:
-                written.charts.append(portal.add_chart(data, session=session))
+                written.charts.append(charts.add_chart(data, session=session))
         except InvalidInput as exc:
             row_errors.insert(0, RowError(row.line, _field_of(exc), str(exc)))
     written.errors.extend(row_errors)

@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from frontdesk.core.errors import FrontDeskError
+
 APP_NAME = "frontdesk"
 
 
-class ConfigError(Exception):
+class ConfigError(FrontDeskError):
     """The configuration cannot be used; the message is one line for a person."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from frontdesk.core.errors import FrontDeskError
+
 _COMMON_TYPOS = {
     "gmial.com": "gmail.com",
     "gmai.com": "gmail.com",
@@ -26,7 +28,7 @@ _COMMON_TYPOS = {
 _BAD_TLDS = {"con": "com", "cmo": "com", "ocm": "com", "comm": "com", "nte": "net", "ogr": "org"}
 
 
-class InvalidEmail(ValueError):
+class InvalidEmail(FrontDeskError, ValueError):
     """The address is not usable; the message says why in one line."""
 
 

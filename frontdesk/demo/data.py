@@ -15,12 +15,11 @@ from functools import partial
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from frontdesk.charts.records import ChartInput, ContactInput
 from frontdesk.core import links
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
 from frontdesk.core.text import search_key
-from frontdesk.mail.outbox import OutboxDelivery
-from frontdesk.portal import ChartInput, ContactInput, PortalService
 from frontdesk.services import Services
 from store.models import Chart, OutboxEmail
 
@@ -126,8 +125,7 @@ def seed_demo(
     outbox at the moment it was queued, as if the practice had been running for a month."""
     plan = plan or DemoPlan()
     now = services.clock.now()
-    portal = services.portal
-    portal.update_practice(
+    services.practice.update_practice(
         name="Cedar Counseling",
         phone="(555) 010-0100",
         portal_active=True,
@@ -138,7 +136,7 @@ def seed_demo(
     for i, (first, last, dob) in enumerate(people, start=1):
         number = f"C-{1000 + i}"
         email = f"{search_key(first).replace(' ', '')}.{i}@example.com"
-        portal.add_chart(
+        services.charts.add_chart(
             ChartInput(
                 number,
                 first,
@@ -160,27 +158,27 @@ def seed_demo(
 
     guardians = take(plan.guardians)
     for number in guardians:
-        portal.change_owner(
+        last_name = services.views.chart(number).last_name
+        services.invitations.change_owner(
             number,
             new_contact=ContactInput(
-                f"Maria {portal.chart(number).last_name} [guardian]"
-                if number == guardians[0]
-                else f"Sam {portal.chart(number).last_name}",
+                f"Maria {last_name} [guardian]" if number == guardians[0] else f"Sam {last_name}",
                 "Mother" if number == guardians[0] else "Guardian",
                 f"guardian.{number.lower()}@example.com",
             ),
         )
 
-    def earlier(moment: datetime) -> PortalService:
-        return _service_at(services, moment)
+    def earlier(moment: datetime) -> Services:
+        """The same services, acting at an earlier moment."""
+        return services.at(FrozenClock(moment), actor="demo")
 
     def deliver(moment: datetime) -> None:
         if deliver_to is not None:
-            OutboxDelivery(services.db, FrozenClock(moment), deliver_to, lambda: None).deliver_due()
+            services.at(FrozenClock(moment), settings=deliver_to).delivery().deliver_due()
 
     def invite(numbers: list[str], moment: datetime) -> None:
         for number in numbers:
-            earlier(moment).send_invitation(number)
+            earlier(moment).invitations.send_invitation(number)
         deliver(moment)
 
     invite(take(plan.expired), now - timedelta(days=9))
@@ -197,17 +195,12 @@ def seed_demo(
     revoked = take(plan.revoked)
     _register(services, earlier(month), revoked, deliver=partial(deliver, month))
     for number in revoked:
-        portal.revoke_access(number)
+        services.invitations.revoke_access(number)
     # Guardians: one invited, one expired, the rest untouched.
     if len(guardians) >= 2:
         invite(guardians[1:2], now - timedelta(days=10))
         invite(guardians[:1], now - timedelta(days=1))
     deliver(now)
-
-
-def _service_at(services: Services, moment: datetime) -> PortalService:
-    """The same lifecycle service, acting at an earlier moment."""
-    return PortalService(services.db, FrozenClock(moment), services.settings, "demo")
 
 
 def _latest_token(services: Services, number: str) -> str:
@@ -226,7 +219,7 @@ def _latest_token(services: Services, number: str) -> str:
 
 def _register(
     services: Services,
-    portal: PortalService,
+    acting: Services,
     numbers: list[str],
     *,
     deliver: Callable[[], None] = lambda: None,
@@ -234,12 +227,12 @@ def _register(
     """Invite these charts and register each with DEMO_PASSWORD (argon2: the slow part)."""
     tokens = []
     for number in numbers:
-        portal.send_invitation(number)
+        acting.invitations.send_invitation(number)
         tokens.append(_latest_token(services, number))  # before delivery takes it out
     deliver()
     for number, token in zip(numbers, tokens, strict=True):
-        chart = portal.chart(number)
-        portal.register(
+        chart = acting.views.chart(number)
+        acting.registration.register(
             token,
             last_name=chart.last_name,
             date_of_birth=chart.date_of_birth.isoformat(),
@@ -251,16 +244,16 @@ def _register(
 
 def _lock(
     services: Services,
-    portal: PortalService,
+    acting: Services,
     number: str,
     *,
     deliver: Callable[[], None] = lambda: None,
 ) -> None:
-    portal.send_invitation(number)
+    acting.invitations.send_invitation(number)
     token = _latest_token(services, number)  # read before delivery takes it out of the row
     deliver()
     for _ in range(5):
-        portal.register(
+        acting.registration.register(
             token,
             last_name="Wrong",
             date_of_birth="1900-01-01",

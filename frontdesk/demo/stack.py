@@ -41,9 +41,9 @@ if TYPE_CHECKING:
 
     from frontdesk.core.clock import Clock
     from frontdesk.core.config import Settings
+    from frontdesk.mail.loop import OutboxLoop
     from frontdesk.mail.outbox import OutboxDelivery
     from frontdesk.services import Services
-    from frontdesk.web.server import OutboxLoop
 
 log = logging.getLogger(__name__)
 
@@ -291,11 +291,10 @@ class DemoStack:
 
     def _start(self) -> None:
         from frontdesk.core.config import Settings
-        from frontdesk.demo.stack.data import seed_demo
-        from frontdesk.mail.outbox import OutboxDelivery
+        from frontdesk.demo.data import seed_demo
         from frontdesk.services import build_services
         from frontdesk.web.app import create_web_app
-        from frontdesk.web.server import OutboxLoop, build_server
+        from frontdesk.web.server import build_server
 
         if self.log_path is not None:
             self._log_to(self.log_path)
@@ -322,9 +321,7 @@ class DemoStack:
         if fresh:
             seed_demo(self._services, charts=self.charts, deliver_to=settings)
             self.seeded = True
-        self._delivery = OutboxDelivery(
-            self._services.db, self._services.clock, settings, lambda: None
-        )
+        self._delivery = self._services.delivery()
         server = build_server(
             create_web_app(services=self._services),
             self._services,
@@ -341,10 +338,7 @@ class DemoStack:
         self._server_thread.start()
         if not self._server.ready.wait(START_TIMEOUT) or not self._server.started:
             raise CliError(f"the demo's web endpoint did not start on {self.web_url}")
-        delivery = self._delivery
-        self._outbox = OutboxLoop(
-            self._services, interval=self.delivery_interval, load=lambda: lambda _s: delivery
-        )
+        self._outbox = self._services.delivery_loop(interval=self.delivery_interval)
         self._outbox.start()
 
     @staticmethod
@@ -531,14 +525,14 @@ class DemoInfo:
 
 
 def demo_info(stack: DemoStack) -> DemoInfo:
-    from frontdesk.demo.stack.data import DEMO_PASSWORD
+    from frontdesk.demo.data import DEMO_PASSWORD
 
-    timezone = stack.services.portal.practice().timezone
+    timezone = stack.services.practice.practice().timezone
     return DemoInfo(stack.mailbox, stack.web_url, stack.smtp_port, DEMO_PASSWORD, timezone)
 
 
 def _introduce(ctx: CliContext, stack: DemoStack) -> None:
-    from frontdesk.demo.stack.data import DEMO_PASSWORD
+    from frontdesk.demo.data import DEMO_PASSWORD
 
     lines = [
         f"Web endpoint (emailed links point here): {stack.web_url}",

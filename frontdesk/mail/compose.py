@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 
 from frontdesk.core.clock import as_utc
 from frontdesk.core.config import Settings
+from frontdesk.core.errors import FrontDeskError
 from frontdesk.core.text import has_controls, single_line
-from frontdesk.mail.templates import (
+from frontdesk.mail.placeholders import (
     Body,
     TemplateError,
     render_line,
@@ -49,7 +50,7 @@ class ComposedEmail:
     from_name: str
 
 
-class MessageError(ValueError):
+class MessageError(FrontDeskError, ValueError):
     """An outbox row cannot become a safe email (bad header value, no sender address)."""
 
 

@@ -22,20 +22,23 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from frontdesk import audit
 from frontdesk.core import links
 from frontdesk.core.clock import Clock, as_utc
 from frontdesk.core.config import Settings
 from frontdesk.core.emails import mask_email
+from frontdesk.core.errors import FrontDeskError
 from frontdesk.core.text import single_line
 from frontdesk.mail.compose import MessageError, build_message
 from frontdesk.mail.delivery import delivery_of
-from frontdesk.mail.secrets import PasswordLookup, SecretError, smtp_password_provider
+from frontdesk.mail.secrets import PasswordLookup, SecretError
 from frontdesk.mail.sender import SendError, SmtpSender
+from frontdesk.practice import practice_row
 from store.db import Database, StoreError
 from store.models import (
     INVITATION_LIVE,
@@ -45,15 +48,11 @@ from store.models import (
     OUTBOX_RETRYING,
     OUTBOX_SENDING,
     OUTBOX_SENT,
-    AuditEvent,
     Chart,
     Invitation,
     OutboxEmail,
     Practice,
 )
-
-if TYPE_CHECKING:
-    from frontdesk.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ LIVENESS_BATCH = 10  # re-check invitations this many emails ahead: a resend is 
 SYSTEM_ACTOR = "system:mail"
 
 
-class MailNotConfigured(Exception):
+class MailNotConfigured(FrontDeskError):
     """Delivery cannot start (no sender address, no SMTP password, keyring stuck); the rows
     stay queued. str(error) is one line for staff."""
 
@@ -277,7 +276,7 @@ class OutboxDelivery:
             )
         password, notes = self._password()
         with self.db.read() as session:
-            practice = session.get(Practice, 1) or Practice(id=1, name="", phone="")
+            practice = practice_row(session)
         report = DeliveryReport(notes=notes)
         sender = self.sender_factory(self.settings, password)
         try:
@@ -566,26 +565,14 @@ class OutboxDelivery:
             chart_number = session.exec(
                 select(Chart.chart_number).where(Chart.id == row.chart_id)
             ).first()
-        detail = f"outbox {row.id} ({row.kind}) to {mask_email(row.to_address)}: {reason}"
-        session.add(
-            AuditEvent(
-                at=now,
-                actor=SYSTEM_ACTOR,
-                action="email delivery failed",
-                chart_id=row.chart_id,
-                chart_number=chart_number,
-                outcome="failed",
-                detail=single_line(detail)[:500],
-                source=f"mail:{socket.gethostname()}"[:100],
-            )
+        audit.record(
+            session,
+            at=now,
+            actor=SYSTEM_ACTOR,
+            action="email delivery failed",
+            chart_id=row.chart_id,
+            chart_number=chart_number,
+            outcome="failed",
+            detail=f"outbox {row.id} ({row.kind}) to {mask_email(row.to_address)}: {reason}",
+            source=f"mail:{socket.gethostname()}",
         )
-
-
-def build_delivery(services: Services) -> OutboxDelivery:
-    """The delivery for the composition root: its db, clock and settings, keyring password."""
-    return OutboxDelivery(
-        services.db,
-        services.clock,
-        services.settings,
-        smtp_password_provider(services.settings),
-    )

@@ -25,6 +25,7 @@ import keyring
 import keyring.errors
 
 from frontdesk.core.config import Settings, user_config_dir
+from frontdesk.core.errors import FrontDeskError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ KEYRING_TIMEOUT = 5.0  # seconds
 T = TypeVar("T")
 
 
-class SecretError(Exception):
+class SecretError(FrontDeskError):
     """The password could not be read or stored; str(error) is one line for a person."""
 
 

@@ -18,11 +18,12 @@ from email.message import EmailMessage
 from types import TracebackType
 
 from frontdesk.core.config import Settings, is_loopback_host
+from frontdesk.core.errors import FrontDeskError
 from frontdesk.core.text import single_line
 from frontdesk.mail.compose import wire_policy
 
 
-class SendError(Exception):
+class SendError(FrontDeskError):
     """A message (or the connection) failed; str(error) is one line for staff."""
 
     def __init__(

@@ -1,8 +1,8 @@
 """The Client Portal web endpoint: the emailed registration link, sign-in, and the portal page.
 
-Routes call the services only: `PortalService.inspect_token` / `register` (the invitation rules)
-and `SignInService` (accounts, sessions, throttling). Blocking work (database, argon2) runs in
-Starlette's thread pool so the event loop never waits on it.
+Routes call the services only: `RegistrationService.inspect_token` / `register` (the
+invitation rules) and `SignInService` (accounts, sessions, throttling). Blocking work
+(database, argon2) runs in Starlette's thread pool so the event loop never waits on it.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from frontdesk.access.signin import IDLE_TIMEOUT, ActiveSession, SignInService
+from frontdesk.access.outcomes import FormProblem, RegistrationResult, TokenCheck
+from frontdesk.access.signin import IDLE_TIMEOUT, ActiveSession
 from frontdesk.core import tokens
 from frontdesk.core.text import single_line
-from frontdesk.portal import RegistrationResult, TokenCheck
 from frontdesk.services import Services
 from frontdesk.web import csrf
 from frontdesk.web.forms import FormRejected, PostedForm, read_form
@@ -125,14 +125,32 @@ HTTP_ERRORS = {
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+_FORM_WORDS = {
+    ("last_name", FormProblem.MISSING): "Enter your last name.",
+    ("date_of_birth", FormProblem.MALFORMED): "Enter your date of birth as YYYY-MM-DD.",
+    ("password_confirm", FormProblem.MISMATCH): "The two passwords do not match.",
+    ("password", FormProblem.MISSING): "Choose a password.",
+}
+
+
+def registration_errors(result: RegistrationResult) -> dict[str, str]:
+    """The words at each field of a refused registration form."""
+    if result.state == "password":
+        return {"password": result.message}
+    return {
+        name: _FORM_WORDS.get((name, problem), "Check this field.")
+        for name, problem in (result.problems or {}).items()
+    }
+
+
 class PortalWeb:
     """The routes, bound to one set of services."""
 
     def __init__(self, services: Services) -> None:
         settings = services.settings
         self.services = services
-        self.portal = services.portal
-        self.signin = SignInService(services.db, services.clock)
+        self.registration = services.registration
+        self.signin = services.signin
         self.https = settings.public_is_https
         self.base = settings.public_base
         self.origin = csrf.public_origin(settings.public_url)
@@ -236,8 +254,8 @@ class PortalWeb:
         less than the hop to a worker thread. Other databases are reached over a network, so
         the read goes to a worker thread there."""
         if self.services.db.is_sqlite:
-            return self.portal.inspect_token(token)
-        result: TokenCheck = await run_in_threadpool(self.portal.inspect_token, token)
+            return self.registration.inspect_token(token)
+        result: TokenCheck = await run_in_threadpool(self.registration.inspect_token, token)
         return result
 
     async def anonymous_form_token(self, request: Request) -> tuple[str, str | None]:
@@ -362,7 +380,7 @@ class PortalWeb:
         form_token, _ = await self.anonymous_form_token(request)
 
         if form.errors:
-            check: TokenCheck = await run_in_threadpool(self.portal.inspect_token, token)
+            check: TokenCheck = await run_in_threadpool(self.registration.inspect_token, token)
             self.remember_practice(check.practice_name, check.practice_phone)
             if check.state != "valid":
                 return self.link_page(check.state)
@@ -371,7 +389,7 @@ class PortalWeb:
             )
 
         result: RegistrationResult = await run_in_threadpool(
-            lambda: self.portal.register(
+            lambda: self.registration.register(
                 token,
                 last_name=last_name,
                 date_of_birth=date_of_birth,
@@ -398,9 +416,9 @@ class PortalWeb:
                 ),
             )
         if result.state in ("invalid", "password"):
-            left = (await run_in_threadpool(self.portal.inspect_token, token)).attempts_left
+            left = (await run_in_threadpool(self.registration.inspect_token, token)).attempts_left
             return self.register_form(
-                form_token, left, status=400, values=kept, errors=dict(result.field_errors)
+                form_token, left, status=400, values=kept, errors=registration_errors(result)
             )
         return self.link_page(result.state)
 
@@ -534,7 +552,7 @@ class PortalWeb:
 
     async def healthz(self, request: Request) -> Response:
         try:
-            await run_in_threadpool(self.portal.practice)
+            await run_in_threadpool(self.services.practice.practice)
         except StoreError:
             return PlainTextResponse("database unavailable\n", status_code=503)
         return PlainTextResponse("ok\n")
@@ -543,9 +561,9 @@ class PortalWeb:
         """Read the practice's name and phone for a page (kept if the database is down)."""
         try:
             if self.services.db.is_sqlite:  # one indexed row, as the link page reads
-                name, phone = self.portal.practice_contact()
+                name, phone = self.services.practice.practice_contact()
             else:
-                name, phone = await run_in_threadpool(self.portal.practice_contact)
+                name, phone = await run_in_threadpool(self.services.practice.practice_contact)
         except StoreError:
             return
         self.remember_practice(name, phone)

@@ -1,4 +1,4 @@
-"""Serving the web endpoint: uvicorn with redacted logs, plus outbox delivery in the background.
+"""Serving the web endpoint: uvicorn with redacted logs, plus the outbox delivery loop.
 
 `serve(services, host, port)` is what `frontdesk serve` runs. Proxy headers (X-Forwarded-For /
 -Proto) are believed only from `settings.trusted_proxies`. Every log line, the access log
@@ -8,11 +8,8 @@ included, passes through `RedactFilter`, so a registration link's token never re
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
 import logging.config
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -24,7 +21,6 @@ from frontdesk.web.app import create_web_app
 
 log = logging.getLogger("frontdesk.web")
 
-OUTBOX_INTERVAL_SECONDS = 10.0
 _REDACT = {"()": "frontdesk.web.security.RedactFilter"}
 
 
@@ -87,59 +83,6 @@ def build_server(
     return uvicorn.Server(config)
 
 
-class OutboxLoop:
-    """Delivers due outbox emails every few seconds in a background thread while serving.
-
-    The delivery module is imported lazily; when it is not there, the loop logs one line and
-    stops. A failed round is logged (type and one line) and tried again next round.
-    """
-
-    def __init__(
-        self,
-        services: Services,
-        *,
-        interval: float = OUTBOX_INTERVAL_SECONDS,
-        load: Callable[[], Callable[[Services], Any]] | None = None,
-    ) -> None:
-        self.services = services
-        self.interval = interval
-        self._load = load or _load_build_delivery
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.rounds = 0
-        self.round_done = threading.Event()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="outbox-delivery", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        try:
-            build_delivery = self._load()
-        except ImportError:
-            log.warning("outbox delivery is not available in this installation; emails wait")
-            return
-        while not self._stop.is_set():
-            try:
-                build_delivery(self.services).deliver_due()  # it logs what it did
-            except Exception as exc:  # logged; the next round tries again
-                log.warning("outbox delivery round failed: %s: %s", type(exc).__name__, exc)
-            self.rounds += 1
-            self.round_done.set()
-            self._stop.wait(self.interval)
-
-
-def _load_build_delivery() -> Callable[[Services], Any]:
-    module = importlib.import_module("frontdesk.mail.outbox")
-    build: Callable[[Services], Any] = module.build_delivery
-    return build
-
-
 def serve(services: Services, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Run the web endpoint and background outbox delivery until interrupted."""
     from frontdesk.access import passwords
@@ -148,7 +91,7 @@ def serve(services: Services, host: str = "127.0.0.1", port: int = 8080) -> None
     passwords.warm_up()  # the unknown-account dummy hash, before the first sign-in
     app = create_web_app(services=services)
     server = build_server(app, services, host=host, port=port)
-    outbox = OutboxLoop(services)
+    outbox = services.delivery_loop()
     outbox.start()
     try:
         server.run()

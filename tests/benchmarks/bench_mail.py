@@ -30,10 +30,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import OutboxDelivery
-from frontdesk.portal import ChartInput
 from frontdesk.services import build_services
 from store.models import OUTBOX_PENDING, OutboxEmail
 from tests.benchmarks.common import Result, print_table
@@ -98,7 +98,7 @@ def measure(
     )
     clock = FrozenClock(START)
     services = build_services(settings, clock=clock, actor="bench")
-    services.portal.update_practice(
+    services.practice.update_practice(
         name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
     )
 
@@ -106,15 +106,15 @@ def measure(
 
     def add_charts(session: Session) -> None:
         for n in range(args.count):
-            services.portal.add_chart(
+            services.charts.add_chart(
                 ChartInput(f"B-{n:06d}", "Pat", f"Lee{n}", "1980-01-02", f"pat{n}@example.com"),
                 session=session,
             )
 
     services.db.transact(add_charts)
-    services.portal.send_all_without_access()
+    services.invitations.send_all_without_access()
     clock.advance(days=8)  # every invitation has expired
-    resent = services.portal.resend_all_expired()
+    resent = services.invitations.resend_all_expired()
     setup = time.perf_counter() - setup
 
     with services.db.read() as session:

@@ -64,10 +64,13 @@ def run(quick: bool = False, charts: int = CHARTS) -> list[Result]:
     substrings = [w for w in SUBSTRINGS if len(w) >= 3]
 
     services = build_services(Settings(database_url=f"sqlite:///{path}"), actor="bench")
-    portal = services.portal
     try:
-        ours_prefix = _times(prefixes, lambda t: portal.search_charts(t, limit=PAGE), rounds)
-        ours_sub = _times(substrings, lambda t: portal.search_charts(t, limit=PAGE), rounds)
+        ours_prefix = _times(
+            prefixes, lambda t: services.search.search_charts(t, limit=PAGE), rounds
+        )
+        ours_sub = _times(
+            substrings, lambda t: services.search.search_charts(t, limit=PAGE), rounds
+        )
     finally:
         services.close()
 

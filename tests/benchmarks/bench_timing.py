@@ -48,9 +48,9 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Result]:
     from sqlmodel import col, select
 
     from frontdesk.access.signin import SignInService
+    from frontdesk.charts.records import ChartInput
     from frontdesk.core.clock import FrozenClock
     from frontdesk.core.config import Settings
-    from frontdesk.portal import ChartInput
     from frontdesk.services import build_services
     from store.models import OutboxEmail
 
@@ -63,19 +63,20 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Result]:
             mail_from="portal@cedar.example",
         )
         services = build_services(settings, clock=clock, actor="bench")
-        portal = services.portal
-        portal.update_practice(name="Cedar Counseling", phone="(555) 010-0100", portal_active=True)
+        services.practice.update_practice(
+            name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
+        )
         for n in range(2 * rounds + 1):
-            portal.add_chart(
+            services.charts.add_chart(
                 ChartInput(f"C-{n}", "Ana", "Lopez", "1985-03-04", f"ana.{n}@example.com")
             )
-            portal.send_invitation(f"C-{n}")
+            services.invitations.send_invitation(f"C-{n}")
         with services.db.read() as session:
             bodies = session.exec(select(OutboxEmail.body_text).order_by(col(OutboxEmail.id))).all()
         links = [m.group(1) for body in bodies if (m := LINK.search(body))]
         # One account (the last chart registers), for the sign-in cases.
         assert (
-            portal.register(
+            services.registration.register(
                 links[-1],
                 last_name="Lopez",
                 date_of_birth="1985-03-04",
@@ -91,7 +92,7 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Result]:
 
         def register(case: str, token: str, last: str, dob: str) -> Callable[[], object]:
             def attempt() -> None:
-                result = portal.register(
+                result = services.registration.register(
                     token,
                     last_name=last,
                     date_of_birth=dob,

@@ -168,7 +168,7 @@ def _prepare(folder: Path) -> tuple[str, str, str]:
     """A practice, chart C-1001 with a live invitation (its token), and a second chart whose
     owner registered and signed in (the session id)."""
     from frontdesk.access.signin import SignInService
-    from frontdesk.portal import ChartInput
+    from frontdesk.charts.records import ChartInput
     from frontdesk.services import build_services
     from tests.web.conftest import PASSWORD, latest_token, make_settings, prepare
 
@@ -176,11 +176,11 @@ def _prepare(folder: Path) -> tuple[str, str, str]:
     services = build_services(make_settings(database_url))
     prepare(services)
     token = latest_token(services)  # C-1001's link, left live
-    services.portal.add_chart(
+    services.charts.add_chart(
         ChartInput("C-2002", "Ben", "Okafor", "1990-05-06", "ben@example.com")
     )
-    services.portal.send_invitation("C-2002")
-    registered = services.portal.register(
+    services.invitations.send_invitation("C-2002")
+    registered = services.registration.register(
         latest_token(services),
         last_name="Okafor",
         date_of_birth="1990-05-06",

@@ -167,7 +167,7 @@ def test_plain_frontdesk_opens_the_terminal_ui(lite: Cli, monkeypatch: pytest.Mo
     app_module.FrontDeskApp = FrontDeskApp  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "frontdesk.app", app_module)
     assert lite.ok().out == ""
-    assert len(opened) == 1 and hasattr(opened[0], "portal")
+    assert len(opened) == 1 and hasattr(opened[0], "invitations")
     # A configuration mistake is one line before any screen opens.
     monkeypatch.setenv("FRONTDESK_SMTP_PORT", "99999")
     assert "FRONTDESK_SMTP_PORT must be 1-65535" in lite.fails()

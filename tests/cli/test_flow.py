@@ -286,7 +286,7 @@ def test_an_active_client_and_revoking_their_access(cli: Cli) -> None:
             email = session.exec(select(OutboxEmail)).one()
         match = re.search(r"/register/([A-Za-z0-9_-]{43})", email.body_text)
         assert match is not None
-        registered = services.portal.register(
+        registered = services.registration.register(
             match.group(1),
             last_name="o’brien",
             date_of_birth="1985-03-04",

@@ -213,15 +213,15 @@ def test_the_importer_works_without_the_command_line(
     )
     services = build_services(load_settings(), clock=lite.clock, actor="importer")
     try:
-        report = import_charts(services.portal, path)
+        report = import_charts(services.charts, path)
         assert report.ok and report.committed and report.charts_added == ["C-1"]
-        again = import_charts(services.portal, path)
+        again = import_charts(services.charts, path)
         assert not again.committed and again.charts_added == []
         assert [str(e) for e in again.errors] == [
             "line 2, chart_number: Chart number C-1 already exists."
         ]
         with pytest.raises(ImportFileError):
-            import_charts(services.portal, path.with_name("missing.csv"))
+            import_charts(services.charts, path.with_name("missing.csv"))
     finally:
         services.close()
 

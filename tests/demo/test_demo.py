@@ -24,8 +24,8 @@ from frontdesk.cli_support import CliContext
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
 from frontdesk.demo import stack as demo_module
+from frontdesk.demo.data import DEMO_PASSWORD
 from frontdesk.demo.stack import DEMO_DATABASE, DemoStack, demo_info, kept_directory
-from frontdesk.demo.stack.data import DEMO_PASSWORD
 from frontdesk.services import build_services
 from screens.action_menu import ActionMenu
 from screens.chart_screen import ChartScreen
@@ -67,19 +67,21 @@ def test_the_seeded_practice_has_charts_in_every_status(seeded_demo: Seeded, tmp
     shutil.copyfile(seeded_demo.path, copy)
     services = build_services(Settings(database_url=f"sqlite:///{copy}"), clock=FrozenClock(T0))
     try:
-        portal = services.portal
-        assert portal.practice().name == "Cedar Counseling" and portal.practice().portal_active
+        assert (
+            services.practice.practice().name == "Cedar Counseling"
+            and services.practice.practice().portal_active
+        )
         count = {
-            status: portal.count_charts(status=status)
+            status: services.search.count_charts(status=status)
             for status in ("invited", "expiring_soon", "expired", "locked", "active")
         }
-        count["no_portal_access"] = portal.count_charts(status="no_portal_access")
-        assert portal.count_charts() == 40
+        count["no_portal_access"] = services.search.count_charts(status="no_portal_access")
+        assert services.search.count_charts() == 40
         assert count["expired"] >= 3, count
         assert count["expiring_soon"] == 1 and count["locked"] == 1, count
         assert count["active"] >= 3 and count["invited"] >= 3, count
         assert count["no_portal_access"] >= 3, count
-        charts = portal.search_charts("", limit=100)
+        charts = services.search.search_charts("", limit=100)
         guardians = [c for c in charts if not c.owner.is_client]
         assert len(guardians) >= 3
         assert {c.status.status for c in guardians} >= {PortalStatus.INVITED, PortalStatus.EXPIRED}
@@ -88,7 +90,7 @@ def test_the_seeded_practice_has_charts_in_every_status(seeded_demo: Seeded, tmp
         assert any("'" in name for name in names)
         assert any(not name.isascii() for name in names)
         assert any("[" in name and "]" in name for name in names)
-        revoked = [r for r in portal.audit(limit=500) if r.action == "access revoked"]
+        revoked = [r for r in services.audit.audit(limit=500) if r.action == "access revoked"]
         assert revoked, "a registered account whose access was revoked"
     finally:
         services.close()
@@ -115,7 +117,7 @@ def test_the_stack_starts_and_stops_cleanly(stack: DemoStack) -> None:
     with httpx.Client(base_url=stack.web_url, timeout=30, follow_redirects=True) as client:
         assert client.get("/healthz").text == "ok\n"
         # A registered demo client signs in with the published password.
-        active = stack.services.portal.search_charts("", status="active", limit=1)[0]
+        active = stack.services.search.search_charts("", status="active", limit=1)[0]
         page = client.get("/login")
         signed_in = client.post(
             "/login",
@@ -194,7 +196,7 @@ async def test_resend_read_the_email_register_and_see_active(stack: DemoStack) -
         assert "Hello Rosa" in app.screen.mail.text
 
         # The newcomer opens the link and registers on the real web endpoint.
-        chart = stack.services.portal.chart(EXPIRED_CHART)
+        chart = stack.services.views.chart(EXPIRED_CHART)
         with httpx.Client(timeout=30, follow_redirects=True) as browser:
             page = browser.get(link)
             assert page.status_code == 200 and "Cedar Counseling" in page.text
@@ -217,7 +219,7 @@ async def test_resend_read_the_email_register_and_see_active(stack: DemoStack) -
         await pilot.press("f5")
         await settle(pilot)
         assert owner_status(app) == "Active"
-    assert stack.services.portal.chart(EXPIRED_CHART).status.status is PortalStatus.ACTIVE
+    assert stack.services.views.chart(EXPIRED_CHART).status.status is PortalStatus.ACTIVE
     # T10/L2: the registration link's token never reaches the demo's log (uvicorn + FrontDesk).
     token = link.rsplit("/", 1)[1]
     log = stack.log_path.read_text() if stack.log_path and stack.log_path.exists() else ""
@@ -268,7 +270,7 @@ class Ran:
         assert app.demo is not None
         self.calls.append(
             {
-                "charts": services.portal.count_charts(),
+                "charts": services.search.count_charts(),
                 "database": services.settings.database_url,
                 "web_url": app.demo.web_url,
                 "healthz": httpx.get(f"{app.demo.web_url}/healthz", timeout=30).status_code,

@@ -19,8 +19,8 @@ from textual.pilot import Pilot
 from frontdesk.app import FrontDeskApp
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
+from frontdesk.demo.data import DEMO_PASSWORD
 from frontdesk.demo.stack import DemoInfo, DemoMailbox
-from frontdesk.demo.stack.data import DEMO_PASSWORD
 from frontdesk.services import Services, build_services
 from tests.conftest import T0
 from tests.tui.conftest import open_chart, settle

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlmodel import col, select
 
-from frontdesk.portal import ChartInput
+from frontdesk.charts.records import ChartInput
 from frontdesk.services import Services
 from store.models import OutboxEmail
 
@@ -26,7 +26,7 @@ def latest_token(services: Services) -> str:
 
 @pytest.fixture
 def chart(practice_ready: Services) -> str:
-    practice_ready.portal.add_chart(
+    practice_ready.charts.add_chart(
         ChartInput("C-1001", "Ana", "O'Brien", "1985-03-04", "ana@example.com", "Annie")
     )
     return "C-1001"

@@ -7,7 +7,7 @@ import multiprocessing as mp
 import sqlalchemy as sa
 from sqlmodel import select
 
-from frontdesk.portal import ChartInput
+from frontdesk.charts.records import ChartInput
 from frontdesk.services import Services
 from store.models import Invitation
 from tests.lifecycle import workers
@@ -18,10 +18,10 @@ ROUNDS = 15
 def test_two_processes_resending_leave_exactly_one_live_invitation(
     practice_ready: Services, settings
 ) -> None:
-    practice_ready.portal.add_chart(
+    practice_ready.charts.add_chart(
         ChartInput("C-1", "Ana", "Lopez", "1985-03-04", "ana@example.com")
     )
-    practice_ready.portal.send_invitation("C-1")
+    practice_ready.invitations.send_invitation("C-1")
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(2)
     results = ctx.Queue()

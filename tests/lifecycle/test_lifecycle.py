@@ -9,19 +9,19 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from frontdesk.access.status import PortalStatus
+from frontdesk.charts.records import ChartInput, ContactInput
 from frontdesk.core.clock import FrozenClock
-from frontdesk.core.tokens import digest
-from frontdesk.mail.templates import TemplateService
-from frontdesk.portal import (
-    ChartInput,
+from frontdesk.core.errors import (
     ConcurrentChange,
-    ContactInput,
     CooldownActive,
     InvalidInput,
     NotAllowed,
     NotFound,
-    PortalService,
 )
+from frontdesk.core.tokens import digest
+from frontdesk.desk.actions import ActionResult
+from frontdesk.desk.search import ChartSearch
+from frontdesk.mail.templates import TemplateService
 from frontdesk.services import Services
 from store.models import (
     AuditEvent,
@@ -38,17 +38,19 @@ WEEK = 7 * 86400
 
 
 def register(services: Services, token: str, *, last: str = "O'Brien", dob: str = "1985-03-04"):
-    return services.portal.register(
+    return services.registration.register(
         token, last_name=last, date_of_birth=dob, password=PASSWORD, password_confirm=PASSWORD
     )
 
 
 def actions(services: Services, chart: str) -> list[str]:
-    return [row.action for row in reversed(services.portal.history(chart))]
+    return [row.action for row in reversed(services.audit.history(chart))]
 
 
 def test_send_invitation_queues_email_and_audits(practice_ready: Services, chart: str) -> None:
-    result = practice_ready.portal.send_invitation(chart)
+    result = ActionResult.after(
+        practice_ready.views, practice_ready.invitations.send_invitation(chart)
+    )
     assert result.chart.status.status is PortalStatus.INVITED
     assert result.chart.expires_at == datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
     assert result.message == "Invitation sent to a…@example.com."
@@ -58,41 +60,41 @@ def test_send_invitation_queues_email_and_audits(practice_ready: Services, chart
         assert email.to_address == "ana@example.com"
         assert "Annie" in email.body_text  # greeting by preferred name
     token = latest_token(practice_ready)
-    assert practice_ready.portal.inspect_token(token).state == "valid"
+    assert practice_ready.registration.inspect_token(token).state == "valid"
     assert actions(practice_ready, chart)[-1] == "invitation sent"
-    audit = practice_ready.portal.history(chart)[0]
+    audit = practice_ready.audit.history(chart)[0]
     assert audit.actor == "alice" and audit.outcome == "ok"
 
 
 def test_expiry_boundary(practice_ready: Services, chart: str, clock: FrozenClock) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     token = latest_token(practice_ready)
     clock.advance(WEEK - 1)
-    assert practice_ready.portal.chart(chart).status.status is PortalStatus.INVITED
-    assert practice_ready.portal.inspect_token(token).state == "valid"
+    assert practice_ready.views.chart(chart).status.status is PortalStatus.INVITED
+    assert practice_ready.registration.inspect_token(token).state == "valid"
     clock.advance(2)
-    assert practice_ready.portal.chart(chart).status.status is PortalStatus.EXPIRED
-    assert practice_ready.portal.inspect_token(token).state == "expired"
+    assert practice_ready.views.chart(chart).status.status is PortalStatus.EXPIRED
+    assert practice_ready.registration.inspect_token(token).state == "expired"
     assert register(practice_ready, token).state == "expired"
 
 
 def test_expiring_soon_under_48_hours(practice_ready: Services, chart: str, clock: FrozenClock):
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     clock.advance(WEEK - 48 * 3600 - 1)
-    assert not practice_ready.portal.chart(chart).status.expiring_soon
+    assert not practice_ready.views.chart(chart).status.expiring_soon
     clock.advance(2)
-    status = practice_ready.portal.chart(chart).status
+    status = practice_ready.views.chart(chart).status
     assert status.expiring_soon and status.status is PortalStatus.INVITED
     assert [
-        c.chart_number for c in practice_ready.portal.search_charts(status="expiring_soon")
+        c.chart_number for c in practice_ready.search.search_charts(status="expiring_soon")
     ] == [chart]
 
 
 def test_expiry_is_exact_across_a_dst_change(practice_ready: Services, chart: str, clock):
     # New York leaves DST on 2026-11-01: 7 days are still 604,800 s.
     clock.set(datetime(2026, 10, 29, 12, 0, tzinfo=UTC))
-    practice_ready.portal.send_invitation(chart)
-    expires = practice_ready.portal.chart(chart).expires_at
+    practice_ready.invitations.send_invitation(chart)
+    expires = practice_ready.views.chart(chart).expires_at
     assert expires is not None
     assert (expires - datetime(2026, 10, 29, 12, 0, tzinfo=UTC)).total_seconds() == WEEK
 
@@ -100,27 +102,29 @@ def test_expiry_is_exact_across_a_dst_change(practice_ready: Services, chart: st
 def test_resend_during_cooldown_is_refused_then_allowed(
     practice_ready: Services, chart: str, clock: FrozenClock
 ) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     clock.advance(30)
     with pytest.raises(CooldownActive) as refused:
-        practice_ready.portal.resend_invitation(chart)
+        practice_ready.invitations.resend_invitation(chart)
     assert "wait 31 s" in str(refused.value)
     assert "alice" in str(refused.value)
     clock.advance(30)
-    result = practice_ready.portal.resend_invitation(chart)
+    result = ActionResult.after(
+        practice_ready.views, practice_ready.invitations.resend_invitation(chart)
+    )
     assert result.chart.status.status is PortalStatus.INVITED
     assert "resend refused" in actions(practice_ready, chart)
 
 
 def test_resend_rotates_the_token_every_time(practice_ready: Services, chart: str, clock):
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     tokens = [latest_token(practice_ready)]
     for _ in range(5):
         clock.advance(61)
-        practice_ready.portal.resend_invitation(chart)
+        practice_ready.invitations.resend_invitation(chart)
         tokens.append(latest_token(practice_ready))
     assert len(set(tokens)) == 6
-    states = [practice_ready.portal.inspect_token(t).state for t in tokens]
+    states = [practice_ready.registration.inspect_token(t).state for t in tokens]
     assert states == ["replaced"] * 5 + ["valid"]
     assert register(practice_ready, tokens[0]).state == "replaced"
     # the unsent emails of superseded invitations are cancelled and hold no link any more
@@ -131,26 +135,28 @@ def test_resend_rotates_the_token_every_time(practice_ready: Services, chart: st
 
 
 def test_resend_of_an_expired_invitation_gives_a_fresh_week(practice_ready, chart, clock):
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     clock.advance(8 * 86400)
-    assert practice_ready.portal.chart(chart).status.status is PortalStatus.EXPIRED
-    result = practice_ready.portal.resend_invitation(chart)
+    assert practice_ready.views.chart(chart).status.status is PortalStatus.EXPIRED
+    result = ActionResult.after(
+        practice_ready.views, practice_ready.invitations.resend_invitation(chart)
+    )
     assert result.chart.status.status is PortalStatus.INVITED
     assert result.chart.expires_at == clock.now() + timedelta(days=7)
     assert result.message == "New invitation sent to a…@example.com."
 
 
 def test_resend_reports_a_resend_made_elsewhere(practice_ready, chart, clock, settings):
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     clock.advance(8 * 86400)
-    seen = practice_ready.portal.chart(chart).invitation_id
+    seen = practice_ready.views.chart(chart).invitation_id
     from frontdesk.services import build_services
 
     other_desk = build_services(settings, clock=clock, actor="bob")
-    other_desk.portal.resend_invitation(chart)
+    other_desk.invitations.resend_invitation(chart)
     clock.advance(120)  # past the cooldown: only the version check stops the repeat
     with pytest.raises(ConcurrentChange, match="bob just changed"):
-        practice_ready.portal.resend_invitation(chart, seen_invitation_id=seen)
+        practice_ready.invitations.resend_invitation(chart, seen_invitation_id=seen)
     other_desk.close()
     with practice_ready.db.read() as session:
         assert session.exec(select(sa.func.count()).select_from(Invitation)).one() == 2
@@ -158,20 +164,20 @@ def test_resend_reports_a_resend_made_elsewhere(practice_ready, chart, clock, se
 
 def test_resend_needs_an_invitation(practice_ready: Services, chart: str) -> None:
     with pytest.raises(NotAllowed, match="No invitation to resend"):
-        practice_ready.portal.resend_invitation(chart)
+        practice_ready.invitations.resend_invitation(chart)
 
 
 def test_identity_failures_lock_after_five(practice_ready: Services, chart: str, clock) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     token = latest_token(practice_ready)
     lefts = [register(practice_ready, token, dob="1985-03-05").attempts_left for _ in range(4)]
     assert lefts == [4, 3, 2, 1]
     assert register(practice_ready, token, last="Smith").state == "locked"
     assert register(practice_ready, token).state == "locked"  # right details, still locked
-    assert practice_ready.portal.chart(chart).status.status is PortalStatus.LOCKED
+    assert practice_ready.views.chart(chart).status.status is PortalStatus.LOCKED
     assert "identity check lockout" in actions(practice_ready, chart)
     clock.advance(61)
-    practice_ready.portal.resend_invitation(chart)  # a resend starts fresh
+    practice_ready.invitations.resend_invitation(chart)  # a resend starts fresh
     fresh = latest_token(practice_ready)
     assert register(practice_ready, fresh).state == "registered"
 
@@ -188,7 +194,7 @@ def test_identity_failures_lock_after_five(practice_ready: Services, chart: str,
     ],
 )
 def test_identity_normalisation(practice_ready, chart, typed: str, ok: bool) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     token = latest_token(practice_ready)
     assert register(practice_ready, token, last=typed).state == (
         "registered" if ok else "wrong_details"
@@ -196,12 +202,12 @@ def test_identity_normalisation(practice_ready, chart, typed: str, ok: bool) -> 
 
 
 def test_register_creates_account_and_uses_up_the_invitation(practice_ready, chart) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     token = latest_token(practice_ready)
     result = register(practice_ready, token)
     assert result.state == "registered" and result.account_email == "ana@example.com"
-    assert practice_ready.portal.chart(chart).status.status is PortalStatus.ACTIVE
-    assert practice_ready.portal.inspect_token(token).state == "used"
+    assert practice_ready.views.chart(chart).status.status is PortalStatus.ACTIVE
+    assert practice_ready.registration.inspect_token(token).state == "used"
     assert register(practice_ready, token).state == "used"
     with practice_ready.db.read() as session:
         account = session.exec(select(PortalAccount)).one()
@@ -212,9 +218,9 @@ def test_register_creates_account_and_uses_up_the_invitation(practice_ready, cha
 
 
 def test_weak_password_is_refused_with_the_reason_and_keeps_the_link(practice_ready, chart):
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     token = latest_token(practice_ready)
-    short = practice_ready.portal.register(
+    short = practice_ready.registration.register(
         token,
         last_name="O'Brien",
         date_of_birth="1985-03-04",
@@ -223,23 +229,23 @@ def test_weak_password_is_refused_with_the_reason_and_keeps_the_link(practice_re
     )
     assert short.state == "password" and "at least 15" in short.message
     own = "OBrien19850304Annie"
-    built = practice_ready.portal.register(
+    built = practice_ready.registration.register(
         token, last_name="O'Brien", date_of_birth="1985-03-04", password=own, password_confirm=own
     )
     assert built.state == "password" and "name" in built.message
-    assert practice_ready.portal.inspect_token(token).state == "valid"
+    assert practice_ready.registration.inspect_token(token).state == "valid"
 
 
 def test_password_built_from_the_owners_name_or_email_is_refused(practice_ready, chart):
     """The guardian who owns the portal, and the address the link went to, are context too."""
-    practice_ready.portal.change_owner(
+    practice_ready.invitations.change_owner(
         chart,
         new_contact=ContactInput("Marisol Quintanilla", "Mother", "zephyrine.wolfhart@example.com"),
         invite=True,
     )
     token = latest_token(practice_ready)
     for built in ("MarisolQuintanilla2024!", "zephyrine.wolfhart.2024"):
-        result = practice_ready.portal.register(
+        result = practice_ready.registration.register(
             token,
             last_name="O'Brien",
             date_of_birth="1985-03-04",
@@ -248,7 +254,7 @@ def test_password_built_from_the_owners_name_or_email_is_refused(practice_ready,
         )
         assert result.state == "password", built
         assert "name" in result.message
-    assert practice_ready.portal.inspect_token(token).state == "valid"
+    assert practice_ready.registration.inspect_token(token).state == "valid"
 
 
 def test_guardian_invitation_template_names_the_guardian(practice_ready, chart) -> None:
@@ -260,7 +266,7 @@ def test_guardian_invitation_template_names_the_guardian(practice_ready, chart) 
         subject="Your portal at {practice_name}", body="Dear {client_first_name},\n\n{link}"
     )
     templates.set_enabled(True)
-    practice_ready.portal.change_owner(
+    practice_ready.invitations.change_owner(
         chart, new_contact=ContactInput("Maria O'Brien", "Mother", "maria@example.com"), invite=True
     )
     with practice_ready.db.read() as session:
@@ -269,7 +275,7 @@ def test_guardian_invitation_template_names_the_guardian(practice_ready, chart) 
 
 
 def test_revoke_kills_link_account_and_sessions(practice_ready, chart, clock) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     register(practice_ready, latest_token(practice_ready))
     with practice_ready.db.read() as session:
         account = session.exec(select(PortalAccount)).one()
@@ -284,29 +290,33 @@ def test_revoke_kills_link_account_and_sessions(practice_ready, chart, clock) ->
             )
         )
     )
-    result = practice_ready.portal.revoke_access(chart)
+    result = ActionResult.after(
+        practice_ready.views, practice_ready.invitations.revoke_access(chart)
+    )
     assert result.chart.status.status is PortalStatus.NO_PORTAL_ACCESS
     with practice_ready.db.read() as session:
         assert session.exec(select(PortalSession)).one().ended_at is not None
         assert session.exec(select(PortalAccount)).one().disabled_at is not None
     assert actions(practice_ready, chart)[-1] == "access revoked"
     with pytest.raises(NotAllowed, match="no portal access to revoke"):
-        practice_ready.portal.revoke_access(chart)
+        practice_ready.invitations.revoke_access(chart)
 
 
 def test_revoke_of_a_pending_invitation(practice_ready, chart) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     token = latest_token(practice_ready)
-    practice_ready.portal.revoke_access(chart)
-    assert practice_ready.portal.inspect_token(token).state == "revoked"
+    practice_ready.invitations.revoke_access(chart)
+    assert practice_ready.registration.inspect_token(token).state == "revoked"
     assert register(practice_ready, token).state == "revoked"
 
 
 def test_activate_restores_an_existing_account(practice_ready, chart) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     register(practice_ready, latest_token(practice_ready))
-    practice_ready.portal.revoke_access(chart)
-    result = practice_ready.portal.activate_access(chart)
+    practice_ready.invitations.revoke_access(chart)
+    result = ActionResult.after(
+        practice_ready.views, practice_ready.invitations.activate_access(chart)
+    )
     assert result.chart.status.status is PortalStatus.ACTIVE
     assert result.message.startswith("Portal access restored")
     with practice_ready.db.read() as session:
@@ -317,28 +327,33 @@ def test_activate_restores_an_existing_account(practice_ready, chart) -> None:
 
 
 def test_activate_without_account_sends_a_new_invitation(practice_ready, chart) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     old = latest_token(practice_ready)
-    practice_ready.portal.revoke_access(chart)
-    result = practice_ready.portal.activate_access(chart)
+    practice_ready.invitations.revoke_access(chart)
+    result = ActionResult.after(
+        practice_ready.views, practice_ready.invitations.activate_access(chart)
+    )
     assert result.chart.status.status is PortalStatus.INVITED
-    assert practice_ready.portal.inspect_token(old).state == "revoked"
-    assert practice_ready.portal.inspect_token(latest_token(practice_ready)).state == "valid"
+    assert practice_ready.registration.inspect_token(old).state == "revoked"
+    assert practice_ready.registration.inspect_token(latest_token(practice_ready)).state == "valid"
 
 
 def test_change_owner_to_a_guardian(practice_ready, chart) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     old = latest_token(practice_ready)
-    result = practice_ready.portal.change_owner(
-        chart,
-        new_contact=ContactInput("Maria O'Brien", "Mother", "Maria@Example.com"),
-        invite=True,
+    result = ActionResult.after(
+        practice_ready.views,
+        practice_ready.invitations.change_owner(
+            chart,
+            new_contact=ContactInput("Maria O'Brien", "Mother", "Maria@Example.com"),
+            invite=True,
+        ),
     )
     assert result.chart.owner.name == "Maria O'Brien"
     assert result.chart.owner.relationship == "Mother"
     assert result.chart.owner.email == "Maria@example.com"  # domain normalised
     assert result.chart.status.status is PortalStatus.INVITED
-    assert practice_ready.portal.inspect_token(old).state == "revoked"
+    assert practice_ready.registration.inspect_token(old).state == "revoked"
     new = latest_token(practice_ready)
     with practice_ready.db.read() as session:
         email = session.exec(select(OutboxEmail).order_by(col(OutboxEmail.id).desc())).first()
@@ -350,48 +365,53 @@ def test_change_owner_to_a_guardian(practice_ready, chart) -> None:
 
 
 def test_change_owner_ends_the_old_owners_access(practice_ready, chart) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     register(practice_ready, latest_token(practice_ready))
-    contact = practice_ready.portal.add_contact(
+    contact = practice_ready.charts.add_contact(
         chart, ContactInput("Luis O'Brien", "Father", "luis@example.com")
     )
-    result = practice_ready.portal.change_owner(chart, contact_id=contact.id)
+    result = ActionResult.after(
+        practice_ready.views,
+        practice_ready.invitations.change_owner(chart, contact_id=contact.id),
+    )
     assert result.chart.status.status is PortalStatus.NO_PORTAL_ACCESS
     with practice_ready.db.read() as session:
         assert session.exec(select(PortalAccount)).one().disabled_at is not None
     with pytest.raises(NotAllowed, match="already owns"):
-        practice_ready.portal.change_owner(chart, contact_id=contact.id)
-    back = practice_ready.portal.change_owner(chart, to_client=True)
+        practice_ready.invitations.change_owner(chart, contact_id=contact.id)
+    back = ActionResult.after(
+        practice_ready.views, practice_ready.invitations.change_owner(chart, to_client=True)
+    )
     assert back.chart.owner.is_client
 
 
 def test_change_owner_rejects_a_bad_email_at_the_field(practice_ready, chart) -> None:
     with pytest.raises(InvalidInput) as bad:
-        practice_ready.portal.change_owner(
+        practice_ready.invitations.change_owner(
             chart, new_contact=ContactInput("Maria", "Mother", "maria@@example")
         )
     assert bad.value.field == "email"
-    assert practice_ready.portal.chart(chart).contacts == ()
+    assert practice_ready.views.chart(chart).contacts == ()
 
 
 def test_change_owner_detects_a_change_made_elsewhere(practice_ready, chart) -> None:
-    version = practice_ready.portal.chart(chart).owner_version
-    practice_ready.portal.change_owner(
+    version = practice_ready.views.chart(chart).owner_version
+    practice_ready.invitations.change_owner(
         chart, new_contact=ContactInput("Maria O'Brien", "Mother", "maria@example.com")
     )
     with pytest.raises(ConcurrentChange):
-        practice_ready.portal.change_owner(chart, to_client=True, seen_owner_version=version)
+        practice_ready.invitations.change_owner(chart, to_client=True, seen_owner_version=version)
 
 
 def test_invitations_need_an_active_portal_and_an_email(services: Services) -> None:
-    services.portal.update_practice(name="Cedar Counseling")
-    services.portal.add_chart(ChartInput("C-1", "Ana", "Lopez", "1985-03-04", "ana@example.com"))
-    services.portal.add_chart(ChartInput("C-2", "Bo", "Ng", "1990-01-01", None))
+    services.practice.update_practice(name="Cedar Counseling")
+    services.charts.add_chart(ChartInput("C-1", "Ana", "Lopez", "1985-03-04", "ana@example.com"))
+    services.charts.add_chart(ChartInput("C-2", "Bo", "Ng", "1990-01-01", None))
     with pytest.raises(NotAllowed, match="Client Portal is not active"):
-        services.portal.send_invitation("C-1")
-    services.portal.update_practice(portal_active=True)
+        services.invitations.send_invitation("C-1")
+    services.practice.update_practice(portal_active=True)
     with pytest.raises(NotAllowed, match="has no email address"):
-        services.portal.send_invitation("C-2")
+        services.invitations.send_invitation("C-2")
     with services.db.read() as session:
         assert session.exec(select(sa.func.count()).select_from(Invitation)).one() == 0
         assert session.exec(select(sa.func.count()).select_from(OutboxEmail)).one() == 0
@@ -399,12 +419,12 @@ def test_invitations_need_an_active_portal_and_an_email(services: Services) -> N
 
 def test_portal_needs_a_practice_name(services: Services) -> None:
     with pytest.raises(InvalidInput, match="practice name"):
-        services.portal.update_practice(portal_active=True)
+        services.practice.update_practice(portal_active=True)
 
 
 def test_unknown_chart_and_bad_input(practice_ready: Services) -> None:
     with pytest.raises(NotFound, match="No chart with number 'X-9'"):
-        practice_ready.portal.send_invitation("X-9")
+        practice_ready.invitations.send_invitation("X-9")
     bad = [
         (ChartInput("C-1", "Ana", "Lopez", "1985-02-30", "a@example.com"), "date_of_birth"),
         (ChartInput("C-1", "Ana", "Lopez", "03/04/1985", "a@example.com"), "date_of_birth"),
@@ -415,31 +435,31 @@ def test_unknown_chart_and_bad_input(practice_ready: Services) -> None:
     ]
     for data, field in bad:
         with pytest.raises(InvalidInput) as err:
-            practice_ready.portal.add_chart(data)
+            practice_ready.charts.add_chart(data)
         assert err.value.field == field
-    practice_ready.portal.add_chart(
+    practice_ready.charts.add_chart(
         ChartInput("C-1", "Ana", "Lopez", "1985-03-04", "a@example.com")
     )
     with pytest.raises(InvalidInput, match="already exists"):
-        practice_ready.portal.add_chart(
+        practice_ready.charts.add_chart(
             ChartInput("C-1", "Bo", "Ng", "1990-01-01", "b@example.com")
         )
-    assert practice_ready.portal.count_charts() == 1
+    assert practice_ready.search.count_charts() == 1
 
 
 def test_bulk_resend_of_expired(practice_ready: Services, clock: FrozenClock) -> None:
     for i in range(5):
-        practice_ready.portal.add_chart(
+        practice_ready.charts.add_chart(
             ChartInput(f"C-{i}", "Ana", f"Name{i}", "1985-03-04", f"a{i}@example.com")
         )
-    done = practice_ready.portal.send_all_without_access()
+    done = practice_ready.invitations.send_all_without_access()
     assert sorted(done.done) == [f"C-{i}" for i in range(5)]
     clock.advance(8 * 86400)
-    practice_ready.portal.resend_invitation("C-0")
-    result = practice_ready.portal.resend_all_expired()
+    practice_ready.invitations.resend_invitation("C-0")
+    result = practice_ready.invitations.resend_all_expired()
     assert sorted(result.done) == ["C-1", "C-2", "C-3", "C-4"]
-    assert practice_ready.portal.count_charts(status="expired") == 0
-    assert practice_ready.portal.count_charts(status="invited") == 5
+    assert practice_ready.search.count_charts(status="expired") == 0
+    assert practice_ready.search.count_charts(status="invited") == 5
 
 
 def test_search_prefix_substring_and_status(practice_ready: Services) -> None:
@@ -450,8 +470,8 @@ def test_search_prefix_substring_and_status(practice_ready: Services) -> None:
         ("X-200", "Di", "O'Brien", "di@example.com"),
     ]
     for number, first, last, email in rows:
-        practice_ready.portal.add_chart(ChartInput(number, first, last, "1985-03-04", email))
-    search = practice_ready.portal.search_charts
+        practice_ready.charts.add_chart(ChartInput(number, first, last, "1985-03-04", email))
+    search = practice_ready.search.search_charts
 
     def numbers(text: str = "", **kw) -> list[str]:
         return [c.chart_number for c in search(text, **kw)]
@@ -468,14 +488,14 @@ def test_search_prefix_substring_and_status(practice_ready: Services) -> None:
     assert numbers("zzz") == []
     assert numbers() == ["C-100", "C-101", "X-200", "C-102"]  # ordered by last name
     assert numbers(limit=2, offset=1) == ["C-101", "X-200"]
-    practice_ready.portal.send_invitation("C-101")
+    practice_ready.invitations.send_invitation("C-101")
     assert numbers(status="invited") == ["C-101"]
     assert numbers(status="no_portal_access") == ["C-100", "X-200", "C-102"]
-    assert practice_ready.portal.count_charts("ga", status="no_portal_access") == 1
+    assert practice_ready.search.count_charts("ga", status="no_portal_access") == 1
 
 
 def test_audit_rows_carry_actor_and_utc_time(practice_ready: Services, chart: str) -> None:
-    practice_ready.portal.send_invitation(chart)
+    practice_ready.invitations.send_invitation(chart)
     with practice_ready.db.read() as session:
         rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
     assert [r.action for r in rows] == ["portal activated", "chart added", "invitation sent"]
@@ -484,7 +504,7 @@ def test_audit_rows_carry_actor_and_utc_time(practice_ready: Services, chart: st
     assert "ana@example.com" not in last.detail  # addresses are masked in audit details
 
 
-@pytest.mark.parametrize("sort_limit", [10, PortalService._SORT_LIMIT])
+@pytest.mark.parametrize("sort_limit", [10, ChartSearch._SORT_LIMIT])
 def test_search_with_many_matches_walks_in_order_and_counts_them_all(
     practice_ready: Services,
     clock: FrozenClock,
@@ -495,11 +515,10 @@ def test_search_with_many_matches_walks_in_order_and_counts_them_all(
     number): the page still holds the first matches in name order, pages continue without
     gaps, and the count covers every match. With a limit of 10 every prefix below takes the
     walk-the-name-index plan; with the real limit the rarer ones seek and sort."""
-    from frontdesk.demo.stack.data import bulk_insert_charts
+    from frontdesk.demo.data import bulk_insert_charts
 
-    monkeypatch.setattr(PortalService, "_SORT_LIMIT", sort_limit)
+    monkeypatch.setattr(ChartSearch, "_SORT_LIMIT", sort_limit)
     bulk_insert_charts(practice_ready, 900, start=5000, now=clock.now())
-    portal = practice_ready.portal
     with practice_ready.db.read() as session:
         everyone = session.exec(select(Chart)).all()
     first, email = everyone[0].first_key[:1], everyone[0].email_key[:2]
@@ -521,7 +540,7 @@ def test_search_with_many_matches_walks_in_order_and_counts_them_all(
         shown = [
             c.chart_number
             for offset in (0, 20, 40)
-            for c in portal.search_charts(text, limit=20, offset=offset)
+            for c in practice_ready.search.search_charts(text, limit=20, offset=offset)
         ]
         assert shown == want[:60], text
-        assert portal.count_charts(text) == len(want), text
+        assert practice_ready.search.count_charts(text) == len(want), text

@@ -8,8 +8,9 @@ import dataclasses
 import pytest
 import sqlalchemy as sa
 
+from frontdesk.charts.records import ChartInput, ContactInput
 from frontdesk.core.clock import FrozenClock
-from frontdesk.portal import ChartInput, ContactInput, PortalService
+from frontdesk.desk.search import ChartSearch
 from frontdesk.services import Services
 from tests.lifecycle.conftest import latest_token
 
@@ -18,7 +19,7 @@ PASSWORD = "correct horse battery staple"
 
 def _summary(detail: object) -> dict[str, object]:
     """The ChartSummary fields of a ChartDetail (the detail adds contacts and account)."""
-    from frontdesk.portal import ChartSummary
+    from frontdesk.desk.views import ChartSummary
 
     return {f.name: getattr(detail, f.name) for f in dataclasses.fields(ChartSummary)}
 
@@ -26,7 +27,6 @@ def _summary(detail: object) -> dict[str, object]:
 @pytest.fixture
 def five_states(practice_ready: Services, clock: FrozenClock) -> Services:
     """Charts in each status, one owned by a guardian, one whose email failed."""
-    portal = practice_ready.portal
     charts = [
         ("C-1", "Ana", "Abbott", "ana@example.com"),  # no portal access
         ("C-2", "Bo", "Baker", "bo@example.com"),  # invited, guardian owns it, mail failed
@@ -35,10 +35,10 @@ def five_states(practice_ready: Services, clock: FrozenClock) -> Services:
         ("C-5", "Ed", "Evans", "ed@example.com"),  # active
     ]
     for number, first, last, email in charts:
-        portal.add_chart(ChartInput(number, first, last, "1985-03-04", email))
-    portal.send_invitation("C-3")
+        practice_ready.charts.add_chart(ChartInput(number, first, last, "1985-03-04", email))
+    practice_ready.invitations.send_invitation("C-3")
     clock.advance(8 * 86400)  # C-3's link lapses
-    portal.change_owner(
+    practice_ready.invitations.change_owner(
         "C-2", new_contact=ContactInput("Gail Baker", "Guardian", "gail@example.com"), invite=True
     )
     with practice_ready.db.engine.begin() as conn:
@@ -48,18 +48,18 @@ def five_states(practice_ready: Services, clock: FrozenClock) -> Services:
                 "WHERE id = (SELECT max(id) FROM outbox_email)"
             )
         )
-    portal.send_invitation("C-4")
+    practice_ready.invitations.send_invitation("C-4")
     locked = latest_token(practice_ready)
     for _ in range(5):
-        portal.register(
+        practice_ready.registration.register(
             locked,
             last_name="Nobody",
             date_of_birth="1985-03-04",
             password=PASSWORD,
             password_confirm=PASSWORD,
         )
-    portal.send_invitation("C-5")
-    result = portal.register(
+    practice_ready.invitations.send_invitation("C-5")
+    result = practice_ready.registration.register(
         latest_token(practice_ready),
         last_name="Evans",
         date_of_birth="1985-03-04",
@@ -71,11 +71,10 @@ def five_states(practice_ready: Services, clock: FrozenClock) -> Services:
 
 
 def test_page_rows_are_what_the_chart_screen_shows(five_states: Services) -> None:
-    portal = five_states.portal
-    page = portal.search_charts()
+    page = five_states.search.search_charts()
     assert [c.chart_number for c in page] == ["C-1", "C-2", "C-3", "C-4", "C-5"]
     for row in page:
-        assert _summary(row) == _summary(portal.chart(row.chart_number))
+        assert _summary(row) == _summary(five_states.views.chart(row.chart_number))
     labels = {c.chart_number: c.status.label for c in page}
     assert labels == {
         "C-1": "No Portal Access",
@@ -104,58 +103,64 @@ def test_page_rows_are_what_the_chart_screen_shows(five_states: Services) -> Non
 def test_status_filter_with_and_without_text(
     five_states: Services, status: str, expected: list[str]
 ) -> None:
-    portal = five_states.portal
-    assert [c.chart_number for c in portal.search_charts(status=status)] == expected
-    assert portal.count_charts(status=status) == len(expected)
+    assert [c.chart_number for c in five_states.search.search_charts(status=status)] == expected
+    assert five_states.search.count_charts(status=status) == len(expected)
     # "c-" is a chart-number prefix of every chart and "example" a substring of every email.
     for text in ("C-", "example"):
-        found = [c.chart_number for c in portal.search_charts(text, status=status)]
+        found = [c.chart_number for c in five_states.search.search_charts(text, status=status)]
         assert found == expected, text
-        assert portal.count_charts(text, status=status) == len(expected), text
+        assert five_states.search.count_charts(text, status=status) == len(expected), text
 
 
 def test_expiring_soon_is_the_last_48_hours(five_states: Services, clock: FrozenClock) -> None:
     clock.advance(6 * 86400)  # C-2's guardian invitation has a day left
-    portal = five_states.portal
-    assert [c.chart_number for c in portal.search_charts(status="expiring_soon")] == ["C-2"]
-    assert [c.chart_number for c in portal.search_charts("bak", status="expiring_soon")] == ["C-2"]
+    assert [c.chart_number for c in five_states.search.search_charts(status="expiring_soon")] == [
+        "C-2"
+    ]
+    assert [
+        c.chart_number for c in five_states.search.search_charts("bak", status="expiring_soon")
+    ] == ["C-2"]
 
 
 def test_unknown_status_is_refused(five_states: Services) -> None:
     with pytest.raises(ValueError, match="unknown status"):
-        five_states.portal.search_charts(status="archived")
+        five_states.search.search_charts(status="archived")
 
 
-@pytest.mark.parametrize("threshold", [0, PortalService._FTS_SCAN_THRESHOLD])
+@pytest.mark.parametrize("threshold", [0, ChartSearch._FTS_SCAN_THRESHOLD])
 def test_substring_by_trigram_index_or_by_walking_gives_the_same_page(
     practice_ready: Services, monkeypatch: pytest.MonkeyPatch, threshold: int
 ) -> None:
     """A fragment seeks its trigram matches and sorts them, or (when it matches more than
     the threshold) walks the name index: the same charts, in the same order, either way."""
-    monkeypatch.setattr(PortalService, "_FTS_SCAN_THRESHOLD", threshold)
-    portal = practice_ready.portal
+    monkeypatch.setattr(ChartSearch, "_FTS_SCAN_THRESHOLD", threshold)
     names = ["Rossi", "Ambrose", "Prost", "Rosen", "Ross", "Carrosa", "Smith"]
     for n, last in enumerate(names):
-        portal.add_chart(ChartInput(f"R-{n}", "Lee", last, "1990-01-01", f"l{n}@example.com"))
-    found = [c.last_name for c in portal.search_charts("ros")]
+        practice_ready.charts.add_chart(
+            ChartInput(f"R-{n}", "Lee", last, "1990-01-01", f"l{n}@example.com")
+        )
+    found = [c.last_name for c in practice_ready.search.search_charts("ros")]
     assert found == ["Ambrose", "Carrosa", "Prost", "Rosen", "Ross", "Rossi"]
-    assert [c.last_name for c in portal.search_charts("ros", limit=2, offset=2)] == [
+    assert [c.last_name for c in practice_ready.search.search_charts("ros", limit=2, offset=2)] == [
         "Prost",
         "Rosen",
     ]
-    assert portal.count_charts("ros") == 6
+    assert practice_ready.search.count_charts("ros") == 6
 
 
 def test_search_text_that_looks_like_sql_or_like_patterns_is_literal(
     practice_ready: Services,
 ) -> None:
-    portal = practice_ready.portal
-    portal.add_chart(ChartInput("P-1", "Al", "Percent", "1990-01-01", "a_b@example.com"))
-    portal.add_chart(ChartInput("P-2", "Bo", "Pxrcent", "1990-01-01", "axb@example.com"))
-    assert [c.chart_number for c in portal.search_charts("a_b")] == ["P-1"]
-    assert [c.chart_number for c in portal.search_charts("p%")] == []
-    assert [c.chart_number for c in portal.search_charts("' OR 1=1 --")] == []
-    assert [c.chart_number for c in portal.search_charts('"')] == []
+    practice_ready.charts.add_chart(
+        ChartInput("P-1", "Al", "Percent", "1990-01-01", "a_b@example.com")
+    )
+    practice_ready.charts.add_chart(
+        ChartInput("P-2", "Bo", "Pxrcent", "1990-01-01", "axb@example.com")
+    )
+    assert [c.chart_number for c in practice_ready.search.search_charts("a_b")] == ["P-1"]
+    assert [c.chart_number for c in practice_ready.search.search_charts("p%")] == []
+    assert [c.chart_number for c in practice_ready.search.search_charts("' OR 1=1 --")] == []
+    assert [c.chart_number for c in practice_ready.search.search_charts('"')] == []
 
 
 def test_prepared_statements_cover_every_keystroke(
@@ -163,17 +168,16 @@ def test_prepared_statements_cover_every_keystroke(
 ) -> None:
     """After prepare_search no search without a status filter builds a statement: each
     keystroke costs only running one (building one takes milliseconds)."""
-    monkeypatch.setattr(PortalService, "_SORT_LIMIT", 2)
-    monkeypatch.setattr(PortalService, "_FTS_SCAN_THRESHOLD", 2)
-    portal = practice_ready.portal
+    monkeypatch.setattr(ChartSearch, "_SORT_LIMIT", 2)
+    monkeypatch.setattr(ChartSearch, "_FTS_SCAN_THRESHOLD", 2)
     for n in range(6):
-        portal.add_chart(
+        practice_ready.charts.add_chart(
             ChartInput(f"C-{n}", "Sam", f"Sample{n}", "1990-01-01", f"sam{n}@example.com")
         )
-    prepared = portal.prepare_search()
-    assert prepared == len(portal._page_statements)
+    prepared = practice_ready.search.prepare_search()
+    assert prepared == len(practice_ready.search._page_statements)
     for text in ("s", "sa", "sam", "sample", "c-", "c-1", "mple", "xyz", "sam1@"):
-        portal.search_charts(text)
-    assert len(portal._page_statements) == prepared
-    portal.search_charts("sam", status="invited")  # a filtered search builds its own
-    assert len(portal._page_statements) == prepared + 1
+        practice_ready.search.search_charts(text)
+    assert len(practice_ready.search._page_statements) == prepared
+    practice_ready.search.search_charts("sam", status="invited")  # a filtered search builds its own
+    assert len(practice_ready.search._page_statements) == prepared + 1

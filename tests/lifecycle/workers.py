@@ -8,7 +8,7 @@ from typing import Any
 
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
-from frontdesk.portal import PortalError
+from frontdesk.core.errors import FrontDeskError
 from frontdesk.services import build_services
 
 
@@ -29,9 +29,9 @@ def resend_rounds(
                 results.put((n, actor, "barrier broken"))
                 return
             try:
-                services.portal.resend_invitation("C-1")
+                services.invitations.resend_invitation("C-1")
                 results.put((n, actor, "ok"))
-            except PortalError as exc:
+            except FrontDeskError as exc:
                 results.put((n, actor, f"refused: {type(exc).__name__}"))
             except Exception as exc:  # reported to the parent, which fails the test
                 results.put((n, actor, f"error: {type(exc).__name__}: {exc}"))

@@ -29,10 +29,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlmodel import col, select
 
+from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import OutboxDelivery
-from frontdesk.portal import ChartInput
 from frontdesk.services import Services
 from store.models import OutboxEmail
 
@@ -450,10 +450,10 @@ def mail_settings(settings: Settings) -> Callable[..., Settings]:
 @pytest.fixture
 def invited(practice_ready: Services) -> Services:
     """A chart (DOB 1985-03-04, number C-20931) with a sent invitation queued."""
-    practice_ready.portal.add_chart(
+    practice_ready.charts.add_chart(
         ChartInput(CHART_NUMBER, "Alexandra", "Okafor", DOB, "alex@example.com", "Alex")
     )
-    practice_ready.portal.send_invitation(CHART_NUMBER)
+    practice_ready.invitations.send_invitation(CHART_NUMBER)
     return practice_ready
 
 

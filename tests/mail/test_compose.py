@@ -60,10 +60,10 @@ def test_no_phi_in_any_message_the_portal_sends(
     delivery = delivery_for(invited, mail_settings(server.port))
     delivery.deliver_due()
     clock.advance(seconds=61)
-    invited.portal.resend_invitation(CHART_NUMBER)
+    invited.invitations.resend_invitation(CHART_NUMBER)
     delivery.deliver_due()
     token = server.messages[-1].token
-    result = invited.portal.register(
+    result = invited.registration.register(
         token,
         last_name="Okafor",
         date_of_birth="1985-03-04",
@@ -72,8 +72,8 @@ def test_no_phi_in_any_message_the_portal_sends(
         source="test",
     )
     assert result.state == "registered"
-    invited.portal.revoke_access(CHART_NUMBER)
-    invited.portal.activate_access(CHART_NUMBER)
+    invited.invitations.revoke_access(CHART_NUMBER)
+    invited.invitations.activate_access(CHART_NUMBER)
     delivery.deliver_due()
     subjects = [m.message["Subject"] for m in server.messages]
     assert subjects == [
@@ -83,7 +83,7 @@ def test_no_phi_in_any_message_the_portal_sends(
         compose.RESTORED_SUBJECT,
     ]
     notice = compose.new_message_email(
-        invited.portal.practice(), greeting_name="Alex", link="http://127.0.0.1:8080/login"
+        invited.practice.practice(), greeting_name="Alex", link="http://127.0.0.1:8080/login"
     )
     row = OutboxEmail(
         kind="new_message",
@@ -96,7 +96,7 @@ def test_no_phi_in_any_message_the_portal_sends(
         created_at=clock.now(),
         next_attempt_at=clock.now(),
     )
-    message = build_message(row, mail_settings(server.port), invited.portal.practice())
+    message = build_message(row, mail_settings(server.port), invited.practice.practice())
     messages = [*server.messages, Received("", [], bytes(message), False, False, None)]
     for received in messages:
         assert_no_phi(received)
@@ -106,7 +106,7 @@ def test_no_phi_in_any_message_the_portal_sends(
 
 
 def test_invitation_content(invited: Services) -> None:
-    practice = invited.portal.practice()
+    practice = invited.practice.practice()
     email = compose.invitation_email(
         practice,
         greeting_name="Alex",
@@ -127,7 +127,7 @@ def test_invitation_content(invited: Services) -> None:
 
 
 def test_no_phone_wording(invited: Services) -> None:
-    practice = invited.portal.practice()
+    practice = invited.practice.practice()
     practice.phone = ""
     email = compose.invitation_email(
         practice,

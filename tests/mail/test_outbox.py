@@ -175,7 +175,7 @@ def test_gives_up_after_48_hours(
     assert audit.chart_number == CHART_NUMBER and audit.outcome == "failed"
     assert "gave up after 48 hours" in audit.detail
     assert "alex@example.com" not in audit.detail
-    assert invited.portal.chart(CHART_NUMBER).delivery.state == "failed"
+    assert invited.views.chart(CHART_NUMBER).delivery.state == "failed"
 
 
 @pytest.mark.parametrize(
@@ -199,7 +199,7 @@ def test_permanent_failure_stops_at_once(
     assert row.state == OUTBOX_FAILED and row.attempts == 1
     assert row.last_error == reply
     assert "/register/[removed]" in row.body_text
-    detail = invited.portal.chart(CHART_NUMBER)
+    detail = invited.views.chart(CHART_NUMBER)
     assert detail.delivery is not None
     assert detail.delivery.label == f"Not delivered: {reply}"
     assert len(audit_actions(invited)) == 1
@@ -244,19 +244,19 @@ def test_connection_dropped_after_final_dot_resends_same_link(
     with invited.db.read() as session:
         invitations = session.exec(select(Invitation)).all()
     assert len(invitations) == 1 and invitations[0].state == "live"
-    assert invited.portal.inspect_token(first.token).state == "valid"
+    assert invited.registration.inspect_token(first.token).state == "valid"
 
 
 def test_one_connection_serves_a_batch_and_failures_do_not_stop_it(
     practice_ready: Services, start_smtp: StartSmtp, mail_settings: Any
 ) -> None:
-    from frontdesk.portal import ChartInput
+    from frontdesk.charts.records import ChartInput
 
     for n in range(5):
-        practice_ready.portal.add_chart(
+        practice_ready.charts.add_chart(
             ChartInput(f"C-{n}", "Pat", f"Lee{n}", "1990-01-01", f"pat{n}@example.com")
         )
-    practice_ready.portal.send_all_without_access()
+    practice_ready.invitations.send_all_without_access()
     sink = Sink(rcpt_replies=["250", "550 5.1.1 No such user", "250", "250", "250"])
     server = start_smtp(sink=sink)
     connections: list[int] = []
@@ -294,7 +294,7 @@ def test_superseded_invitation_email_is_not_sent(
 
     invited.db.transact(work)
     clock.advance(seconds=61)
-    invited.portal.resend_invitation(CHART_NUMBER)
+    invited.invitations.resend_invitation(CHART_NUMBER)
     new_token = queued_token(invited)
     server = start_smtp()
     delivery = delivery_for(invited, mail_settings(server.port))
@@ -416,7 +416,7 @@ def test_reply_to_and_template_from_name(
 ) -> None:
     from frontdesk.mail.templates import TemplateService
 
-    invited.portal.update_practice(reply_to="desk@cedar.example")
+    invited.practice.update_practice(reply_to="desk@cedar.example")
     templates = TemplateService(invited.db, invited.clock, settings, "alice")
     templates.save(
         from_name="{practice_name} Front Desk",

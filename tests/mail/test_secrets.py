@@ -120,7 +120,7 @@ def test_keyring_password_is_used_to_log_in_and_never_logged(
     # A failure path too: wrong stored password.
     backend.store[(SERVICE, "desk")] = SENTINEL + "-old"
     invited.clock.advance(seconds=61)  # type: ignore[attr-defined]
-    invited.portal.resend_invitation("C-20931")
+    invited.invitations.resend_invitation("C-20931")
     delivery.deliver_due()
     assert SENTINEL not in caplog.text
     for row in outbox_rows(invited):

@@ -9,13 +9,12 @@ from sqlmodel import select
 
 from frontdesk.core.config import Settings
 from frontdesk.mail import compose
+from frontdesk.mail.placeholders import Body, parse
 from frontdesk.mail.templates import (
-    Body,
     TemplateError,
     TemplateFields,
     TemplateService,
     detached_copy,
-    parse,
     validate,
 )
 from frontdesk.services import Services

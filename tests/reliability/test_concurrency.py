@@ -28,10 +28,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from frontdesk.charts.records import ChartInput, ContactInput
 from frontdesk.core import tokens
 from frontdesk.core.clock import FrozenClock
 from frontdesk.mail.outbox import OutboxDelivery
-from frontdesk.portal import ChartInput, ContactInput
 from store.models import AuditEvent, Invitation, OutboxEmail, PortalAccount
 from tests.mail.conftest import Received, StartSmtp
 from tests.reliability import workers
@@ -161,12 +161,15 @@ def test_two_desks_and_the_web_work_the_same_charts(
     smtp = start_smtp()
     clock.set(workers.START)
     with live_server(db_url, clock) as live, log_lines() as logs:
-        portal = live.services.portal
-        portal.update_practice(name="Cedar Counseling", phone="(555) 010-0100", portal_active=True)
+        live.services.practice.update_practice(
+            name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
+        )
         for number, (last, dob, client_email, guardian_email) in CHARTS.items():
-            portal.add_chart(ChartInput(number, "Ana", last, dob, client_email))
-            portal.add_contact(number, ContactInput("Gina Guardian", "guardian", guardian_email))
-            portal.send_invitation(number)
+            live.services.charts.add_chart(ChartInput(number, "Ana", last, dob, client_email))
+            live.services.charts.add_contact(
+                number, ContactInput("Gina Guardian", "guardian", guardian_email)
+            )
+            live.services.invitations.send_invitation(number)
         # The web and the delivery run after the desks' last round (the desks' clocks step
         # 3 hours a round; every link stays valid: 16 x 3 h < 7 days).
         clock.set(workers.START + workers.ROUND_STEP * (ROUNDS + 1))

@@ -21,10 +21,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from frontdesk.charts.records import ChartInput
 from frontdesk.core import tokens
 from frontdesk.core.clock import FrozenClock
 from frontdesk.mail.outbox import OutboxDelivery
-from frontdesk.portal import ChartInput
 from frontdesk.services import Services, build_services
 from store.db import open_database
 from store.models import AuditEvent, Invitation, OutboxEmail
@@ -52,12 +52,12 @@ def test_resend_killed_at_each_step_loses_nothing(
     before = build_services(
         workers.settings_for(db_url, PUBLIC_URL, smtp.port), clock=clock, actor="alice"
     )
-    before.portal.update_practice(
+    before.practice.update_practice(
         name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
     )
     for number, email in ((CHART, "ana@example.com"), (OTHER_CHART, "ben@example.com")):
-        before.portal.add_chart(ChartInput(number, "Ana", "Lopez", "1985-03-04", email))
-        before.portal.send_invitation(number)
+        before.charts.add_chart(ChartInput(number, "Ana", "Lopez", "1985-03-04", email))
+        before.invitations.send_invitation(number)
     _deliver(before, smtp.port)
     assert len(smtp.messages) == 2
     first_token = next(t for m in smtp.messages if "ana@" in m.rcpt_tos[0] for t in link_tokens(m))
@@ -106,7 +106,7 @@ def test_resend_killed_at_each_step_loses_nothing(
         _deliver(after, smtp.port)
         _deliver(after, smtp.port)  # a second run finds nothing left to send
         check_store(after)
-        shown = after.portal.chart(CHART)
+        shown = after.views.chart(CHART)
         with after.db.read() as session:
             invitations = session.exec(
                 select(Invitation)
@@ -134,20 +134,20 @@ def test_resend_killed_at_each_step_loses_nothing(
             # wholly absent: the old link still works, no new invitation, email or audit row
             assert [i.state for i in invitations] == ["live"]
             assert len(outbox) == 2 and resent_audits == 0
-            assert after.portal.inspect_token(first_token).state == "valid"
+            assert after.registration.inspect_token(first_token).state == "valid"
             assert len(smtp.messages) == 2
         else:
             # wholly there: the old link is dead, the new one is live and was delivered
             assert [i.state for i in invitations] == ["superseded", "live"]
             assert len(outbox) == 3 and resent_audits == 1
             assert outbox[-1].state == "sent"
-            assert after.portal.inspect_token(first_token).state != "valid"
+            assert after.registration.inspect_token(first_token).state != "valid"
             new_mails = [m for m in smtp.messages if first_token not in link_tokens(m)]
             new_mails = [m for m in new_mails if m.rcpt_tos == ["ana@example.com"]]
             assert 1 <= len(new_mails) <= (2 if stage == workers.ACCEPTED else 1)
             (new_token,) = {t for m in new_mails for t in link_tokens(m)}
             assert tokens.digest(new_token) == invitations[-1].token_digest
-            assert after.portal.inspect_token(new_token).state == "valid"
+            assert after.registration.inspect_token(new_token).state == "valid"
             # the delivered row no longer holds a usable link at rest
             assert new_token not in outbox[-1].body_text
     finally:
@@ -185,11 +185,11 @@ def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
     clock.set(workers.START)
     settings = workers.settings_for(db_url, PUBLIC_URL, smtp.port)
     services = build_services(settings, clock=clock, actor="alice")
-    services.portal.update_practice(
+    services.practice.update_practice(
         name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
     )
-    services.portal.add_chart(ChartInput(CHART, "Ana", "Lopez", "1985-03-04", "ana@example.com"))
-    services.portal.send_invitation(CHART)
+    services.charts.add_chart(ChartInput(CHART, "Ana", "Lopez", "1985-03-04", "ana@example.com"))
+    services.invitations.send_invitation(CHART)
     _deliver(services, smtp.port)
     first_token = link_tokens(smtp.messages[0])[0]
     services.close()
@@ -233,7 +233,7 @@ def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
         after = build_services(settings, clock=clock, actor="alice", migrate=False)
         try:
             check_store(after)
-            assert after.portal.inspect_token(first_token).state == "valid"
+            assert after.registration.inspect_token(first_token).state == "valid"
         finally:
             after.close()
     assert len(set(stopped_after)) >= 2  # the kills fell after different kinds of statement
@@ -241,10 +241,10 @@ def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
     clock.set(workers.START + timedelta(minutes=10))
     after = build_services(settings, clock=clock, actor="alice", migrate=False)
     try:
-        after.portal.resend_invitation(CHART)
+        after.invitations.resend_invitation(CHART)
         _deliver(after, smtp.port)
         check_store(after)
-        assert after.portal.inspect_token(first_token).state == "replaced"
+        assert after.registration.inspect_token(first_token).state == "replaced"
         assert len(smtp.messages) == 2
     finally:
         after.close()

@@ -349,7 +349,7 @@ def test_any_csv_is_imported_whole_or_refused_with_row_errors(
     path.write_bytes(data)
     charts_before, contacts_before, audit_before = _counts(services)
     try:
-        report = import_charts(services.portal, path, skip_invalid=skip_invalid)
+        report = import_charts(services.charts, path, skip_invalid=skip_invalid)
     except ImportFileError as refused:
         assert not has_controls(str(refused))  # one line, no control characters
         assert _counts(services) == (charts_before, contacts_before, audit_before)

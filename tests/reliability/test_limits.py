@@ -5,7 +5,7 @@ narrower (phone 40, relationship 60), and the search keys (NFKD-folded names) ca
 than the name itself. SQLite does not enforce VARCHAR lengths; PostgreSQL refuses the row with
 a raw DataError that reaches the person as a traceback (the TUI, `frontdesk charts add`,
 `frontdesk charts import`, Change Ownership with a new contact). Each case must be accepted or
-refused with a clear PortalError, on both engines.
+refused with a clear FrontDeskError, on both engines.
 """
 
 from __future__ import annotations
@@ -16,41 +16,46 @@ from pathlib import Path
 import pytest
 
 from frontdesk.charts.importer import import_charts
-from frontdesk.portal import ChartInput, ContactInput, PortalError, PortalService
+from frontdesk.charts.records import ChartInput, ContactInput
+from frontdesk.core.errors import FrontDeskError
 from frontdesk.services import Services
 
 LIGATURE = "\ufb03"  # "ﬃ": one character, three after NFKD ("ffi")
 
 
-def _add(chart: ChartInput) -> Callable[[PortalService, Path], object]:
-    return lambda portal, _tmp: portal.add_chart(chart)
+def _add(chart: ChartInput) -> Callable[[Services, Path], object]:
+    return lambda services, _tmp: services.charts.add_chart(chart)
 
 
-def _contact(relationship: str) -> Callable[[PortalService, Path], object]:
-    def run(portal: PortalService, _tmp: Path) -> object:
-        portal.add_chart(ChartInput("C-9", "Ana", "Lopez", "1985-03-04", "ana@example.com"))
-        return portal.add_contact("C-9", ContactInput("Gina Lopez", relationship, "g@example.com"))
+def _contact(relationship: str) -> Callable[[Services, Path], object]:
+    def run(services: Services, _tmp: Path) -> object:
+        services.charts.add_chart(
+            ChartInput("C-9", "Ana", "Lopez", "1985-03-04", "ana@example.com")
+        )
+        return services.charts.add_contact(
+            "C-9", ContactInput("Gina Lopez", relationship, "g@example.com")
+        )
 
     return run
 
 
-def _import(phone: str) -> Callable[[PortalService, Path], object]:
-    def run(portal: PortalService, tmp: Path) -> object:
+def _import(phone: str) -> Callable[[Services, Path], object]:
+    def run(services: Services, tmp: Path) -> object:
         path = tmp / "charts.csv"
         path.write_text(
             "chart_number,first_name,last_name,date_of_birth,phone\n"
             f"C-8,Ana,Lopez,1985-03-04,{phone}\n",
             encoding="utf-8",
         )
-        report = import_charts(portal, path)
+        report = import_charts(services.charts, path)
         if report.errors:
-            raise PortalError(str(report.errors[0]))
+            raise FrontDeskError(str(report.errors[0]))
         return report
 
     return run
 
 
-CASES: dict[str, Callable[[PortalService, Path], object]] = {
+CASES: dict[str, Callable[[Services, Path], object]] = {
     "phone of 60 characters (column: 40)": _add(
         ChartInput("C-1", "Ana", "Lopez", "1985-03-04", phone="555 010 0100 ext " + "1" * 43)
     ),
@@ -67,6 +72,6 @@ def test_accepted_values_fit_their_columns(
     case: str, practice_ready: Services, tmp_path: Path
 ) -> None:
     try:
-        CASES[case](practice_ready.portal, tmp_path)
-    except PortalError as refused:
+        CASES[case](practice_ready, tmp_path)
+    except FrontDeskError as refused:
         assert "\n" not in str(refused)

@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
-from frontdesk.portal import ChartInput
 from store.models import AuditEvent, Invitation
 from tests.reliability.conftest import check_store, log_lines
 from tests.web.conftest import PASSWORD, csrf_of, latest_token, live_server
@@ -84,13 +84,16 @@ def test_loopback_load_gives_no_server_error_and_no_lock_error(
     db_url: str, clock: FrozenClock
 ) -> None:
     with live_server(db_url, clock) as live, log_lines() as logs:
-        portal = live.services.portal
-        portal.update_practice(name="Cedar Counseling", phone="(555) 010-0100", portal_active=True)
+        live.services.practice.update_practice(
+            name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
+        )
         for n in range(CLIENTS):  # one registered account per client
             number = f"R-{n}"
-            portal.add_chart(ChartInput(number, "Reg", "Ist", "1980-01-01", f"reg{n}@example.com"))
-            portal.send_invitation(number)
-            registered = portal.register(
+            live.services.charts.add_chart(
+                ChartInput(number, "Reg", "Ist", "1980-01-01", f"reg{n}@example.com")
+            )
+            live.services.invitations.send_invitation(number)
+            registered = live.services.registration.register(
                 latest_token(live.services),
                 last_name="Ist",
                 date_of_birth="1980-01-01",
@@ -101,11 +104,13 @@ def test_loopback_load_gives_no_server_error_and_no_lock_error(
         links: list[tuple[str, str]] = []
         for n in range(CLIENTS):
             number = f"L-{n}"
-            portal.add_chart(ChartInput(number, "Ana", "Lopez", "1985-03-04", f"a{n}@example.com"))
-            portal.send_invitation(number)
+            live.services.charts.add_chart(
+                ChartInput(number, "Ana", "Lopez", "1985-03-04", f"a{n}@example.com")
+            )
+            live.services.invitations.send_invitation(number)
             old = latest_token(live.services)
             clock.advance(61)
-            portal.resend_invitation(number)
+            live.services.invitations.resend_invitation(number)
             links.append((f"/register/{latest_token(live.services)}", f"/register/{old}"))
 
         results: Counter[str] = Counter()

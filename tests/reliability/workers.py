@@ -17,9 +17,10 @@ from sqlalchemy import event
 
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
+from frontdesk.core.errors import FrontDeskError
+from frontdesk.desk.wording import action_sentence
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.mail.sender import SmtpSender
-from frontdesk.portal import PortalError
 from frontdesk.services import Services, build_services
 
 START = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
@@ -66,7 +67,7 @@ def crash_resend(
         settings = settings_for(url, public_url, smtp_port)
         services = build_services(settings, clock=clock, actor="desk-crash", migrate=False)
         _arm(services, stage, conn)
-        services.portal.resend_invitation(chart_number)
+        services.invitations.resend_invitation(chart_number)
         if stage == COMMITTED:
             _stop_here(conn, stage, {})
         OutboxDelivery(services.db, clock, settings, lambda: None).deliver_due()
@@ -107,7 +108,7 @@ def crash_resend_inside(
 
         event.listen(services.db.engine, "after_cursor_execute", after)
         event.listen(services.db.engine, "commit", commit)
-        services.portal.resend_invitation(chart_number)
+        services.invitations.resend_invitation(chart_number)
         conn.send(("finished", "inside", {"statements": counted}))
     except BaseException as exc:  # reported to the parent, which fails the test
         conn.send(("error", "inside", {"error": f"{type(exc).__name__}: {exc}"}))
@@ -185,7 +186,7 @@ def desk_rounds(
             try:
                 message = _desk_operation(services, chart_number, operation)
                 results.put((n, actor, operation, "ok", message))
-            except PortalError as exc:
+            except FrontDeskError as exc:
                 results.put((n, actor, operation, f"refused:{type(exc).__name__}", str(exc)))
             except Exception as exc:
                 results.put((n, actor, operation, f"error:{type(exc).__name__}", str(exc)))
@@ -194,26 +195,31 @@ def desk_rounds(
 
 
 def _desk_operation(services: Services, chart_number: str, operation: str) -> str:
-    portal = services.portal
     if operation == "resend":
-        return portal.resend_invitation(chart_number).message
+        return action_sentence(services.invitations.resend_invitation(chart_number))
     if operation == "revoke":
-        return portal.revoke_access(chart_number).message
+        return action_sentence(services.invitations.revoke_access(chart_number))
     if operation == "activate":
-        return portal.activate_access(chart_number).message
-    shown = portal.chart(chart_number)  # what the desk is looking at
+        return action_sentence(services.invitations.activate_access(chart_number))
+    shown = services.views.chart(chart_number)  # what the desk is looking at
     if operation == "resend_seen":
-        return portal.resend_invitation(
-            chart_number, seen_invitation_id=shown.invitation_id
-        ).message
+        return action_sentence(
+            services.invitations.resend_invitation(
+                chart_number, seen_invitation_id=shown.invitation_id
+            )
+        )
     assert operation == "owner"
     if shown.owner.is_client:
-        return portal.change_owner(
-            chart_number,
-            contact_id=shown.contacts[0].id,
-            invite=True,
-            seen_owner_version=shown.owner_version,
-        ).message
-    return portal.change_owner(
-        chart_number, to_client=True, invite=True, seen_owner_version=shown.owner_version
-    ).message
+        return action_sentence(
+            services.invitations.change_owner(
+                chart_number,
+                contact_id=shown.contacts[0].id,
+                invite=True,
+                seen_owner_version=shown.owner_version,
+            )
+        )
+    return action_sentence(
+        services.invitations.change_owner(
+            chart_number, to_client=True, invite=True, seen_owner_version=shown.owner_version
+        )
+    )

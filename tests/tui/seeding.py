@@ -19,10 +19,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
+from frontdesk.charts.records import ChartInput, ContactInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
-from frontdesk.mail.outbox import OutboxDelivery
-from frontdesk.portal import ChartInput, ContactInput, PortalService
 from frontdesk.services import Services
 from store.models import OutboxEmail
 
@@ -46,7 +45,7 @@ EXPIRED, INVITED, EXPIRING, LOCKED, ACTIVE, NO_ACCESS, WITH_GUARDIAN = (
 
 def latest_token(services: Services, chart_number: str) -> str:
     """The registration token in the newest email queued for a chart."""
-    chart_id = services.portal.chart(chart_number)  # raises NotFound for a bad number
+    chart_id = services.views.chart(chart_number)  # raises NotFound for a bad number
     with services.db.read() as session:
         rows = session.exec(
             select(OutboxEmail)
@@ -64,30 +63,29 @@ def seed_practice(services: Services, smtp_settings: Settings) -> None:
     """Seed the charts above; deliver their emails through `smtp_settings` (a local server
     that refuses REFUSED_ADDRESS)."""
     now = services.clock.now()
-    portal = services.portal
-    portal.update_practice(
+    services.practice.update_practice(
         name="Cedar Counseling",
         phone="(555) 010-0100",
         portal_active=True,
         timezone="America/New_York",
     )
 
-    def at(moment: datetime, actor: str = "bob") -> PortalService:
-        return PortalService(services.db, FrozenClock(moment), services.settings, actor)
+    def at(moment: datetime, actor: str = "bob") -> Services:
+        return services.at(FrozenClock(moment), actor=actor)
 
     month_ago = at(now - timedelta(days=30), "alice")
     for chart in CHARTS:
-        month_ago.add_chart(chart)
-    month_ago.add_contact(
+        month_ago.charts.add_chart(chart)
+    month_ago.charts.add_contact(
         WITH_GUARDIAN, ContactInput("Maria Patel [guardian]", "Mother", "maria.patel@example.com")
     )
 
     def deliver(moment: datetime) -> None:
-        OutboxDelivery(services.db, FrozenClock(moment), smtp_settings, lambda: None).deliver_due()
+        services.at(FrozenClock(moment), settings=smtp_settings).delivery().deliver_due()
 
     registered = now - timedelta(days=20)
-    at(registered).send_invitation(ACTIVE)
-    at(registered).register(
+    at(registered).invitations.send_invitation(ACTIVE)
+    at(registered).registration.register(
         latest_token(services, ACTIVE),
         last_name="Smith [/]",
         date_of_birth="2012-08-09",
@@ -97,18 +95,18 @@ def seed_practice(services: Services, smtp_settings: Settings) -> None:
     deliver(registered)
 
     nine_days = now - timedelta(days=9)
-    at(nine_days).send_invitation(EXPIRED)
+    at(nine_days).invitations.send_invitation(EXPIRED)
     deliver(nine_days)
 
     almost = now - timedelta(days=6, hours=2)
-    at(almost, "carol").send_invitation(EXPIRING)
+    at(almost, "carol").invitations.send_invitation(EXPIRING)
     deliver(almost)
 
     two_days = now - timedelta(days=2)
-    at(two_days).send_invitation(LOCKED)
+    at(two_days).invitations.send_invitation(LOCKED)
     token = latest_token(services, LOCKED)
     for _ in range(5):
-        at(two_days).register(
+        at(two_days).registration.register(
             token,
             last_name="Wrong",
             date_of_birth="1900-01-01",
@@ -118,5 +116,5 @@ def seed_practice(services: Services, smtp_settings: Settings) -> None:
     deliver(two_days)
 
     yesterday = now - timedelta(days=1)
-    at(yesterday, "alice").send_invitation(INVITED)
+    at(yesterday, "alice").invitations.send_invitation(INVITED)
     deliver(yesterday)

@@ -29,11 +29,11 @@ from textual.worker import WorkerState
 import store.db
 from frontdesk.access.status import PortalStatus
 from frontdesk.app import FrontDeskApp
+from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.mail.secrets import smtp_password_provider
-from frontdesk.portal import ChartInput, PortalService
 from frontdesk.services import Services, build_services
 from screens.action_menu import ActionMenu
 from screens.actions import ActionFinished, MailSettled
@@ -164,8 +164,8 @@ async def test_resend_expired_invitation_end_to_end(
     )
     match = LINK.search(text_body(message))
     assert match, "the email carries a registration link built from the configured base URL"
-    assert app.services.portal.inspect_token(match.group(1)).state == "valid"
-    chart = app.services.portal.chart(EXPIRED)
+    assert app.services.registration.inspect_token(match.group(1)).state == "valid"
+    chart = app.services.views.chart(EXPIRED)
     assert chart.status.status is PortalStatus.INVITED
     assert chart.expires_at == T0 + timedelta(days=7)
     assert chart.sent_by == "alice"
@@ -184,8 +184,8 @@ async def test_revoke_access(make_app: AppFactory, seeded_url: str, smtp: SmtpSe
         await settle(pilot)
         assert owner_status(app) == "No Portal Access"
         assert "Portal access revoked for Smith [/], Liam" in screen_text(app)
-    assert app.services.portal.chart(ACTIVE).status.status is PortalStatus.NO_PORTAL_ACCESS
-    revoked = [row for row in app.services.portal.history(ACTIVE) if row.action == "access revoked"]
+    assert app.services.views.chart(ACTIVE).status.status is PortalStatus.NO_PORTAL_ACCESS
+    revoked = [row for row in app.services.audit.history(ACTIVE) if row.action == "access revoked"]
     assert [row.actor for row in revoked] == ["alice"]
     assert smtp.mailbox.messages == []  # revoking sends nothing
 
@@ -231,7 +231,7 @@ async def test_change_ownership_to_a_new_guardian(
         assert "Ann Lee · Aunt" in shown
         assert "ann@gmail.com" in shown
 
-    chart = app.services.portal.chart(NO_ACCESS)
+    chart = app.services.views.chart(NO_ACCESS)
     assert (chart.owner.name, chart.owner.relationship) == ("Ann Lee", "Aunt")
     assert chart.owner.email == "ann@gmail.com"
     assert chart.status.status is PortalStatus.INVITED
@@ -280,8 +280,8 @@ async def test_resend_cooldown_is_refused_with_a_clear_message(
         await pilot.press("full_stop", "r", "y")
         await settle(pilot)
     assert told.toasts[-1] == "alice sent an invitation 0 s ago; wait 61 s before resending."
-    resent = [r for r in app.services.portal.history(LOCKED) if r.action == "invitation resent"]
-    refused = [r for r in app.services.portal.history(LOCKED) if r.action == "resend refused"]
+    resent = [r for r in app.services.audit.history(LOCKED) if r.action == "invitation resent"]
+    refused = [r for r in app.services.audit.history(LOCKED) if r.action == "resend refused"]
     assert len(resent) == 1 and len(refused) == 1
     assert len(smtp.mailbox.messages) == 1
 
@@ -296,17 +296,15 @@ async def test_another_desk_resent_first_nothing_is_repeated(
         await pilot.press("full_stop", "r")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
-        other_desk = PortalService(
-            app.services.db, app.services.clock, app.services.settings, "bob"
-        )
-        other_desk.resend_invitation(EXPIRED)
+        other_desk = app.services.at(app.services.clock, actor="bob")
+        other_desk.invitations.resend_invitation(EXPIRED)
         await pilot.press("y")
         await settle(pilot)
         assert "by bob" in screen_text(app)  # the row shows the other desk's invitation
     assert told.toasts == [
         "bob just changed this invitation (resend at 10:00 AM); nothing was repeated."
     ]
-    resent = [r for r in app.services.portal.history(EXPIRED) if r.action == "invitation resent"]
+    resent = [r for r in app.services.audit.history(EXPIRED) if r.action == "invitation resent"]
     assert [r.actor for r in resent] == ["bob"]
 
 
@@ -324,7 +322,7 @@ async def test_mail_server_down_keeps_the_invitation_queued(
         assert "Email queued; retrying" in shown
         assert owner_status(app) == "Invited"
     assert told.toasts == ["Mail server unreachable — the invitation is queued and will be retried"]
-    delivery = app.services.portal.chart(EXPIRED).delivery
+    delivery = app.services.views.chart(EXPIRED).delivery
     assert delivery is not None and delivery.state == "retrying"
 
 
@@ -413,7 +411,7 @@ async def test_locked_keyring_does_not_block_the_desk(
     assert told.toasts[0].startswith("The invitation is queued but not sent: ")
     assert "keyring did not answer within 8 s" in told.toasts[0]
     assert smtp.mailbox.messages == []
-    delivery_state = services.portal.chart(EXPIRED).delivery
+    delivery_state = services.views.chart(EXPIRED).delivery
     assert delivery_state is not None and delivery_state.state == "queued"
 
 
@@ -451,7 +449,7 @@ async def test_changes_made_elsewhere_show_within_two_seconds(
     make_app: AppFactory, seeded_url: str
 ) -> None:
     app = make_app(seeded_url)
-    other_desk = PortalService(app.services.db, app.services.clock, app.services.settings, "bob")
+    other_desk = app.services.at(app.services.clock, actor="bob")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         table = app.browser.query_one(ChartTable)
@@ -461,17 +459,17 @@ async def test_changes_made_elsewhere_show_within_two_seconds(
             return row[0].status.label if row else ""
 
         assert browser_status(NO_ACCESS) == "No Portal Access"
-        other_desk.send_invitation(NO_ACCESS)
+        other_desk.invitations.send_invitation(NO_ACCESS)
         assert await wait_until(pilot, lambda: browser_status(NO_ACCESS) == "Invited", 2.0)
 
         await pilot.press("escape", "down")  # to the results (it also moves: any row will do)
         await open_chart(pilot, WITH_GUARDIAN)
         assert owner_status(app) == "No Portal Access"
-        other_desk.send_invitation(WITH_GUARDIAN)
+        other_desk.invitations.send_invitation(WITH_GUARDIAN)
         assert await wait_until(pilot, lambda: owner_status(app) == "Invited", 2.0)
         # The client registers on the web: the open chart turns Active.
-        chart = app.services.portal.chart(WITH_GUARDIAN)
-        other_desk.register(
+        chart = app.services.views.chart(WITH_GUARDIAN)
+        other_desk.registration.register(
             latest_token(app.services, WITH_GUARDIAN),
             last_name=chart.last_name,
             date_of_birth=chart.date_of_birth.isoformat(),
@@ -486,11 +484,10 @@ async def test_changes_made_elsewhere_show_within_two_seconds(
 
 def _add_numbered_charts(app: FrontDeskApp, count: int) -> None:
     """Charts P-000, P-001, ... (Pat Doe000, ...), in name order, in one transaction."""
-    portal = app.services.portal
-    portal.update_practice(name="Cedar Counseling", portal_active=True)
+    app.services.practice.update_practice(name="Cedar Counseling", portal_active=True)
     with app.services.db.write_once() as session:
         for number in range(count):
-            portal.add_chart(
+            app.services.charts.add_chart(
                 ChartInput(f"P-{number:03}", "Pat", f"Doe{number:03}", "1990-01-01"),
                 session=session,
             )
@@ -611,7 +608,7 @@ async def test_the_browser_and_a_chart_on_postgresql(
         seed_practice(services, settings)
         services.close()
     app = make_app(pg_url)
-    assert not app.services.portal.pages_read_in_place
+    assert not app.services.search.pages_read_in_place
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.browser.query_one(ChartTable)
@@ -782,11 +779,11 @@ async def test_services_open_behind_the_first_screen(
         charts = app.browser.query_one(ChartTable).charts
         assert [c.chart_number for c in charts] == [NO_ACCESS]  # the search typed meanwhile
         # The search's statements were built while the store opened: typing builds none.
-        prepared = dict(app.services.portal._page_statements)
+        prepared = dict(app.services.search._page_statements)
         assert len(prepared) > 1
         await pilot.press("ctrl+u", *"gar", "backspace", *"rk")
         await settle(pilot)
-        assert app.services.portal._page_statements == prepared
+        assert app.services.search._page_statements == prepared
     app.services.close()
 
 

@@ -87,7 +87,7 @@ def insert_hostile_charts(app: FrontDeskApp) -> None:
                 )
             )
 
-    app.services.portal.update_practice(name="Cedar Counseling", portal_active=True)
+    app.services.practice.update_practice(name="Cedar Counseling", portal_active=True)
     app.services.db.transact(work)
 
 

@@ -22,8 +22,8 @@ from frontdesk.core.config import Settings
 from frontdesk.services import build_services
 
 services = build_services(Settings(database_url=sys.argv[1]), actor="probe")
-services.portal.search_charts("ana", limit=20)
-services.portal.count_charts("ana")
+services.search.search_charts("ana", limit=20)
+services.search.count_charts("ana")
 services.close()
 print(",".join(name for name in sys.argv[2:] if name in sys.modules))
 """

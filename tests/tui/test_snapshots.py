@@ -67,13 +67,14 @@ def test_browser_long_page_scrolled(
 ) -> None:
     """A page longer than the view, the cursor moved below it: the window follows the
     cursor and the table draws its scroll bar."""
-    from frontdesk.portal import ChartInput
+    from frontdesk.charts.records import ChartInput
 
     app = make_app(sqlite_url)
-    portal = app.services.portal
-    portal.update_practice(name="Cedar Counseling", portal_active=True)
+    app.services.practice.update_practice(name="Cedar Counseling", portal_active=True)
     for number in range(30):
-        portal.add_chart(ChartInput(f"P-{number:03}", "Pat", f"Doe{number:03}", "1990-01-01"))
+        app.services.charts.add_chart(
+            ChartInput(f"P-{number:03}", "Pat", f"Doe{number:03}", "1990-01-01")
+        )
     assert snap_compare(app, run_before=steps("tab", "tab", ("down",) * 17))
 
 

@@ -19,9 +19,9 @@ import uvicorn
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
+from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
-from frontdesk.portal import ChartInput
 from frontdesk.services import Services, build_services
 from frontdesk.web import create_web_app
 from frontdesk.web.server import build_server
@@ -80,11 +80,11 @@ def make_settings(database_url: str, public_url: str = PUBLIC_URL, **extra: Any)
 
 def prepare(services: Services) -> None:
     """An active practice and chart C-1001 (Ana O'Brien, 1985-03-04) with an invitation."""
-    services.portal.update_practice(
+    services.practice.update_practice(
         name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
     )
-    services.portal.add_chart(ChartInput(CHART, "Ana", LAST_NAME, DOB, EMAIL, "Annie"))
-    services.portal.send_invitation(CHART)
+    services.charts.add_chart(ChartInput(CHART, "Ana", LAST_NAME, DOB, EMAIL, "Annie"))
+    services.invitations.send_invitation(CHART)
 
 
 def latest_token(services: Services) -> str:
@@ -143,7 +143,7 @@ def _template(path: Path, *, register: bool) -> Path:
     )
     prepare(services)
     if register:
-        result = services.portal.register(
+        result = services.registration.register(
             latest_token(services),
             last_name=LAST_NAME,
             date_of_birth=DOB,
@@ -205,7 +205,7 @@ def client(web_services: Services) -> Iterator[TestClient]:
 @pytest.fixture
 def registered(web_services: Services) -> Services:
     """The chart's owner has registered (ana@example.com, PASSWORD)."""
-    assert web_services.portal.chart(CHART).status.label == "Active"
+    assert web_services.views.chart(CHART).status.label == "Active"
     return web_services
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
-from frontdesk.portal import ChartInput
 from frontdesk.services import Services
 from tests.web.conftest import PASSWORD, LiveServer, latest_token, live_server
 
@@ -57,7 +57,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def live(sqlite_url: str, clock: FrozenClock) -> Iterator[LiveServer]:
     with live_server(sqlite_url, clock) as server:
-        server.services.portal.update_practice(
+        server.services.practice.update_practice(
             name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
         )
         yield server
@@ -92,8 +92,8 @@ class Shots:
 
 
 def invite(services: Services, number: str, email: str) -> str:
-    services.portal.add_chart(ChartInput(number, "Ana", "O'Brien", "1985-03-04", email, "Annie"))
-    services.portal.send_invitation(number)
+    services.charts.add_chart(ChartInput(number, "Ana", "O'Brien", "1985-03-04", email, "Annie"))
+    services.invitations.send_invitation(number)
     return latest_token(services)
 
 
@@ -156,10 +156,10 @@ def test_link_state_pages_fit_a_phone(browser: Any, live: LiveServer, clock: Fro
     clock.advance(7 * 86400 + 1)
     replaced = invite(services, "E-2", "e2@example.com")
     clock.advance(61)
-    services.portal.resend_invitation("E-2")
+    services.invitations.resend_invitation("E-2")
     locked = invite(services, "E-3", "e3@example.com")
     for _ in range(5):
-        services.portal.register(
+        services.registration.register(
             locked,
             last_name="Nobody",
             date_of_birth="2000-01-01",

@@ -8,8 +8,8 @@ import threading
 import sqlalchemy as sa
 from sqlmodel import select
 
+from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
-from frontdesk.portal import ChartInput
 from store.models import AuditEvent, Invitation, PortalAccount
 from tests.web.conftest import PASSWORD, LiveServer, csrf_of, latest_token, live_server
 
@@ -55,15 +55,15 @@ def test_concurrent_posts_of_one_link_create_exactly_one_account(
 ) -> None:
     with live_server(db_url, clock) as live:
         services = live.services
-        services.portal.update_practice(
+        services.practice.update_practice(
             name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
         )
         for round_no in range(ROUNDS):
             number = f"R-{round_no}"
-            services.portal.add_chart(
+            services.charts.add_chart(
                 ChartInput(number, "Ana", "Lopez", "1985-03-04", f"ana{round_no}@example.com")
             )
-            services.portal.send_invitation(number)
+            services.invitations.send_invitation(number)
             link = f"/register/{latest_token(services)}"
             outcomes = race(live, link, BROWSERS)
             statuses = sorted(status for status, _ in outcomes)
@@ -88,11 +88,11 @@ def test_parallel_wrong_guesses_still_lock_after_five(db_url: str, clock: Frozen
     """Ten wrong guesses at once: exactly five are counted and the link locks."""
     with live_server(db_url, clock) as live:
         services = live.services
-        services.portal.update_practice(
+        services.practice.update_practice(
             name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
         )
-        services.portal.add_chart(ChartInput("G-1", "Ana", "Lopez", "1985-03-04", "a@example.com"))
-        services.portal.send_invitation("G-1")
+        services.charts.add_chart(ChartInput("G-1", "Ana", "Lopez", "1985-03-04", "a@example.com"))
+        services.invitations.send_invitation("G-1")
         link = f"/register/{latest_token(services)}"
         outcomes = race(live, link, 10, dob="1990-01-01")
         with services.db.read() as session:

@@ -106,7 +106,7 @@ def test_an_unexpected_error_shows_a_generic_page_and_logs_no_details(
     def broken(_token: str) -> None:
         raise RuntimeError("Ana O'Brien 1985-03-04 " + _token)
 
-    monkeypatch.setattr(web_services.portal, "inspect_token", broken)
+    monkeypatch.setattr(web_services.registration, "inspect_token", broken)
     caplog.set_level(logging.DEBUG)
     with make_client(web_services, raise_server_exceptions=True) as client:
         response = client.get(f"/register/{token}")
@@ -135,8 +135,8 @@ def test_database_down_shows_a_503_page(
 
     with make_client(web_services) as client:
         client.get("/login")
-        monkeypatch.setattr(web_services.portal, "inspect_token", unavailable)
-        monkeypatch.setattr(web_services.portal, "practice", unavailable)
+        monkeypatch.setattr(web_services.registration, "inspect_token", unavailable)
+        monkeypatch.setattr(web_services.practice, "practice", unavailable)
         page = client.get(f"/register/{token}")
         health = client.get("/healthz")
     assert page.status_code == 503 and "briefly unavailable" in page.text
@@ -231,4 +231,4 @@ def test_no_get_route_changes_anything(client: TestClient, web_services: Service
         if method in ("GET", "HEAD"):
             client.request(method, path.replace("A" * 43, token))
     assert _business_rows(web_services) == before
-    assert web_services.portal.inspect_token(token).state == "valid"
+    assert web_services.registration.inspect_token(token).state == "valid"

@@ -18,10 +18,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select as sql_select
 
+from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
-from frontdesk.portal import ChartInput
 from frontdesk.services import build_services
-from frontdesk.web.server import OutboxLoop
 from store.models import AuditEvent, OutboxEmail, PortalSession
 from tests.web.conftest import (
     PASSWORD,
@@ -63,13 +62,13 @@ def test_full_run_leaves_no_secret_or_phi_in_any_log(
     with live_server(sqlite_url, clock) as live:
         _listen_to_uvicorn(all_logs)
         services = live.services
-        services.portal.update_practice(
+        services.practice.update_practice(
             name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
         )
-        services.portal.add_chart(
+        services.charts.add_chart(
             ChartInput("S-77", "Quintessa", SENTINEL_LAST, SENTINEL_DOB, SENTINEL_EMAIL)
         )
-        services.portal.send_invitation("S-77")
+        services.invitations.send_invitation("S-77")
         token = latest_token(services)
         link = f"/register/{token}"
         with live.client() as browser:
@@ -285,7 +284,7 @@ def test_outbox_loop_delivers_in_the_background(web_services, tmp_path: Path) ->
         clock=web_services.clock,
         db=web_services.db,
     )
-    loop = OutboxLoop(services, interval=0.05)
+    loop = services.delivery_loop(interval=0.05)
     loop.start()
     try:
         assert loop.round_done.wait(30)
@@ -299,16 +298,12 @@ def test_outbox_loop_delivers_in_the_background(web_services, tmp_path: Path) ->
     assert row.state == "sent"
 
 
-def test_outbox_loop_without_the_delivery_module_logs_one_line(
-    web_services, caplog: pytest.LogCaptureFixture
+def test_a_broken_delivery_module_fails_at_start_not_in_the_background(
+    web_services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def missing() -> object:
-        raise ImportError("No module named 'frontdesk.mail.outbox'")
-
-    caplog.set_level(logging.INFO, logger="frontdesk")
-    loop = OutboxLoop(web_services, interval=0.01, load=missing)  # type: ignore[arg-type]
-    loop.start()
-    loop.stop()
-    lines = [r.getMessage() for r in caplog.records if r.name.startswith("frontdesk")]
-    assert lines == ["outbox delivery is not available in this installation; emails wait"]
-    assert loop.rounds == 0
+    """No "not available in this installation" fallback: a delivery module that cannot be
+    imported is an error when the loop is built (`frontdesk serve` stops with it), not a
+    background thread that quietly leaves every email waiting."""
+    monkeypatch.setitem(sys.modules, "frontdesk.mail.outbox", None)
+    with pytest.raises(ImportError):
+        web_services.delivery_loop(interval=0.01)

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
+from frontdesk.charts.records import ChartInput, ContactInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.tokens import new_token
-from frontdesk.portal import ChartInput, ContactInput
 from frontdesk.services import Services
 from store.models import AuditEvent, Invitation, OutboxEmail, PortalAccount, PortalSession
 from tests.web.conftest import (
@@ -142,7 +142,7 @@ def test_expired_link_page(client: TestClient, token: str, clock: FrozenClock) -
 
 def test_replaced_link_page(client: TestClient, web_services: Services, token: str, clock):
     clock.advance(61)
-    web_services.portal.resend_invitation(CHART)
+    web_services.invitations.resend_invitation(CHART)
     _state_page(client, token, 410, "A newer link was sent", "most recent email")
     assert client.get(f"/register/{latest_token(web_services)}").status_code == 200
 
@@ -154,7 +154,7 @@ def test_used_link_page_offers_sign_in(client: TestClient, token: str) -> None:
 
 
 def test_revoked_link_page(client: TestClient, web_services: Services, token: str) -> None:
-    web_services.portal.revoke_access(CHART)
+    web_services.invitations.revoke_access(CHART)
     _state_page(client, token, 410, "no longer active")
 
 
@@ -260,10 +260,10 @@ def test_lock_after_five_failures_then_resend_gives_a_fresh_link(
     assert right.status_code == 403 and "This link is locked" in right.text
     assert accounts(web_services) == []
     assert "identity check lockout" in audit_actions(web_services)
-    assert web_services.portal.chart(CHART).status.label == "Locked"
+    assert web_services.views.chart(CHART).status.label == "Locked"
 
     clock.advance(61)
-    web_services.portal.resend_invitation(CHART)
+    web_services.invitations.resend_invitation(CHART)
     fresh = latest_token(web_services)
     assert fresh != token
     page = client.get(f"/register/{fresh}")
@@ -276,7 +276,7 @@ def test_owner_changed_between_opening_and_posting(
     client: TestClient, web_services: Services, token: str
 ) -> None:
     page = client.get(f"/register/{token}")
-    web_services.portal.change_owner(
+    web_services.invitations.change_owner(
         CHART, new_contact=ContactInput("Maria O'Brien", "Mother", "maria@example.com")
     )
     response = client.post(
@@ -387,7 +387,7 @@ def test_injection_strings_are_just_wrong_details(
     visible = re.sub(r'<input type="hidden"[^>]*>', "", response.text)
     assert "49" not in re.sub(r"[^0-9]", " ", visible).split()
     assert invitation_of(web_services).failed_attempts == 1
-    assert web_services.portal.chart(CHART).last_name == "O'Brien"
+    assert web_services.views.chart(CHART).last_name == "O'Brien"
 
 
 def test_the_typed_name_is_shown_back_literally(client: TestClient, token: str) -> None:
@@ -421,10 +421,10 @@ def test_identity_normalisation(
     typed: str,
     matches: bool,
 ) -> None:
-    web_services.portal.add_chart(
+    web_services.charts.add_chart(
         ChartInput("N-1", "Sam", on_chart, "1990-05-06", "sam@example.com")
     )
-    web_services.portal.send_invitation("N-1")
+    web_services.invitations.send_invitation("N-1")
     response = open_and_post(
         client, latest_token(web_services), registration(last_name=typed, dob="1990-05-06")
     )
@@ -437,7 +437,7 @@ def test_identity_normalisation(
 def test_a_matching_name_on_another_chart_never_passes(
     client: TestClient, web_services: Services, token: str
 ) -> None:
-    web_services.portal.add_chart(ChartInput("C-2", "Bo", "Lee", "2001-02-03", "bo@example.com"))
+    web_services.charts.add_chart(ChartInput("C-2", "Bo", "Lee", "2001-02-03", "bo@example.com"))
     response = open_and_post(client, token, registration(last_name="Lee", dob="2001-02-03"))
     assert response.status_code == 400
     assert accounts(web_services) == []

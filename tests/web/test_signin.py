@@ -13,8 +13,8 @@ from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from frontdesk.access.signin import SignInService
+from frontdesk.charts.records import ChartInput, ContactInput
 from frontdesk.core.clock import FrozenClock
-from frontdesk.portal import ChartInput, ContactInput
 from frontdesk.services import Services
 from store.models import AuditEvent, PortalAccount, PortalSession
 from tests.web.conftest import (
@@ -377,9 +377,9 @@ def test_staff_action_ends_every_live_session(
             assert sign_in(browser).status_code == 303
             assert portal_status(browser)[0] == 200
         if action == "revoke":
-            registered.portal.revoke_access(CHART)
+            registered.invitations.revoke_access(CHART)
         else:
-            registered.portal.change_owner(
+            registered.invitations.change_owner(
                 CHART, new_contact=ContactInput("Maria O'Brien", "Mother", "maria@example.com")
             )
         for browser in (client, second_browser):
@@ -392,8 +392,8 @@ def test_an_account_disabled_in_another_process_cannot_keep_its_session(
     client: TestClient, registered: Services
 ) -> None:
     sign_in(client)
-    registered.portal.revoke_access(CHART)
-    registered.portal.activate_access(CHART)  # restored: same credentials, new sign-in needed
+    registered.invitations.revoke_access(CHART)
+    registered.invitations.activate_access(CHART)  # restored: same credentials, new sign-in needed
     assert portal_status(client)[0] == 303
     assert sign_in(client).status_code == 303
 
@@ -448,8 +448,8 @@ def test_guardian_signs_in_to_the_newest_matching_account(
     guardian = "maria@example.com"
     passwords = {"K-1": "tulip harbor velvet compass", "K-2": "granite meadow whistle ocean"}
     for number, first, dob in (("K-1", "Leo", "2012-04-05"), ("K-2", "Mia", "2015-06-07")):
-        web_services.portal.add_chart(ChartInput(number, first, "Ruiz", dob))
-        web_services.portal.change_owner(
+        web_services.charts.add_chart(ChartInput(number, first, "Ruiz", dob))
+        web_services.invitations.change_owner(
             number, new_contact=ContactInput("Maria Ruiz", "Mother", guardian), invite=True
         )
         response = open_and_post(

@@ -1,0 +1,511 @@
+"""The invitation lifecycle: send, resend, revoke, restore and change ownership.
+
+Each entry method owns its transaction: the rules are checked, the state changes, the email is
+queued and the audit row written together, or nothing is. What each status allows is the
+design's table in `frontdesk.access.rules`; results are `ActionOutcome` data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from frontdesk import audit
+from frontdesk.access.outcomes import ActionDone, ActionOutcome, BulkResult
+from frontdesk.access.rules import NO_EMAIL, PORTAL_OFF, PortalAction, refusal
+from frontdesk.access.status import (
+    PortalStatus,
+    StatusInfo,
+    chart_numbers_in_status,
+    compute_status,
+)
+from frontdesk.charts.lookup import Owner, chart_by_number, greeting_name, owner_of, owner_row
+from frontdesk.charts.records import ChartRecords, ContactInput
+from frontdesk.core import links, tokens
+from frontdesk.core.clock import Clock, as_utc
+from frontdesk.core.config import Settings
+from frontdesk.core.emails import InvalidEmail, mask_email, normalize_email
+from frontdesk.core.errors import (
+    ConcurrentChange,
+    CooldownActive,
+    FrontDeskError,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+)
+from frontdesk.core.text import single_line
+from frontdesk.mail import compose
+from frontdesk.mail.queue import queue_email
+from frontdesk.practice import practice_row, practice_zone
+from store.db import Database
+from store.models import (
+    INVITATION_LIVE,
+    INVITATION_REVOKED,
+    INVITATION_SUPERSEDED,
+    OUTBOX_CANCELLED,
+    OUTBOX_PENDING,
+    OUTBOX_RETRYING,
+    Chart,
+    ChartOwner,
+    Invitation,
+    OutboxEmail,
+    PortalAccount,
+    PortalSession,
+    Practice,
+    RelatedContact,
+)
+
+RESEND_COOLDOWN = timedelta(seconds=60)
+MAX_INVITATIONS_PER_DAY = 10
+BULK_PAGE = 200
+
+
+class InvitationService:
+    """The invitation lifecycle of the charts in one database, acting as one staff member."""
+
+    def __init__(
+        self, db: Database, clock: Clock, settings: Settings, actor: str, charts: ChartRecords
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.actor = actor
+        self.charts = charts
+
+    # ---------------------------------------------------------------- entry methods
+
+    def send_invitation(self, chart_number: str) -> ActionOutcome:
+        """Invite the chart's owner (the chart has no portal access yet)."""
+
+        def work(session: Session) -> ActionOutcome:
+            chart = chart_by_number(session, chart_number, lock=True)
+            self._refuse_unless(PortalAction.ACTIVATE, self.state(session, chart))
+            outbox_id = self.issue_invitation(session, chart, kind="invitation")
+            return self._outcome(session, chart, ActionDone.INVITED, outbox_id)
+
+        return self.db.transact(work)
+
+    def resend_invitation(
+        self, chart_number: str, *, seen_invitation_id: int | None = None
+    ) -> ActionOutcome:
+        """Send a new link; every earlier link of the chart stops working at once.
+
+        `seen_invitation_id` is the invitation the caller was looking at: if another desk has
+        resent since, nothing is repeated and ConcurrentChange says who did it.
+        """
+
+        def work(session: Session) -> ActionOutcome:
+            chart = chart_by_number(session, chart_number, lock=True)
+            live = self._live_invitation(session, chart)
+            if seen_invitation_id is not None and (live is None or live.id != seen_invitation_id):
+                newest = self._newest_invitation(session, chart)
+                if newest is not None and newest.id != seen_invitation_id:
+                    zone = practice_zone(practice_row(session))
+                    when = as_utc(newest.created_at).astimezone(zone)
+                    raise ConcurrentChange(
+                        f"{newest.created_by} just changed this invitation "
+                        f"({newest.kind} at {when:%-I:%M %p}); nothing was repeated."
+                    )
+            self._refuse_unless(PortalAction.RESEND, self.state(session, chart))
+            self._check_cooldown(session, chart)
+            outbox_id = self.issue_invitation(session, chart, kind="resend")
+            return self._outcome(session, chart, ActionDone.RESENT, outbox_id)
+
+        try:
+            return self.db.transact(work)
+        except (CooldownActive, ConcurrentChange) as refused:
+            # The refused transaction rolled back; the refusal itself is still audited.
+            outcome = "cooldown" if isinstance(refused, CooldownActive) else "conflict"
+            self.db.transact(
+                lambda s: self._audit(
+                    s, "resend refused", chart_by_number(s, chart_number), outcome=outcome
+                )
+            )
+            raise
+
+    def revoke_access(self, chart_number: str) -> ActionOutcome:
+        """End portal access: the live link dies, the account is disabled, sessions end."""
+
+        def work(session: Session) -> ActionOutcome:
+            chart = chart_by_number(session, chart_number, lock=True)
+            self._refuse_unless(PortalAction.REVOKE, self.state(session, chart))
+            ended = self.end_access(session, chart, INVITATION_REVOKED)
+            self._audit(session, "access revoked", chart, detail=ended)
+            return self._outcome(session, chart, ActionDone.REVOKED, None)
+
+        return self.db.transact(work)
+
+    def activate_access(self, chart_number: str) -> ActionOutcome:
+        """Restore an existing account of the current owner, or invite when there is none."""
+
+        def work(session: Session) -> ActionOutcome:
+            chart = chart_by_number(session, chart_number, lock=True)
+            self._refuse_unless(PortalAction.ACTIVATE, self.state(session, chart))
+            row = self._owner_row(session, chart)
+            account = session.exec(
+                select(PortalAccount)
+                .where(
+                    PortalAccount.chart_id == chart.id,
+                    PortalAccount.related_contact_id == row.related_contact_id,
+                    col(PortalAccount.disabled_at).is_not(None),
+                )
+                .order_by(col(PortalAccount.id).desc())
+            ).first()
+            owner = owner_of(session, chart, row)
+            if account is not None and owner.email and account.email == owner.email:
+                practice = self._require_portal_active(session)
+                account.disabled_at = None
+                account.failed_logins = 0
+                account.throttled_until = None
+                session.add(account)
+                message = compose.access_restored_email(
+                    practice,
+                    greeting_name=greeting_name(chart, owner),
+                    link=links.login_link(self.settings.public_base),
+                )
+                outbox_id = self.queue(session, chart, None, owner, message, "access_restored")
+                self._audit(session, "access restored", chart, detail=f"account {account.id}")
+                return self._outcome(session, chart, ActionDone.RESTORED, outbox_id)
+            outbox_id = self.issue_invitation(session, chart, kind="invitation")
+            return self._outcome(session, chart, ActionDone.INVITED, outbox_id)
+
+        return self.db.transact(work)
+
+    def change_owner(
+        self,
+        chart_number: str,
+        *,
+        to_client: bool = False,
+        contact_id: int | None = None,
+        new_contact: ContactInput | None = None,
+        invite: bool = False,
+        seen_owner_version: int | None = None,
+    ) -> ActionOutcome:
+        """Give portal ownership to the client, an existing related contact, or a new one.
+
+        The old owner's invitation is revoked and their sessions end. With `invite`, the new
+        owner is invited in the same transaction.
+        """
+        if sum([to_client, contact_id is not None, new_contact is not None]) != 1:
+            raise InvalidInput("Choose exactly one new owner: the client or a related contact.")
+
+        def work(session: Session) -> ActionOutcome:
+            chart = chart_by_number(session, chart_number, lock=True)
+            row = self._owner_row(session, chart)
+            if seen_owner_version is not None and row.version != seen_owner_version:
+                raise ConcurrentChange(
+                    f"{row.updated_by} just changed this chart's owner; review and retry."
+                )
+            target_id: int | None
+            if to_client:
+                target_id = None
+            elif new_contact is not None:
+                target_id = self.charts.new_contact(session, chart, new_contact).id
+            else:
+                contact = session.get(RelatedContact, contact_id)
+                if contact is None or contact.chart_id != chart.id:
+                    raise NotFound("That related contact does not belong to this chart.")
+                target_id = contact.id
+            if target_id == row.related_contact_id:
+                raise NotAllowed("That person already owns this chart's portal access.")
+            ended = self.end_access(session, chart, INVITATION_REVOKED)
+            row.related_contact_id = target_id
+            row.version += 1
+            row.updated_at = self.clock.now()
+            row.updated_by = self.actor
+            session.add(row)
+            session.flush()
+            self._audit(
+                session,
+                "owner changed",
+                chart,
+                detail=("to client" if target_id is None else f"to contact {target_id}")
+                + (f"; {ended}" if ended else ""),
+            )
+            if invite:
+                outbox_id = self.issue_invitation(session, chart, kind="invitation")
+                return self._outcome(session, chart, ActionDone.OWNER_CHANGED_INVITED, outbox_id)
+            return self._outcome(session, chart, ActionDone.OWNER_CHANGED, None)
+
+        return self.db.transact(work)
+
+    def send_all_without_access(self) -> BulkResult:
+        """Go-live: invite every chart with a valid owner email and no portal access."""
+        return self._bulk(PortalStatus.NO_PORTAL_ACCESS.value, self.send_invitation)
+
+    def resend_all_expired(self, *, include_locked: bool = False) -> BulkResult:
+        first = self._bulk(PortalStatus.EXPIRED.value, self.resend_invitation)
+        if not include_locked:
+            return first
+        second = self._bulk(PortalStatus.LOCKED.value, self.resend_invitation)
+        return BulkResult(first.done + second.done, first.skipped + second.skipped)
+
+    def _bulk(self, status: str, action: Callable[[str], ActionOutcome]) -> BulkResult:
+        done: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        while True:
+            with self.db.read_connection() as conn:
+                page = chart_numbers_in_status(conn, status, self.clock.now(), limit=BULK_PAGE)
+            batch = [number for number in page if number not in seen]
+            if not batch:
+                break
+            for number in batch:
+                seen.add(number)
+                try:
+                    action(number)
+                    done.append(number)
+                except FrontDeskError as exc:
+                    skipped.append((number, str(exc)))
+        return BulkResult(tuple(done), tuple(skipped))
+
+    # ---------------------------------------------------------------- steps (take a Session)
+
+    def state(self, session: Session, chart: Chart) -> StatusInfo:
+        """The chart's status tag, read in `session`."""
+        return compute_status(
+            self._live_invitation(session, chart),
+            self._enabled_account(session, chart),
+            self.clock.now(),
+        )
+
+    def issue_invitation(self, session: Session, chart: Chart, *, kind: str) -> int:
+        """Supersede every earlier invitation, create a new one and queue its email; returns
+        the email's outbox id."""
+        practice = self._require_portal_active(session)
+        row = self._owner_row(session, chart)
+        owner = owner_of(session, chart, row)
+        if not owner.email:
+            raise NotAllowed(f"{NO_EMAIL} ({single_line(owner.name)}); add one first.")
+        try:
+            recipient = normalize_email(owner.email)
+        except InvalidEmail as exc:
+            raise NotAllowed(f"The chart owner's email address is not valid: {exc}") from None
+        now = self.clock.now()
+        self.supersede_live(session, chart, INVITATION_SUPERSEDED)
+        token = tokens.new_token()
+        invitation = Invitation(
+            chart_id=chart.id or 0,
+            token_digest=tokens.digest(token),
+            related_contact_id=row.related_contact_id,
+            recipient_name=owner.name,
+            recipient_email=recipient,
+            kind=kind,
+            state=INVITATION_LIVE,
+            created_at=now,
+            created_by=self.actor,
+            expires_at=now + timedelta(days=practice.invitation_days),
+        )
+        session.add(invitation)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise ConcurrentChange(
+                "Another desk changed this chart's invitation at the same moment; "
+                "nothing was repeated."
+            ) from None
+        message = compose.invitation_email(
+            practice,
+            greeting_name=greeting_name(chart, owner),
+            link=links.register_link(self.settings.public_base, token),
+            expires_at=invitation.expires_at,
+            resend=kind == "resend",
+            first_name=single_line(
+                chart.first_name if owner.is_client else (owner.name.split() or [owner.name])[0]
+            ),
+        )
+        outbox_id = self.queue(session, chart, invitation, owner, message, kind, to=recipient)
+        self._audit(
+            session,
+            "invitation resent" if kind == "resend" else "invitation sent",
+            chart,
+            detail=f"invitation {invitation.id} to {mask_email(recipient)}",
+        )
+        return outbox_id
+
+    def supersede_live(self, session: Session, chart: Chart, new_state: str) -> int:
+        """End the live invitation (if any) and cancel its unsent emails. Returns how many."""
+        now = self.clock.now()
+        live_ids = session.exec(
+            select(Invitation.id).where(
+                Invitation.chart_id == chart.id, Invitation.state == INVITATION_LIVE
+            )
+        ).all()
+        if not live_ids:
+            return 0
+        session.execute(
+            sa.update(Invitation)
+            .where(col(Invitation.id).in_(live_ids))
+            .values(state=new_state, ended_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            sa.update(OutboxEmail)
+            .where(
+                col(OutboxEmail.invitation_id).in_(live_ids),
+                col(OutboxEmail.state).in_([OUTBOX_PENDING, OUTBOX_RETRYING]),
+            )
+            .values(state=OUTBOX_CANCELLED, lease_until=None, body_text="", body_html="")
+            .execution_options(synchronize_session=False)
+        )
+        return len(live_ids)
+
+    def end_access(self, session: Session, chart: Chart, invitation_state: str) -> str:
+        """Kill the live invitation, disable enabled accounts and end their sessions; returns
+        what was ended, for the audit row."""
+        now = self.clock.now()
+        killed = self.supersede_live(session, chart, invitation_state)
+        accounts = session.exec(
+            select(PortalAccount).where(
+                PortalAccount.chart_id == chart.id, col(PortalAccount.disabled_at).is_(None)
+            )
+        ).all()
+        ended_sessions = 0
+        for account in accounts:
+            account.disabled_at = now
+            session.add(account)
+            result = session.execute(
+                sa.update(PortalSession)
+                .where(
+                    col(PortalSession.account_id) == account.id,
+                    col(PortalSession.ended_at).is_(None),
+                )
+                .values(ended_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            ended_sessions += result.rowcount  # type: ignore[attr-defined]
+        parts = []
+        if killed:
+            parts.append("invitation revoked")
+        if accounts:
+            parts.append(f"account disabled, {ended_sessions} session(s) ended")
+        return "; ".join(parts)
+
+    def queue(
+        self,
+        session: Session,
+        chart: Chart,
+        invitation: Invitation | None,
+        owner: Owner,
+        message: compose.ComposedEmail,
+        kind: str,
+        *,
+        to: str | None = None,
+    ) -> int:
+        """Queue an email to the owner (or `to`) about `chart`, in this transaction."""
+        return queue_email(
+            session,
+            self.settings,
+            message,
+            kind=kind,
+            now=self.clock.now(),
+            to_address=to or owner.email or "",
+            to_name=owner.name,
+            chart_id=chart.id,
+            invitation_id=invitation.id if invitation else None,
+        )
+
+    # ---------------------------------------------------------------- internals
+
+    @staticmethod
+    def _refuse_unless(action: PortalAction, state: StatusInfo) -> None:
+        """Refuse `action` where the design's table says it does not apply."""
+        reason = refusal(action, state.status)
+        if reason is not None:
+            raise NotAllowed(f"{reason}.")
+
+    @staticmethod
+    def _live_invitation(session: Session, chart: Chart) -> Invitation | None:
+        return session.exec(
+            select(Invitation).where(
+                Invitation.chart_id == chart.id, Invitation.state == INVITATION_LIVE
+            )
+        ).first()
+
+    @staticmethod
+    def _newest_invitation(session: Session, chart: Chart) -> Invitation | None:
+        return session.exec(
+            select(Invitation)
+            .where(Invitation.chart_id == chart.id)
+            .order_by(col(Invitation.created_at).desc(), col(Invitation.id).desc())
+        ).first()
+
+    @staticmethod
+    def _enabled_account(session: Session, chart: Chart) -> PortalAccount | None:
+        return session.exec(
+            select(PortalAccount).where(
+                PortalAccount.chart_id == chart.id, col(PortalAccount.disabled_at).is_(None)
+            )
+        ).first()
+
+    def _owner_row(self, session: Session, chart: Chart) -> ChartOwner:
+        return owner_row(session, chart, now=self.clock.now(), actor=self.actor)
+
+    def _require_portal_active(self, session: Session) -> Practice:
+        practice = practice_row(session)
+        if not practice.portal_active:
+            raise NotAllowed(
+                f"{PORTAL_OFF}; activate it first (frontdesk practice set --portal on)."
+            )
+        return practice
+
+    def _check_cooldown(self, session: Session, chart: Chart) -> None:
+        now = self.clock.now()
+        newest = self._newest_invitation(session, chart)
+        if newest is not None:
+            elapsed = now - as_utc(newest.created_at)
+            if elapsed < RESEND_COOLDOWN:
+                wait = int((RESEND_COOLDOWN - elapsed).total_seconds()) + 1
+                raise CooldownActive(
+                    f"{newest.created_by} sent an invitation {int(elapsed.total_seconds())} s ago; "
+                    f"wait {wait} s before resending.",
+                    wait,
+                )
+        today = session.exec(
+            select(sa.func.count())
+            .select_from(Invitation)
+            .where(Invitation.chart_id == chart.id, Invitation.created_at > now - timedelta(days=1))
+        ).one()
+        if today >= MAX_INVITATIONS_PER_DAY:
+            raise NotAllowed(
+                f"{MAX_INVITATIONS_PER_DAY} invitations were sent to this chart in the last "
+                "24 hours; "
+                "try again tomorrow."
+            )
+
+    def _outcome(
+        self, session: Session, chart: Chart, done: ActionDone, outbox_id: int | None
+    ) -> ActionOutcome:
+        owner = owner_of(session, chart, self._owner_row(session, chart))
+        return ActionOutcome(
+            done=done,
+            chart_number=chart.chart_number,
+            client_name=f"{chart.last_name}, {chart.first_name}",
+            owner_name=owner.name,
+            owner_relationship=owner.relationship,
+            owner_email=owner.email,
+            outbox_id=outbox_id,
+        )
+
+    def _audit(
+        self,
+        session: Session,
+        action: str,
+        chart: Chart | None,
+        *,
+        outcome: str = "ok",
+        detail: str = "",
+    ) -> None:
+        audit.record(
+            session,
+            at=self.clock.now(),
+            actor=self.actor,
+            action=action,
+            chart=chart,
+            outcome=outcome,
+            detail=detail,
+            source=f"os:{self.actor}",
+        )
