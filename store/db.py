@@ -24,22 +24,25 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
+from store.errors import StoreBusy, StoreError, StoreUnavailable, describe_error
+from store.migrate import ensure_current
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "WRITE_ATTEMPTS",
+    "Database",
+    "StoreBusy",
+    "StoreError",
+    "StoreUnavailable",
+    "create_engine_for",
+    "describe_error",
+    "open_database",
+]
+
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 WRITE_ATTEMPTS = 3
-
-
-class StoreError(Exception):
-    """A database problem, with a one-line message for a person."""
-
-
-class StoreBusy(StoreError):
-    """The database stayed locked (or a serialization conflict repeated) through every retry."""
-
-
-class StoreUnavailable(StoreError):
-    """The database cannot be reached or opened."""
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -49,13 +52,6 @@ def _is_retryable(exc: BaseException) -> bool:
     sqlstate = getattr(orig, "sqlstate", None)
     # 40001 serialization_failure, 40P01 deadlock_detected, 55P03 lock_not_available
     return sqlstate in {"40001", "40P01", "55P03"}
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line saying what went wrong with the database, without SQL or parameters."""
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    return text[:200]
 
 
 class Database:
@@ -245,8 +241,6 @@ def create_engine_for(url: str, *, echo: bool = False) -> Engine:
 
 def open_database(url: str, *, migrate: bool = True) -> Database:
     """Open (and, for SQLite or an empty database, create and migrate) the database at `url`."""
-    from store.migrate import ensure_current  # local: migrations import alembic lazily
-
     engine = create_engine_for(url)
     db = Database(engine)
     try:

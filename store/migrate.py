@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from store.db import Database, StoreError
+from store.errors import StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+    from store.db import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

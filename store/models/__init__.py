@@ -1,0 +1,67 @@
+"""SQLModel tables, one module per area. Times are stored in UTC; the store never computes
+business rules.
+
+Importing this package registers every table on `SQLModel.metadata` (migrations/env.py relies
+on it); every table and state constant is importable from here.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from store.models.access import (
+    Invitation,
+    LoginThrottle,
+    PortalAccount,
+    PortalSession,
+    ServerSecret,
+)
+from store.models.audit import AuditEvent
+from store.models.charts import Chart, ChartOwner, RelatedContact
+from store.models.columns import utc_datetime
+from store.models.mail import OutboxEmail
+from store.models.practice import Practice
+from store.states import InvitationKind, InvitationState, OutboxState
+
+# The state vocabularies under their historical names (see store.states). Typed as str: they are
+# compared with, and used as keys for, the plain strings read back from the state columns.
+INVITATION_LIVE: str = InvitationState.LIVE
+INVITATION_SUPERSEDED: str = InvitationState.SUPERSEDED
+INVITATION_REVOKED: str = InvitationState.REVOKED
+INVITATION_USED: str = InvitationState.USED
+
+OUTBOX_PENDING: str = OutboxState.PENDING
+OUTBOX_SENDING: str = OutboxState.SENDING
+OUTBOX_SENT: str = OutboxState.SENT
+OUTBOX_RETRYING: str = OutboxState.RETRYING
+OUTBOX_FAILED: str = OutboxState.FAILED
+OUTBOX_CANCELLED: str = OutboxState.CANCELLED
+
+__all__ = [
+    "INVITATION_LIVE",
+    "INVITATION_REVOKED",
+    "INVITATION_SUPERSEDED",
+    "INVITATION_USED",
+    "OUTBOX_CANCELLED",
+    "OUTBOX_FAILED",
+    "OUTBOX_PENDING",
+    "OUTBOX_RETRYING",
+    "OUTBOX_SENDING",
+    "OUTBOX_SENT",
+    "AuditEvent",
+    "Chart",
+    "ChartOwner",
+    "Invitation",
+    "InvitationKind",
+    "InvitationState",
+    "LoginThrottle",
+    "OutboxEmail",
+    "OutboxState",
+    "PortalAccount",
+    "PortalSession",
+    "Practice",
+    "RelatedContact",
+    "SQLModel",
+    "ServerSecret",
+    "utc_datetime",
+]

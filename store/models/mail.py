@@ -1,0 +1,45 @@
+"""The outbox: every email the program sends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from store.models.columns import utc_datetime
+from store.states import OutboxState
+
+
+class OutboxEmail(SQLModel, table=True):
+    """An email waiting to be (or already) handed to the mail server.
+
+    Written in the same transaction as the change that caused it. After delivery the bodies are
+    reduced so that no usable link remains at rest.
+    """
+
+    __tablename__ = "outbox_email"
+    __table_args__ = (
+        sa.Index("ix_outbox_state_next", "state", "next_attempt_at"),
+        sa.Index("ix_outbox_invitation", "invitation_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    chart_id: int | None = Field(default=None, foreign_key="chart.id", ondelete="SET NULL")
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id")
+    to_address: str = Field(max_length=320)
+    to_name: str = Field(default="", max_length=200)
+    subject: str = Field(max_length=300)
+    body_text: str = Field(sa_type=sa.Text)
+    body_html: str = Field(sa_type=sa.Text)
+    message_id: str = Field(max_length=200)
+    state: str = Field(default=OutboxState.PENDING, max_length=20)  # an OutboxState
+    attempts: int = Field(default=0)
+    created_at: datetime = Field(sa_type=utc_datetime())
+    next_attempt_at: datetime = Field(sa_type=utc_datetime())
+    lease_until: datetime | None = Field(default=None, sa_type=utc_datetime())
+    lease_owner: str | None = Field(default=None, max_length=100)
+    first_failure_at: datetime | None = Field(default=None, sa_type=utc_datetime())
+    last_error: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = Field(default=None, sa_type=utc_datetime())

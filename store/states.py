@@ -1,0 +1,33 @@
+"""The string vocabularies stored in state columns. Each member is its stored value."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class InvitationState(StrEnum):
+    """`invitation.state`. LIVE is a chart's one current invitation; whether it has expired or
+    is locked is computed at read time from expires_at / failed_attempts."""
+
+    LIVE = "live"
+    SUPERSEDED = "superseded"
+    REVOKED = "revoked"
+    USED = "used"
+
+
+class InvitationKind(StrEnum):
+    """`invitation.kind`: a first invitation or a resend of one."""
+
+    INVITATION = "invitation"
+    RESEND = "resend"
+
+
+class OutboxState(StrEnum):
+    """`outbox_email.state`."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
