@@ -35,19 +35,19 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from frontdesk import audit
 from frontdesk.access.passwords import MAX_LENGTH, hash_password, needs_rehash, verify_password
 from frontdesk.core import tokens
 from frontdesk.core.clock import Clock, as_utc
 from frontdesk.core.emails import InvalidEmail, mask_email, normalize_email
 from frontdesk.core.text import has_controls, single_line
+from frontdesk.practice import practice_row
 from store.db import Database
 from store.models import (
-    AuditEvent,
     Chart,
     LoginThrottle,
     PortalAccount,
     PortalSession,
-    Practice,
     ServerSecret,
 )
 
@@ -345,15 +345,14 @@ class SignInService:
                 .execution_options(synchronize_session=False)
             )
             cleared = int(cast("sa.CursorResult[Any]", deleted).rowcount or 0)
-            session.add(
-                AuditEvent(
-                    at=self.clock.now(),
-                    actor=actor[:100],
-                    action="sign-in unlocked",
-                    outcome="ok" if cleared else "nothing held",
-                    detail=f"email {mask_email(email_key)}; {cleared} counter(s) cleared",
-                    source="cli",
-                )
+            audit.record(
+                session,
+                at=self.clock.now(),
+                actor=actor,
+                action="sign-in unlocked",
+                outcome="ok" if cleared else "nothing held",
+                detail=f"email {mask_email(email_key)}; {cleared} counter(s) cleared",
+                source="cli",
             )
             return cleared
 
@@ -382,7 +381,7 @@ class SignInService:
                 return None
             account = session.get(PortalAccount, row.account_id)
             chart = session.get(Chart, account.chart_id) if account is not None else None
-            practice = session.get(Practice, 1)
+            practice = practice_row(session)
         idle = now - as_utc(row.last_seen_at)
         age = now - as_utc(row.created_at)
         if (
@@ -411,8 +410,8 @@ class SignInService:
             email=account.email,
             client_name=client,
             for_someone_else=account.related_contact_id is not None,
-            practice_name=practice.name if practice else "",
-            practice_phone=practice.phone if practice else "",
+            practice_name=practice.name,
+            practice_phone=practice.phone,
             created_at=as_utc(row.created_at),
             last_seen_at=seen,
         )
@@ -506,15 +505,13 @@ class SignInService:
         detail: str = "",
         source: str = "",
     ) -> None:
-        session.add(
-            AuditEvent(
-                at=self.clock.now(),
-                actor=actor[:100],
-                action=action,
-                chart_id=chart.id if chart else None,
-                chart_number=chart.chart_number if chart else None,
-                outcome=outcome,
-                detail=single_line(detail)[:500],
-                source=(f"web:{source}" if source else "web")[:100],
-            )
+        audit.record(
+            session,
+            at=self.clock.now(),
+            actor=actor,
+            action=action,
+            chart=chart,
+            outcome=outcome,
+            detail=detail,
+            source=f"web:{source}" if source else "web",
         )

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from frontdesk import audit
+from frontdesk.core import links
 from frontdesk.core.clock import Clock
 from frontdesk.core.config import Settings
 from frontdesk.core.text import has_controls
@@ -212,7 +213,7 @@ class TemplateService:
         if not practice.name:
             practice.name = "Your Practice"
         base = self.settings.public_base
-        sample_link = f"{base}/register/sample-link-for-preview-only"
+        sample_link = links.register_link(base, "sample-link-for-preview-only")
         now = self.clock.now()
         if kind in ("invitation", "resend"):
             return compose.invitation_email(
@@ -225,15 +226,15 @@ class TemplateService:
             )
         if kind == "restore":
             return compose.access_restored_email(
-                practice, greeting_name=SAMPLE_GREETING, link=f"{base}/login"
+                practice, greeting_name=SAMPLE_GREETING, link=links.login_link(base)
             )
         if kind == "registered":
             return compose.registration_complete_email(
-                practice, greeting_name=SAMPLE_GREETING, link=f"{base}/login"
+                practice, greeting_name=SAMPLE_GREETING, link=links.login_link(base)
             )
         if kind == "message":
             return compose.new_message_email(
-                practice, greeting_name=SAMPLE_GREETING, link=f"{base}/login"
+                practice, greeting_name=SAMPLE_GREETING, link=links.login_link(base)
             )
         raise TemplateError(
             f"Unknown email kind {kind!r}; use invitation, resend, restore, registered or message.",
