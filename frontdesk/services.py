@@ -64,8 +64,8 @@ class Services:
         """The background loop that delivers due emails every few seconds (`frontdesk serve`).
         The delivery code loads here, so a broken installation fails at start, not in a
         background thread."""
-        from frontdesk.mail.outbox import OutboxDelivery  # noqa: F401  (fails now, not later)
         from frontdesk.mail.loop import OUTBOX_INTERVAL_SECONDS, OutboxLoop
+        from frontdesk.mail.outbox import OutboxDelivery  # noqa: F401  (fails now, not later)
 
         return OutboxLoop(
             lambda: self.delivery().deliver_due(),

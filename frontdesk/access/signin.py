@@ -99,6 +99,7 @@ class ActiveSession:
     """A live, signed-in browser, with what the portal page shows."""
 
     account_id: int
+    chart_id: int  # the one chart this account is for: signed-in pages read only this chart
     csrf_token: str
     owner_name: str
     email: str
@@ -405,6 +406,7 @@ class SignInService:
         assert account.id is not None
         return ActiveSession(
             account_id=account.id,
+            chart_id=account.chart_id,
             csrf_token=row.csrf_token,
             owner_name=single_line(account.owner_name),
             email=account.email,

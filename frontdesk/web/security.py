@@ -2,9 +2,12 @@
 
 - `SecurityHeaders`: a strict Content-Security-Policy (no script at all), no referrer, no
   sniffing, no framing, and `Cache-Control: no-store` on everything but the stylesheet.
-- `ErrorShield`: any exception a route lets escape becomes a generic page (500, or 503 when the
-  database is unreachable) and one log line holding the exception type, where it happened and an
-  incident id, never its message (which could hold client data) and never a traceback.
+- `ErrorShield`: the one place the web catches what a route lets escape. A `StoreError`
+  (the database is unreachable or stays busy) is a 503 page, a `FrontDeskError` (a refusal a
+  person can act on) a 4xx page (404 for `NotFound`, 403 for `NotAllowed`, 400 otherwise), and
+  anything else the generic 500 page. Each is one log line holding the exception type, where it
+  happened and an incident id, never its message (which could hold client data) and never a
+  traceback. Routes do not catch these themselves.
 - `redact` / `RedactFilter`: registration tokens in paths and any long random-looking value are
   replaced before a log line is written (the uvicorn access log included).
 """
@@ -21,6 +24,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frontdesk.core import links
+from frontdesk.core.errors import FrontDeskError, NotAllowed, NotFound
 from store.db import StoreError
 
 log = logging.getLogger("frontdesk.web")
@@ -29,12 +33,13 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'; object-src 'none'"
 )
-STATIC_PREFIX = "/static/"
+STATIC_PREFIX = links.STATIC + "/"
+FAVICON = "/favicon.ico"
 
 
 def security_headers(path: str, *, https: bool) -> dict[str, str]:
     """The headers every response carries (cache rules depend on the path)."""
-    cacheable = path.startswith(STATIC_PREFIX) or path == "/favicon.ico"
+    cacheable = path.startswith(STATIC_PREFIX) or path == FAVICON
     headers = {
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,
         "Referrer-Policy": "no-referrer",
@@ -78,7 +83,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        extra = self._raw[path.startswith(STATIC_PREFIX) or path == "/favicon.ico"]
+        extra = self._raw[path.startswith(STATIC_PREFIX) or path == FAVICON]
         replaced = self._replaced
 
         async def send_with_headers(message: Message) -> None:
@@ -98,8 +103,21 @@ class SecurityHeaders:
 ErrorPage = Callable[[int, str], Response]
 
 
+def error_status(exc: Exception) -> int:
+    """The status of the page shown for an exception a route let escape."""
+    if isinstance(exc, StoreError):
+        return 503
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, NotAllowed):
+        return 403
+    if isinstance(exc, FrontDeskError):
+        return 400
+    return 500
+
+
 class ErrorShield:
-    """Turns an escaped exception into a generic page and one PHI-free log line."""
+    """Turns an escaped exception into an error page and one PHI-free log line."""
 
     def __init__(self, app: ASGIApp, *, error_page: ErrorPage) -> None:
         self.app = app
@@ -121,7 +139,7 @@ class ErrorShield:
             await self.app(scope, receive, watch)
         except Exception as exc:  # the last resort: logged below, never re-raised to clients
             incident = secrets.token_hex(4)
-            status = 503 if isinstance(exc, StoreError) else 500
+            status = error_status(exc)
             log.error(
                 "incident %s: %s during %s %s at %s",
                 incident,

@@ -232,3 +232,42 @@ def test_no_get_route_changes_anything(client: TestClient, web_services: Service
             client.request(method, path.replace("A" * 43, token))
     assert _business_rows(web_services) == before
     assert web_services.registration.inspect_token(token).state == "valid"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "heading"),
+    [
+        ("not_found", 404, "Page not found"),
+        ("not_allowed", 403, "This page can&#39;t be used like that"),
+        ("invalid", 400, "We couldn&#39;t read that form"),
+        ("store_busy", 503, "The portal is briefly unavailable"),
+    ],
+)
+def test_a_refusal_or_a_database_error_is_never_a_500(
+    web_services: Services, error: str, status: int, heading: str
+) -> None:
+    """The web catches `FrontDeskError` and `StoreError` in one place (the ErrorShield): a
+    route that lets one escape shows our page with a 4xx or 503, never its message."""
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from frontdesk.core.errors import InvalidInput, NotAllowed, NotFound
+    from store.db import StoreBusy
+
+    errors = {
+        "not_found": NotFound("Chart C-1001 of Ana O'Brien"),
+        "not_allowed": NotAllowed("Chart C-1001 of Ana O'Brien"),
+        "invalid": InvalidInput("Chart C-1001 of Ana O'Brien", "last_name"),
+        "store_busy": StoreBusy("Chart C-1001 of Ana O'Brien"),
+    }
+
+    async def failing(request: Request) -> None:
+        raise errors[error]
+
+    with make_client(web_services, raise_server_exceptions=True) as client:
+        client.app.router.routes.append(Route("/_failing", failing))  # type: ignore[attr-defined]
+        page = client.get("/_failing")
+    assert page.status_code == status
+    assert f"<h1>{heading}</h1>" in page.text
+    assert "C-1001" not in page.text and "Brien" not in page.text
+    assert_secure_headers(page)

@@ -1,0 +1,51 @@
+"""The signed-in client's portal: `GET /portal` (behind the session guard) and `GET /`, which
+sends a visitor there (and the guard on to sign-in when there is no session)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from frontdesk.access.signin import IDLE_TIMEOUT
+from frontdesk.core import links
+from frontdesk.web import csrf
+from frontdesk.web.guard import Guard, SignedIn
+from frontdesk.web.pages import Pages
+
+HOME_TEMPLATE = "portal/portal.html"
+
+
+class PortalRoutes:
+    """The portal's pages. Each is behind `Guard.signed_in` and shows only the session's own
+    account and chart."""
+
+    def __init__(self, pages: Pages, guard: Guard) -> None:
+        self.pages = pages
+        self.guard = guard
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.home, methods=["GET"]),
+            Route(links.PORTAL, self.guard.signed_in(self.portal_get), methods=["GET"]),
+        ]
+
+    async def home(self, request: Request) -> Response:
+        return self.pages.redirect(links.PORTAL)
+
+    async def portal_get(self, request: Request, signed: SignedIn) -> Response:
+        active = signed.session
+        return self.pages.page(
+            HOME_TEMPLATE,
+            title="Your Client Portal",
+            session=active,
+            first_name=(active.owner_name.split() or [""])[0],
+            csrf_field=csrf.CSRF_FIELD,
+            csrf_token=active.csrf_token,
+            idle_minutes=int(IDLE_TIMEOUT.total_seconds() // 60),
+        )
+
+
+def routes(pages: Pages, guard: Guard) -> list[BaseRoute]:
+    """`GET /`, `GET /portal`."""
+    return PortalRoutes(pages, guard).routes()
