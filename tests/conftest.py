@@ -8,23 +8,28 @@ from a template migrated once per run. Outside CI they are skipped when no serve
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
-from frontdesk.services import Services, build_services
-from store.db import create_engine_for, open_database
-
-PG_ADMIN_URL = os.environ.get(
-    "FRONTDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from frontdesk.services import Services
+from store.db import open_database
+from tests.factories import (
+    PG_ADMIN_URL,
+    PRACTICE_PHONE,
+    T0,
+    make_settings,
+    pg_admin_engine,
+    pg_database,
+    pg_database_url,
+    services_for,
+    set_up_practice,
 )
-T0 = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+
+__all__ = ["PG_ADMIN_URL", "T0"]  # for the suites that still import them from here
 
 
 @pytest.fixture(autouse=True)
@@ -47,21 +52,10 @@ def clock() -> FrozenClock:
     return FrozenClock(T0)
 
 
-def _pg_admin_engine() -> sa.Engine | None:
-    engine = create_engine_for(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except sa.exc.OperationalError:
-        engine.dispose()
-        return None
-    return engine
-
-
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """Name of a migrated template database (created once per run, per xdist worker)."""
-    engine = _pg_admin_engine()
+    engine = pg_admin_engine()
     if engine is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (CI must start it)")
@@ -71,7 +65,7 @@ def pg_template() -> Iterator[str]:
     with engine.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    db = open_database(_pg_url(name))
+    db = open_database(pg_database_url(name))
     db.dispose()
     yield name
     with engine.connect() as conn:
@@ -79,22 +73,11 @@ def pg_template() -> Iterator[str]:
     engine.dispose()
 
 
-def _pg_url(name: str) -> str:
-    return sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture
 def pg_url(pg_template: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for one test."""
-    engine = _pg_admin_engine()
-    assert engine is not None
-    name = f"fd_{uuid.uuid4().hex[:16]}"
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    yield _pg_url(name)
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    engine.dispose()
+    with pg_database(template=pg_template) as url:
+        yield url
 
 
 @pytest.fixture
@@ -112,18 +95,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(
-        database_url=db_url,
-        public_url="http://127.0.0.1:8080",
-        smtp_host="127.0.0.1",
-        smtp_security="none",
-        mail_from="portal@cedar.example",
-    )
+    return make_settings(db_url)
 
 
 @pytest.fixture
 def services(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
-    built = build_services(settings, clock=clock, actor="alice")
+    built = services_for(settings, clock=clock)
     yield built
     built.close()
 
@@ -131,7 +108,5 @@ def services(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
 @pytest.fixture
 def practice_ready(services: Services) -> Services:
     """Services with an active practice."""
-    services.practice.update_practice(
-        name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
-    )
+    set_up_practice(services, phone=PRACTICE_PHONE)
     return services

@@ -1,27 +1,24 @@
-"""`frontdesk demo`: the whole product on an embedded default, for a first look.
+"""The demo's stack: the whole product on an embedded default, for a first look.
 
 `DemoStack` starts, on 127.0.0.1 only: an SMTP server that keeps every email in memory (the
 **Demo mailbox**, nothing leaves the machine), a demo database seeded with a practice and charts
 in every portal status, the web endpoint (uvicorn in a thread; its address is the public URL, so
-emailed links work) and outbox delivery in the background. `demo_command` puts the TUI on top and
-stops everything it started when the TUI quits.
+emailed links work) and outbox delivery in the background. The `frontdesk demo` command
+(`frontdesk.cli.demo`) puts the TUI on top and stops everything it started when the TUI quits.
 
 The demo never reads the user's configuration and never opens their database: its settings are
-built here, its database lives in a temporary folder (or, with `--keep`, under the user data dir in
-`demo/`). Heavy modules (the database layer, uvicorn, aiosmtpd, Textual) are imported only when the
-demo starts, so `frontdesk --help` stays quick.
+built here, its database lives in a folder the command chooses (a temporary one or, with `--keep`,
+`kept_directory()` under the user data dir). Heavy modules (the database layer, uvicorn, aiosmtpd)
+are imported only when the demo starts, so `frontdesk --help` stays quick.
 """
 
 from __future__ import annotations
 
-import argparse
 import email
 import email.policy
 import logging
 import re
-import shutil
 import socket
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,9 +28,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from frontdesk.cli_demo import DEMO_CHARTS
-from frontdesk.cli_support import CliContext, CliError
 from frontdesk.core import links
+from frontdesk.demo import DEMO_CHARTS, DemoError
 
 if TYPE_CHECKING:
     import uvicorn
@@ -337,7 +333,7 @@ class DemoStack:
         )
         self._server_thread.start()
         if not self._server.ready.wait(START_TIMEOUT) or not self._server.started:
-            raise CliError(f"the demo's web endpoint did not start on {self.web_url}")
+            raise DemoError(f"the demo's web endpoint did not start on {self.web_url}")
         self._outbox = self._services.delivery_loop(interval=self.delivery_interval)
         self._outbox.start()
 
@@ -447,7 +443,7 @@ def _remove_database(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The command
+# What the command and the TUI use
 # --------------------------------------------------------------------------------------------
 
 
@@ -456,58 +452,6 @@ def kept_directory() -> Path:
     from frontdesk.core.config import user_data_dir
 
     return user_data_dir() / "demo"
-
-
-def demo_command(args: argparse.Namespace, ctx: CliContext) -> int:
-    """`frontdesk demo [--keep] [--charts N]`."""
-    charts: int = args.charts or DEMO_CHARTS
-    if not ctx.stdin_is_tty():
-        raise CliError("`frontdesk demo` opens the terminal UI: run it in a terminal")
-    if args.keep:
-        directory = kept_directory()
-        continuing = (directory / DEMO_DATABASE).exists()
-    else:
-        directory = Path(tempfile.mkdtemp(prefix="frontdesk-demo-"))
-        continuing = False
-    say = ctx.stderr.print
-    if continuing:
-        if args.charts is not None:
-            say(
-                f"--charts is ignored: continuing with the kept demo database in {directory} "
-                "(delete that folder to start afresh).",
-                markup=False,
-                highlight=False,
-            )
-        else:
-            say(f"Continuing with the kept demo database in {directory}.", markup=False)
-    else:
-        wait = " (a large practice takes a little while)" if charts > 10_000 else ""
-        say(f"Preparing the demo: a practice with {charts:,} charts{wait}…", markup=False)
-    stack = DemoStack(
-        directory / DEMO_DATABASE,
-        charts=charts,
-        reuse=args.keep,
-        log_path=directory / "demo.log",
-    )
-    try:
-        stack.start()
-        _introduce(ctx, stack)
-        from frontdesk.app import FrontDeskApp
-
-        FrontDeskApp(services=stack.services, delivery=stack.deliver, demo=demo_info(stack)).run()
-    finally:
-        stack.stop()
-        if not args.keep:
-            shutil.rmtree(directory, ignore_errors=True)
-    say("The demo has stopped: its web endpoint and mail server are closed.", markup=False)
-    if args.keep:
-        say(
-            f"The demo database is kept at {directory / DEMO_DATABASE}; "
-            "`frontdesk demo --keep` continues with it.",
-            markup=False,
-            highlight=False,
-        )
-    return 0
 
 
 @dataclass(frozen=True)
@@ -529,16 +473,3 @@ def demo_info(stack: DemoStack) -> DemoInfo:
 
     timezone = stack.services.practice.practice().timezone
     return DemoInfo(stack.mailbox, stack.web_url, stack.smtp_port, DEMO_PASSWORD, timezone)
-
-
-def _introduce(ctx: CliContext, stack: DemoStack) -> None:
-    from frontdesk.demo.data import DEMO_PASSWORD
-
-    lines = [
-        f"Web endpoint (emailed links point here): {stack.web_url}",
-        f"Mail server capturing every email: 127.0.0.1:{stack.smtp_port} "
-        "(Ctrl+O in the terminal UI opens the Demo mailbox)",
-        f"Clients registered in the demo data sign in with the password: {DEMO_PASSWORD}",
-    ]
-    for line in lines:
-        ctx.stderr.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -22,7 +22,6 @@ import smtplib
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -32,13 +31,12 @@ from sqlmodel import Session, col, select
 
 from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
-from frontdesk.core.config import Settings
-from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.services import build_services
 from store.models import OUTBOX_PENDING, OutboxEmail
 from tests.benchmarks.common import Result, print_table
+from tests.factories import PRACTICE_PHONE, T0, delivery_for, make_settings, set_up_practice
 
-START = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+START = T0
 
 
 class _Counter:
@@ -89,18 +87,10 @@ def measure(
     sink.start()
     port = ports.get(timeout=60)
 
-    settings = Settings(
-        database_url=url,
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_security="none",
-        mail_from="portal@cedar.example",
-    )
+    settings = make_settings(url, smtp_port=port)
     clock = FrozenClock(START)
     services = build_services(settings, clock=clock, actor="bench")
-    services.practice.update_practice(
-        name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
-    )
+    set_up_practice(services, phone=PRACTICE_PHONE)
 
     setup = time.perf_counter()
 
@@ -130,7 +120,7 @@ def measure(
     count = len(rows)
     del rows
 
-    delivery = OutboxDelivery(services.db, clock, settings, lambda: None)
+    delivery = delivery_for(services, settings)
     gc.collect()
     started = time.perf_counter()
     if args.profile:

@@ -18,18 +18,15 @@ kept out of the way (a fresh client address each time and a clock moved past its
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.benchmarks.common import Result, print_table
 
 PASSWORD = "cedar river morning walk"
-LINK = re.compile(r"/register/([A-Za-z0-9_-]{43})")
 
 
 def _timed(call: Callable[[], object]) -> float:
@@ -49,23 +46,23 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Result]:
 
     from frontdesk.access.signin import SignInService
     from frontdesk.charts.records import ChartInput
+    from frontdesk.core import links
     from frontdesk.core.clock import FrozenClock
     from frontdesk.core.config import Settings
     from frontdesk.services import build_services
     from store.models import OutboxEmail
+    from tests.factories import MAIL_FROM, PRACTICE_PHONE, T0, register_chart, set_up_practice
 
     rounds = rounds or (40 if quick else 200)
-    clock = FrozenClock(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))
+    clock = FrozenClock(T0)
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(
             database_url=f"sqlite:///{Path(folder) / 'timing.db'}",
             public_url="http://127.0.0.1:8080",
-            mail_from="portal@cedar.example",
+            mail_from=MAIL_FROM,
         )
         services = build_services(settings, clock=clock, actor="bench")
-        services.practice.update_practice(
-            name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
-        )
+        set_up_practice(services, phone=PRACTICE_PHONE)
         for n in range(2 * rounds + 1):
             services.charts.add_chart(
                 ChartInput(f"C-{n}", "Ana", "Lopez", "1985-03-04", f"ana.{n}@example.com")
@@ -73,16 +70,11 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Result]:
             services.invitations.send_invitation(f"C-{n}")
         with services.db.read() as session:
             bodies = session.exec(select(OutboxEmail.body_text).order_by(col(OutboxEmail.id))).all()
-        links = [m.group(1) for body in bodies if (m := LINK.search(body))]
+        tokens = [token for body in bodies if (token := links.find_register_token(body))]
         # One account (the last chart registers), for the sign-in cases.
+        last_chart = f"C-{2 * rounds}"
         assert (
-            services.registration.register(
-                links[-1],
-                last_name="Lopez",
-                date_of_birth="1985-03-04",
-                password=PASSWORD,
-                password_confirm=PASSWORD,
-            ).state
+            register_chart(services, last_chart, token=tokens[-1], password=PASSWORD).state
             == "registered"
         )
         signin = SignInService(services.db, clock)
@@ -107,8 +99,8 @@ def run(quick: bool = False, rounds: int | None = None) -> list[Result]:
         dob_ms: list[float] = []
         unknown_link_ms: list[float] = []
         for n in range(rounds):
-            last_ms.append(_timed(register("last", links[2 * n], "Smith", "1985-03-04")))
-            dob_ms.append(_timed(register("dob", links[2 * n + 1], "Lopez", "1990-01-01")))
+            last_ms.append(_timed(register("last", tokens[2 * n], "Smith", "1985-03-04")))
+            dob_ms.append(_timed(register("dob", tokens[2 * n + 1], "Lopez", "1990-01-01")))
             unknown_link_ms.append(_timed(register("link", "A" * 43, "Lopez", "1985-03-04")))
         unknown_ms: list[float] = []
         wrong_ms: list[float] = []

@@ -170,23 +170,18 @@ def _prepare(folder: Path) -> tuple[str, str, str]:
     from frontdesk.access.signin import SignInService
     from frontdesk.charts.records import ChartInput
     from frontdesk.services import build_services
-    from tests.web.conftest import PASSWORD, latest_token, make_settings, prepare
+    from tests.factories import latest_token, register_chart
+    from tests.web.conftest import PASSWORD, make_settings, prepare
 
     database_url = f"sqlite:///{folder / 'bench.db'}"
     services = build_services(make_settings(database_url))
     prepare(services)
-    token = latest_token(services)  # C-1001's link, left live
+    token = latest_token(services, "C-1001")  # C-1001's link, left live
     services.charts.add_chart(
         ChartInput("C-2002", "Ben", "Okafor", "1990-05-06", "ben@example.com")
     )
     services.invitations.send_invitation("C-2002")
-    registered = services.registration.register(
-        latest_token(services),
-        last_name="Okafor",
-        date_of_birth="1990-05-06",
-        password=PASSWORD,
-        password_confirm=PASSWORD,
-    )
+    registered = register_chart(services, "C-2002", password=PASSWORD)
     assert registered.state == "registered", registered
     signed_in = SignInService(services.db, services.clock).sign_in(
         "ben@example.com", PASSWORD, client_address="127.0.0.1"

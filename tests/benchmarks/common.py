@@ -6,7 +6,7 @@ import io
 import random
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,11 +17,8 @@ if str(ROOT) not in sys.path:
 
 CHARTS = 100_000
 
-FIRST = [
-    "Ana", "Ben", "Chloé", "Dmitri", "Esther", "Farah", "Gabriel", "Hana", "Ikaika", "José",
-    "Keisha", "Liam", "María", "Noah", "Olu", "Priya", "Quinn", "Rosa", "Sean", "Thảo", "Uma",
-    "Víctor", "Wen", "Ximena", "Yusuf", "Zoë",
-]  # fmt: skip
+# The demo's last names without its markup ("Lee", not "Lee [twin]"); first names are the
+# demo's own (frontdesk.demo.data.FIRST).
 LAST = [
     "O'Brien", "García", "Nguyễn", "D'Angelo", "Smith-Jones", "Müller", "Okafor", "Kowalski",
     "Haddad", "Lefèvre", "Park", "MacDonald", "Silva", "Cohen", "Patel", "Yamamoto",
@@ -73,11 +70,10 @@ def ensure_store(charts: int = CHARTS) -> Path:
 
 def build_store(path: Path, count: int) -> None:
     """A migrated SQLite store with `count` charts, inserted in bulk through the store."""
-    import sqlalchemy as sa
-
     from frontdesk.core.text import search_key
+    from frontdesk.demo.data import FIRST, chart_row, insert_chart_rows
     from store.db import open_database
-    from store.models import Chart, Practice
+    from store.models import Practice
 
     db = open_database(f"sqlite:///{path}")
     rng = random.Random(20261126)
@@ -87,35 +83,17 @@ def build_store(path: Path, count: int) -> None:
             Practice(id=1, name="Cedar Counseling", phone="(555) 010-0100", portal_active=True)
         )
     )
-    batch: list[dict[str, object]] = []
-    for i in range(count):
-        first = rng.choice(FIRST)
-        last = rng.choice(LAST) + ("" if i % 3 == 0 else f"{rng.randrange(1000)}")
-        number = f"C-{100000 + i}"
-        email = f"{search_key(first).replace(' ', '')}.{i}@example.com"
-        batch.append(
-            {
-                "chart_number": number,
-                "first_name": first,
-                "last_name": last,
-                "preferred_name": None,
-                "date_of_birth": date(1940, 1, 1) + timedelta(days=rng.randrange(0, 30000)),
-                "email": email,
-                "phone": None,
-                "last_key": search_key(last),
-                "first_key": search_key(first),
-                "email_key": email.lower(),
-                "search_text": search_key(f"{last} {first} {number} {email}"),
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        if len(batch) == 5000:
-            rows = list(batch)
-            db.transact(lambda s, rows=rows: s.execute(sa.insert(Chart), rows))
-            batch.clear()
-    if batch:
-        db.transact(lambda s: s.execute(sa.insert(Chart), batch))
+
+    def rows() -> Iterator[dict[str, object]]:
+        for i in range(count):
+            first = rng.choice(FIRST)
+            last = rng.choice(LAST) + ("" if i % 3 == 0 else f"{rng.randrange(1000)}")
+            number = f"C-{100000 + i}"
+            email = f"{search_key(first).replace(' ', '')}.{i}@example.com"
+            dob = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 30000))
+            yield chart_row(number, first, last, dob, email, now)
+
+    insert_chart_rows(db, rows())
     db.dispose()
 
 

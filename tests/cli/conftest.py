@@ -6,15 +6,15 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from frontdesk.cli import main
-from frontdesk.cli_support import CliContext
+from frontdesk.cli import COMMANDS, CommandGroup, main
+from frontdesk.cli.context import CliContext
 from frontdesk.core.clock import FrozenClock
 
 CSV_HEADER = (
@@ -39,7 +39,8 @@ class Result:
 
 
 class Cli:
-    """`cli("charts", "list")` runs `frontdesk charts list` and returns code, stdout, stderr."""
+    """`cli("charts", "list")` runs `frontdesk charts list` and returns code, stdout, stderr.
+    `groups` is the command table it runs with (a test may add a group of its own)."""
 
     def __init__(
         self, capsys: pytest.CaptureFixture[str], clock: FrozenClock, mp: pytest.MonkeyPatch
@@ -47,12 +48,13 @@ class Cli:
         self.capsys = capsys
         self.clock = clock
         self.mp = mp
+        self.groups: Sequence[CommandGroup] = COMMANDS
 
     def __call__(self, *argv: str, tty: bool = False, answer: str | None = None) -> Result:
         if answer is not None:
             self.mp.setattr(sys, "stdin", io.StringIO(answer + "\n"))
         ctx = CliContext(clock=self.clock, stdin_is_tty=lambda: tty)
-        code = main(list(argv), ctx)
+        code = main(list(argv), ctx, groups=self.groups)
         captured = self.capsys.readouterr()
         return Result(code, captured.out, captured.err)
 

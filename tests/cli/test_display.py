@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, col
 
-from frontdesk.cli_support import cell
+from frontdesk.cli.context import cell
 from frontdesk.core.config import load_settings
 from frontdesk.core.text import single_line
 from store.db import create_engine_for

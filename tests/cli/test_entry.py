@@ -1,4 +1,5 @@
-"""The entry point: real processes never show a traceback; plug-in commands, placeholders, the
+"""The entry point: real processes never show a traceback; the command table (every group
+registers its commands, a broken one stops `frontdesk`), `--help` loads nothing heavy, the
 terminal UI, interrupts."""
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from frontdesk.cli import PLUGIN_MODULES
-from frontdesk.cli_support import CliContext, CliError
+from frontdesk.cli import COMMANDS, build_parser
+from frontdesk.cli.context import CliContext, CliError
 
 from .conftest import Cli, set_up_practice
 
-PLUGINS = PLUGIN_MODULES  # every optional command module (cli_demo included)
 FRONTDESK = Path(sys.executable).with_name("frontdesk")
 
 
@@ -61,71 +61,110 @@ def test_real_processes_fail_in_one_line(lite: Cli, sqlite_url: str) -> None:
     assert "Traceback" not in unknown.stderr + refused.stderr + wrong.stderr + helped.stderr
 
 
-@pytest.fixture
-def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A build without the optional command modules."""
-    for name in PLUGINS:
-        monkeypatch.setitem(sys.modules, name, None)
+EVERY_COMMAND = {
+    "db", "practice", "charts", "invites", "owner", "signin", "audit",
+    "outbox", "email", "smtp", "serve", "doctor", "demo",
+}  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["demo"], "`frontdesk demo` is not available yet in this build"),
-        (["doctor", "--json"], "`frontdesk doctor` is not available yet in this build"),
-        (["serve", "--port", "8080"], "`frontdesk serve` is not available yet in this build"),
-        (["outbox", "list"], "`frontdesk outbox list` is not available in this build"),
-        (["outbox", "deliver"], "`frontdesk outbox deliver` is not available in this build"),
-    ],
-)
-def test_placeholders_when_the_parts_are_missing(
-    lite: Cli, no_plugins: None, argv: list[str], message: str
+def _commands_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(commands.choices)
+
+
+def test_every_group_in_the_table_registers_its_commands(sqlite_url: str) -> None:
+    """The command table is plain data: each group module adds its own commands, and the
+    command line is exactly their union (no placeholders), all of it listed by `--help`."""
+    union: set[str] = set()
+    for group in COMMANDS:
+        alone = argparse.ArgumentParser(prog="frontdesk")
+        group.register(alone.add_subparsers())
+        added = set(_commands_of(alone))
+        assert added, f"{group} registers no command"
+        assert not added & union, f"{group} registers a command another group has"
+        union |= added
+    assert union == EVERY_COMMAND
+    assert set(_commands_of(build_parser())) == EVERY_COMMAND
+    helped = _run(["--help"], {"FRONTDESK_DATABASE_URL": sqlite_url}, module=False)
+    assert helped.returncode == 0, helped.stderr
+    listed = {line.split()[0] for line in helped.stdout.splitlines() if line.startswith("    ")}
+    assert listed >= EVERY_COMMAND
+
+
+BROKEN_MODULE = """
+import importlib.abc, importlib.util, sys
+
+class Broken(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path, target=None):
+        return importlib.util.spec_from_loader(name, self) if name == sys.argv[1] else None
+
+    def exec_module(self, module):
+        raise ImportError(f"cannot import name 'gone' from {module.__name__!r}")
+
+sys.meta_path.insert(0, Broken())
+from frontdesk.cli import main
+
+raise SystemExit(main(["charts", "list", "--json"]))
+"""
+
+
+@pytest.mark.parametrize("module", ["frontdesk.cli.outbox", "frontdesk.cli.charts"])
+def test_a_command_module_that_fails_to_import_stops_frontdesk(
+    module: str, sqlite_url: str
 ) -> None:
-    assert lite.fails(*argv) == f"frontdesk: error: {message}"
-
-
-def _plugin(monkeypatch: pytest.MonkeyPatch, name: str, register: object) -> None:
-    module = types.ModuleType(name)
-    module.register = register  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, name, module)
-
-
-def test_plugins_add_commands_and_replace_placeholders(
-    lite: Cli, no_plugins: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        doctor = commands.add_parser("doctor")
-        doctor.add_argument("--json", action="store_true")
-
-        def handler(args: argparse.Namespace, ctx: CliContext) -> int:
-            ctx.say(f"all good ({'json' if args.json else 'table'}) at {ctx.when(ctx.now())}")
-            return 0
-
-        doctor.set_defaults(handler=handler)
-
-    _plugin(monkeypatch, "frontdesk.cli_ops", register)
-    set_up_practice(lite)
-    assert lite.ok("doctor", "--json").out == "all good (json) at Thu Nov 26, 10:00 AM\n"
-    assert "not available yet" in lite.fails("demo")
-
-
-def test_a_broken_plugin_warns_and_the_rest_works(
-    lite: Cli, no_plugins: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def register(commands: object) -> None:
-        raise RuntimeError("half-installed")
-
-    _plugin(monkeypatch, "frontdesk.cli_mail", register)
-    result = lite("charts", "list", "--json")
-    assert result.code == 0 and result.out.strip() == "[]"
-    assert result.err == (
-        "frontdesk: warning: the commands of frontdesk.cli_mail are unavailable: "
-        "RuntimeError: half-installed\n"
+    """A broken command module is an error at start (its ImportError), never a warning with
+    the other commands carrying on."""
+    done = subprocess.run(
+        [sys.executable, "-c", BROKEN_MODULE, module],
+        env={**os.environ, "FRONTDESK_DATABASE_URL": sqlite_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.rstrip().endswith(f"ImportError: cannot import name 'gone' from {module!r}")
+    assert "warning" not in done.stderr
 
 
-def test_errors_in_plugin_handlers_are_one_line(
-    lite: Cli, no_plugins: None, monkeypatch: pytest.MonkeyPatch
+LAZY_PROBE = """
+import contextlib, io, sys
+from frontdesk.cli import build_parser, main
+
+def paths(parser, path):
+    yield path
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            for name, sub in action.choices.items():
+                yield from paths(sub, [*path, name])
+
+with contextlib.redirect_stdout(io.StringIO()):
+    for path in paths(build_parser(), []):
+        if path != ["charts", "import"]:  # its help lists the importer's columns and limits
+            assert main([*path, "--help"]) == 0, path
+print(",".join(name for name in sys.argv[1:] if name in sys.modules))
+"""
+
+
+def test_help_loads_no_terminal_ui_database_layer_or_web_framework() -> None:
+    """`frontdesk --help` (and the help of every command but `charts import`, which reads the
+    CSV importer) stays quick: Textual, SQLAlchemy and Starlette load in the commands that use
+    them, when they run."""
+    heavy = ["textual", "sqlalchemy", "sqlmodel", "alembic", "starlette", "uvicorn", "store.db"]
+    done = subprocess.run(
+        [sys.executable, "-c", LAZY_PROBE, *heavy],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""  # the names of the heavy modules that were loaded
+
+
+def test_errors_in_command_handlers_are_one_line(
+    lite: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         def refuse(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -137,7 +176,7 @@ def test_errors_in_plugin_handlers_are_one_line(
         commands.add_parser("refuse").set_defaults(handler=refuse)
         commands.add_parser("crash").set_defaults(handler=crash)
 
-    _plugin(monkeypatch, "frontdesk.cli_web", register)
+    lite.groups = (*COMMANDS, types.SimpleNamespace(register=register))  # a test-only group
     assert lite.fails("refuse") == "frontdesk: error: no SMTP password is set"
     assert lite.fails("crash") == (
         "frontdesk: error: unexpected RuntimeError: boom second line "

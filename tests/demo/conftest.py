@@ -12,7 +12,7 @@ import pytest
 
 from frontdesk.core.clock import FrozenClock
 from frontdesk.demo.stack import DEMO_DATABASE, CapturedMail, DemoStack
-from tests.conftest import T0
+from tests.factories import T0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from frontdesk.app import FrontDeskApp
 from frontdesk.core.clock import FrozenClock
 from frontdesk.demo.stack import DEMO_DATABASE, DemoStack, demo_info
-from tests.conftest import T0
+from tests.factories import T0
 from tests.tui.conftest import settle
 
 SIZE = (100, 30)

@@ -19,11 +19,11 @@ from rich.console import Console
 
 from frontdesk.access.status import PortalStatus
 from frontdesk.app import FrontDeskApp
+from frontdesk.cli import demo as demo_cli
 from frontdesk.cli import main
-from frontdesk.cli_support import CliContext
+from frontdesk.cli.context import CliContext
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
-from frontdesk.demo import stack as demo_module
 from frontdesk.demo.data import DEMO_PASSWORD
 from frontdesk.demo.stack import DEMO_DATABASE, DemoStack, demo_info, kept_directory
 from frontdesk.services import build_services
@@ -31,8 +31,8 @@ from screens.action_menu import ActionMenu
 from screens.chart_screen import ChartScreen
 from screens.confirm_dialog import ConfirmDialog
 from screens.mailbox import MailboxScreen, MailView
-from tests.conftest import T0
 from tests.demo.conftest import Seeded
+from tests.factories import T0
 from tests.tui.conftest import open_chart, settle
 from tests.tui.screen_text import screen_text
 
@@ -325,7 +325,7 @@ def test_demo_charts_n_seeds_n_and_keep_continues_with_it(
 def test_demo_without_a_terminal_says_so_and_starts_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(demo_module.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(demo_cli.tempfile, "tempdir", str(tmp_path))
     code, err = run_cli(["demo"], terminal=False)
     assert code == 1
     assert err == "frontdesk: error: `frontdesk demo` opens the terminal UI: run it in a terminal\n"

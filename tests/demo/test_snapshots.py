@@ -22,7 +22,7 @@ from frontdesk.core.config import Settings
 from frontdesk.demo.data import DEMO_PASSWORD
 from frontdesk.demo.stack import DemoInfo, DemoMailbox
 from frontdesk.services import Services, build_services
-from tests.conftest import T0
+from tests.factories import T0
 from tests.tui.conftest import open_chart, settle
 
 Snap = Callable[..., bool]

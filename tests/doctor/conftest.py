@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from store.db import create_engine_for
 from tests.cli.conftest import Cli, cli, lite  # noqa: F401  (fixtures, re-exported)
-from tests.conftest import PG_ADMIN_URL
+from tests.factories import pg_database
 from tests.mail.conftest import (  # noqa: F401  (fixtures, re-exported)
     Certs,
     Sink,
@@ -75,16 +73,8 @@ def checks(result_out: str) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def empty_pg_url(pg_template: str) -> Iterator[str]:
     """A fresh PostgreSQL database with nothing in it (never migrated)."""
-    import uuid
-
-    admin = create_engine_for(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"fd_empty_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with pg_database("fd_empty_") as url:
+        yield url
 
 
 @pytest.fixture

@@ -31,16 +31,14 @@ from store.models import (
     PortalAccount,
     PortalSession,
 )
-from tests.lifecycle.conftest import latest_token
+from tests.factories import latest_token, register_token
 
 PASSWORD = "correct horse battery staple"
 WEEK = 7 * 86400
 
 
 def register(services: Services, token: str, *, last: str = "O'Brien", dob: str = "1985-03-04"):
-    return services.registration.register(
-        token, last_name=last, date_of_birth=dob, password=PASSWORD, password_confirm=PASSWORD
-    )
+    return register_token(services, token, last_name=last, date_of_birth=dob, password=PASSWORD)
 
 
 def actions(services: Services, chart: str) -> list[str]:

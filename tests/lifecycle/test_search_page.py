@@ -12,7 +12,7 @@ from frontdesk.charts.records import ChartInput, ContactInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.desk.search import ChartSearch
 from frontdesk.services import Services
-from tests.lifecycle.conftest import latest_token
+from tests.factories import latest_token, lock_invitation, register_chart
 
 PASSWORD = "correct horse battery staple"
 
@@ -49,23 +49,15 @@ def five_states(practice_ready: Services, clock: FrozenClock) -> Services:
             )
         )
     practice_ready.invitations.send_invitation("C-4")
-    locked = latest_token(practice_ready)
-    for _ in range(5):
-        practice_ready.registration.register(
-            locked,
-            last_name="Nobody",
-            date_of_birth="1985-03-04",
-            password=PASSWORD,
-            password_confirm=PASSWORD,
-        )
-    practice_ready.invitations.send_invitation("C-5")
-    result = practice_ready.registration.register(
-        latest_token(practice_ready),
-        last_name="Evans",
+    lock_invitation(
+        practice_ready,
+        latest_token(practice_ready, "C-4"),
+        last_name="Nobody",
         date_of_birth="1985-03-04",
         password=PASSWORD,
-        password_confirm=PASSWORD,
     )
+    practice_ready.invitations.send_invitation("C-5")
+    result = register_chart(practice_ready, "C-5", password=PASSWORD)
     assert result.state == "registered"
     return practice_ready
 

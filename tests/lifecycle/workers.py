@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
 from frontdesk.core.errors import FrontDeskError
 from frontdesk.services import build_services
+from tests.factories import MAIL_FROM, T0
 
 
 def resend_rounds(
@@ -18,7 +19,7 @@ def resend_rounds(
     """Each round: wait for the other desk at the barrier, then resend the same chart."""
     clock = FrozenClock(start)
     services = build_services(
-        Settings(database_url=url, mail_from="portal@cedar.example"), clock=clock, actor=actor
+        Settings(database_url=url, mail_from=MAIL_FROM), clock=clock, actor=actor
     )
     try:
         for n in range(rounds):
@@ -39,4 +40,4 @@ def resend_rounds(
         services.close()
 
 
-START = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+START = T0

@@ -1,5 +1,6 @@
 """Mail fixtures: a real SMTP server (aiosmtpd on 127.0.0.1, OS-chosen port), test certificates
-made with `cryptography`, an in-test keyring backend, and a chart with an invitation."""
+made with `cryptography`, an in-test keyring backend, and a chart with an invitation. The
+outbox helpers (`delivery_for`, `outbox_rows`, `latest_token`) are in tests/factories.py."""
 
 from __future__ import annotations
 
@@ -27,16 +28,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from sqlmodel import col, select
 
 from frontdesk.charts.records import ChartInput
+from frontdesk.core import links
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
-from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.services import Services
-from store.models import OutboxEmail
 
-LINK_RE = re.compile(r"/register/([A-Za-z0-9_-]{43})")
 CHART_NUMBER = "C-20931"
 DOB = "1985-03-04"
 
@@ -82,9 +80,9 @@ class Received:
 
     @property
     def token(self) -> str:
-        match = LINK_RE.search(self.text)
-        assert match, "no registration link in the received email"
-        return match.group(1)
+        token = links.find_register_token(self.text)
+        assert token, "no registration link in the received email"
+        return token
 
 
 @dataclass
@@ -455,22 +453,3 @@ def invited(practice_ready: Services) -> Services:
     )
     practice_ready.invitations.send_invitation(CHART_NUMBER)
     return practice_ready
-
-
-def delivery_for(
-    services: Services, settings: Settings, password: str | None = None, **kwargs: Any
-) -> OutboxDelivery:
-    return OutboxDelivery(services.db, services.clock, settings, lambda: password, **kwargs)
-
-
-def outbox_rows(services: Services) -> list[OutboxEmail]:
-    with services.db.read() as session:
-        return list(session.exec(select(OutboxEmail).order_by(col(OutboxEmail.id))).all())
-
-
-def queued_token(services: Services) -> str:
-    """The token in the newest stored email (before delivery the only place it exists)."""
-    rows = outbox_rows(services)
-    match = LINK_RE.search(rows[-1].body_text)
-    assert match
-    return match.group(1)

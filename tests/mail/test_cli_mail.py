@@ -15,11 +15,12 @@ import pytest
 from rich.console import Console
 
 from frontdesk.cli import main
-from frontdesk.cli_support import CliContext
+from frontdesk.cli.context import CliContext
 from frontdesk.core.config import Settings
 from frontdesk.mail.secrets import SERVICE
 from frontdesk.services import Services
-from tests.mail.conftest import Certs, MemoryKeyring, StartSmtp, outbox_rows
+from tests.factories import outbox_rows
+from tests.mail.conftest import Certs, MemoryKeyring, StartSmtp
 
 SENTINEL = "Sentinel-Pa55-44d1aa"
 

@@ -14,11 +14,11 @@ from frontdesk.mail import compose
 from frontdesk.mail.compose import MessageError, build_message, format_expiry
 from frontdesk.services import Services
 from store.models import OutboxEmail, Practice
+from tests.factories import delivery_for
 from tests.mail.conftest import (
     CHART_NUMBER,
     Received,
     StartSmtp,
-    delivery_for,
 )
 
 DOB_FORMATS = [
@@ -154,7 +154,11 @@ def test_no_phone_wording(invited: Services) -> None:
             "America/Los_Angeles",
             "Wednesday, December 2 at 9:05 PM",
         ),
-        (datetime(2026, 3, 8, 17, 0, tzinfo=UTC), "America/New_York", "Sunday, March 8 at 1:00 PM"),
+        (
+            datetime(2026, 3, 8, 17, 0, tzinfo=UTC),
+            "America/New_York",
+            "Sunday, March 8 at 1:00 PM",
+        ),
         (datetime(2026, 3, 1, 0, 30, tzinfo=UTC), "UTC", "Sunday, March 1 at 12:30 AM"),
     ],
 )

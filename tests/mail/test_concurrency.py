@@ -17,7 +17,7 @@ from frontdesk.core.clock import FrozenClock
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.services import Services
 from store.models import OUTBOX_PENDING, OUTBOX_SENT, OutboxEmail
-from tests.conftest import T0
+from tests.factories import T0
 from tests.mail import workers
 from tests.mail.conftest import Sink, StartSmtp
 

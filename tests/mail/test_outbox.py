@@ -33,16 +33,13 @@ from store.models import (
     Invitation,
     OutboxEmail,
 )
-from tests.conftest import T0
+from tests.factories import T0, delivery_for, latest_token, outbox_rows
 from tests.mail.conftest import (
     CHART_NUMBER,
     Certs,
     Sink,
     StartSmtp,
-    delivery_for,
     free_port,
-    outbox_rows,
-    queued_token,
 )
 
 
@@ -62,7 +59,7 @@ def audit_actions(services: Services) -> list[AuditEvent]:
 def test_delivers_invitation_without_login(
     invited: Services, start_smtp: StartSmtp, mail_settings: Any, clock: FrozenClock
 ) -> None:
-    token = queued_token(invited)
+    token = latest_token(invited)
     server = start_smtp(sink=Sink(clock=clock))
     report = delivery_for(invited, mail_settings(server.port)).deliver_due()
     assert (report.sent, report.retrying, report.failed, report.cancelled) == (1, 0, 0, 0)
@@ -132,7 +129,7 @@ def test_temporary_failures_back_off_then_deliver(
     invited: Services, start_smtp: StartSmtp, mail_settings: Any, clock: FrozenClock, reply: str
 ) -> None:
     """E2/E3: attempts at 0, 5, 15, 35, 75 min, then hourly; delivered after the backoff."""
-    token = queued_token(invited)
+    token = latest_token(invited)
     sink = Sink(clock=clock, data_replies=[reply] * 6)
     server = start_smtp(sink=sink)
     delivery = delivery_for(invited, mail_settings(server.port))
@@ -209,7 +206,7 @@ def test_permanent_failure_stops_at_once(
 def test_server_down_keeps_email_and_delivers_when_back(
     invited: Services, start_smtp: StartSmtp, mail_settings: Any, clock: FrozenClock
 ) -> None:
-    token = queued_token(invited)
+    token = latest_token(invited)
     port = free_port()
     delivery = delivery_for(invited, mail_settings(port))
     report = delivery.deliver_due()
@@ -281,7 +278,7 @@ def test_superseded_invitation_email_is_not_sent(
     invited: Services, start_smtp: StartSmtp, mail_settings: Any, clock: FrozenClock
 ) -> None:
     """A relay died holding the first email; after a resend only the new link goes out."""
-    first_token = queued_token(invited)
+    first_token = latest_token(invited)
 
     def work(session: Any) -> None:
         session.execute(
@@ -295,7 +292,7 @@ def test_superseded_invitation_email_is_not_sent(
     invited.db.transact(work)
     clock.advance(seconds=61)
     invited.invitations.resend_invitation(CHART_NUMBER)
-    new_token = queued_token(invited)
+    new_token = latest_token(invited)
     server = start_smtp()
     delivery = delivery_for(invited, mail_settings(server.port))
     assert delivery.deliver_due().sent == 1  # only the new email: the old one is leased
@@ -345,7 +342,7 @@ def test_no_token_at_rest_after_delivery(
     invited: Services, start_smtp: StartSmtp, mail_settings: Any
 ) -> None:
     """T2: after delivery no table holds the token (nor its first 8 characters)."""
-    token = queued_token(invited)
+    token = latest_token(invited)
     server = start_smtp()
     delivery_for(invited, mail_settings(server.port)).deliver_due()
     assert server.messages[0].token == token

@@ -23,7 +23,8 @@ from frontdesk.mail.secrets import (
     smtp_password_provider,
 )
 from frontdesk.services import Services
-from tests.mail.conftest import HangingKeyring, MemoryKeyring, StartSmtp, outbox_rows
+from tests.factories import outbox_rows
+from tests.mail.conftest import HangingKeyring, MemoryKeyring, StartSmtp
 
 SENTINEL = "Sentinel-Pa55-91c2e0"
 UseKeyring = Callable[[keyring.backend.KeyringBackend], None]
@@ -182,7 +183,7 @@ def test_cli_stores_in_the_file_only_with_the_flag(
     import stat
 
     from frontdesk.cli import main
-    from frontdesk.cli_support import CliContext
+    from frontdesk.cli.context import CliContext
     from frontdesk.mail.secrets import password_file
 
     use_keyring(keyring.backends.fail.Keyring())

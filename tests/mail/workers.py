@@ -7,20 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from frontdesk.core.clock import FrozenClock
-from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import DeliveryReport, OutboxDelivery
 from store.db import open_database
+from tests.factories import make_settings
 
 
 def relay(url: str, port: int, at: datetime, barrier: Any, results: Any) -> None:
     """One delivery process: wait for the other at the barrier, then deliver until none is due."""
-    settings = Settings(
-        database_url=url,
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_security="none",
-        mail_from="portal@cedar.example",
-    )
+    settings = make_settings(url, smtp_port=port)
     db = open_database(url, migrate=False)
     delivery = OutboxDelivery(db, FrozenClock(at), settings, lambda: None)
     total = DeliveryReport()

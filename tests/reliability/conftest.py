@@ -1,16 +1,15 @@
 """Reliability suite: shared checks of the store after crashes and concurrent work.
 
 Fixtures come from the other suites (reuse, not copies): `db_url`, `settings`, `services`,
-`practice_ready`, `clock` from tests/conftest.py; the real SMTP server (`start_smtp`, aiosmtpd
-on 127.0.0.1) from tests/mail/conftest.py; the real uvicorn server (`live_server`) from
-tests/web/conftest.py.
+`practice_ready`, `clock` from tests/conftest.py (their data from tests/factories.py); the real
+SMTP server (`start_smtp`, aiosmtpd on 127.0.0.1) from tests/mail/conftest.py; the real uvicorn
+server (`live_server`) from tests/web/conftest.py.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,11 +21,11 @@ from sqlmodel import col, select
 
 from frontdesk.services import Services
 from store.models import Invitation, OutboxEmail, PortalAccount
+from tests.factories import REGISTER_LINK
 from tests.mail.conftest import Received, start_smtp
 
 __all__ = ["start_smtp"]  # the fixture, re-exported for this folder
 
-LINK_RE = re.compile(r"/register/([A-Za-z0-9_-]{43})")
 LOCK_WORDS = ("database is locked", "storebusy", "database is busy", "deadlock", "serializ")
 
 
@@ -52,7 +51,7 @@ def child_context() -> mp.context.BaseContext:
 
 def link_tokens(message: Received) -> list[str]:
     """Every registration token in a received email (plain text part)."""
-    return LINK_RE.findall(message.text)
+    return REGISTER_LINK.findall(message.text)
 
 
 def mails_per_token(messages: list[Received]) -> Counter[str]:

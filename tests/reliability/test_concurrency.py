@@ -33,6 +33,7 @@ from frontdesk.core import tokens
 from frontdesk.core.clock import FrozenClock
 from frontdesk.mail.outbox import OutboxDelivery
 from store.models import AuditEvent, Invitation, OutboxEmail, PortalAccount
+from tests.factories import PRACTICE_PHONE, set_up_practice
 from tests.mail.conftest import Received, StartSmtp
 from tests.reliability import workers
 from tests.reliability.conftest import (
@@ -161,9 +162,7 @@ def test_two_desks_and_the_web_work_the_same_charts(
     smtp = start_smtp()
     clock.set(workers.START)
     with live_server(db_url, clock) as live, log_lines() as logs:
-        live.services.practice.update_practice(
-            name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
-        )
+        set_up_practice(live.services, phone=PRACTICE_PHONE)
         for number, (last, dob, client_email, guardian_email) in CHARTS.items():
             live.services.charts.add_chart(ChartInput(number, "Ana", last, dob, client_email))
             live.services.charts.add_contact(

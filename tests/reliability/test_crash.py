@@ -24,23 +24,29 @@ from sqlmodel import col, select
 from frontdesk.charts.records import ChartInput
 from frontdesk.core import tokens
 from frontdesk.core.clock import FrozenClock
-from frontdesk.mail.outbox import OutboxDelivery
-from frontdesk.services import Services, build_services
+from frontdesk.services import Services
 from store.db import open_database
 from store.models import AuditEvent, Invitation, OutboxEmail
+from tests.factories import (
+    PRACTICE_PHONE,
+    PUBLIC_URL,
+    delivery_for,
+    pg_database,
+    services_for,
+    set_up_practice,
+    smtp_settings,
+)
 from tests.mail.conftest import StartSmtp
 from tests.reliability import workers
 from tests.reliability.conftest import check_store, child_context, link_tokens, mails_per_token
 
-PUBLIC_URL = "http://127.0.0.1:8080"
 CHART = "C-1"
 OTHER_CHART = "C-2"  # a bystander: its invitation must come through untouched
 STOP_TIMEOUT = 60  # seconds to reach the stop point; only a broken child takes this long
 
 
 def _deliver(services: Services, port: int) -> None:
-    settings = workers.settings_for(services.settings.database_url, PUBLIC_URL, port)
-    OutboxDelivery(services.db, services.clock, settings, lambda: None).deliver_due()
+    delivery_for(services, smtp_settings(services.settings.database_url, port)).deliver_due()
 
 
 @pytest.mark.parametrize("stage", workers.STAGES)
@@ -49,12 +55,8 @@ def test_resend_killed_at_each_step_loses_nothing(
 ) -> None:
     smtp = start_smtp()
     clock.set(workers.START)
-    before = build_services(
-        workers.settings_for(db_url, PUBLIC_URL, smtp.port), clock=clock, actor="alice"
-    )
-    before.practice.update_practice(
-        name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
-    )
+    before = services_for(smtp_settings(db_url, smtp.port), clock=clock)
+    set_up_practice(before, phone=PRACTICE_PHONE)
     for number, email in ((CHART, "ana@example.com"), (OTHER_CHART, "ben@example.com")):
         before.charts.add_chart(ChartInput(number, "Ana", "Lopez", "1985-03-04", email))
         before.invitations.send_invitation(number)
@@ -98,9 +100,7 @@ def test_resend_killed_at_each_step_loses_nothing(
 
     # The restart: new services (new engine, new connections), after the lease ran out.
     clock.set(workers.START + timedelta(minutes=10))
-    after = build_services(
-        workers.settings_for(db_url, PUBLIC_URL, smtp.port), clock=clock, actor="alice"
-    )
+    after = services_for(smtp_settings(db_url, smtp.port), clock=clock)
     try:
         check_store(after)
         _deliver(after, smtp.port)
@@ -183,11 +183,9 @@ def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
     email or audit row exists; then a resend goes through."""
     smtp = start_smtp()
     clock.set(workers.START)
-    settings = workers.settings_for(db_url, PUBLIC_URL, smtp.port)
-    services = build_services(settings, clock=clock, actor="alice")
-    services.practice.update_practice(
-        name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
-    )
+    settings = smtp_settings(db_url, smtp.port)
+    services = services_for(settings, clock=clock)
+    set_up_practice(services, phone=PRACTICE_PHONE)
     services.charts.add_chart(ChartInput(CHART, "Ana", "Lopez", "1985-03-04", "ana@example.com"))
     services.invitations.send_invitation(CHART)
     _deliver(services, smtp.port)
@@ -230,7 +228,7 @@ def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
         assert kind == "stopped", note
         stopped_after.append(note["statement"])
         assert counts() == before, f"kill {trial + 1} after statement {statement} left rows"
-        after = build_services(settings, clock=clock, actor="alice", migrate=False)
+        after = services_for(settings, clock=clock, migrate=False)
         try:
             check_store(after)
             assert after.registration.inspect_token(first_token).state == "valid"
@@ -239,7 +237,7 @@ def test_twenty_kills_inside_the_resend_transaction_lose_nothing(
     assert len(set(stopped_after)) >= 2  # the kills fell after different kinds of statement
 
     clock.set(workers.START + timedelta(minutes=10))
-    after = build_services(settings, clock=clock, actor="alice", migrate=False)
+    after = services_for(settings, clock=clock, migrate=False)
     try:
         after.invitations.resend_invitation(CHART)
         _deliver(after, smtp.port)
@@ -255,21 +253,10 @@ def _statements_on_postgresql(ctx: Any, url: str, smtp_port: int) -> int:
     counted in a clone of it (CREATE DATABASE ... TEMPLATE), which is then dropped."""
     import sqlalchemy as sa
 
-    base = sa.make_url(url)
-    clone = f"{base.database}_probe"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{clone}" TEMPLATE "{base.database}"')
+    template = sa.make_url(url).database
+    with pg_database(f"{template}_probe_", template=template) as clone:
         kind, note = _run_child(
-            ctx,
-            workers.crash_resend_inside,
-            (base.set(database=clone).render_as_string(hide_password=False), PUBLIC_URL,
-             smtp_port, CHART, 10_000),
-        )  # fmt: skip
-        assert kind == "finished", note
-        return int(note["statements"])
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{clone}" WITH (FORCE)')
-        admin.dispose()
+            ctx, workers.crash_resend_inside, (clone, PUBLIC_URL, smtp_port, CHART, 10_000)
+        )
+    assert kind == "finished", note
+    return int(note["statements"])

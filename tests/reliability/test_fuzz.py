@@ -39,10 +39,11 @@ from frontdesk.core.identity import last_names_match, normalize_last_name, parse
 from frontdesk.core.text import has_controls, single_line
 from frontdesk.mail.compose import build_message, invitation_email, wire_policy
 from frontdesk.mail.templates import TemplateError, clean_body
-from frontdesk.services import Services, build_services
+from frontdesk.services import Services
 from screens.safe_text import cell, clean, content, lines, template
 from store.models import AuditEvent, Chart, Invitation, OutboxEmail, PortalAccount, Practice
-from tests.web.conftest import csrf_of, latest_token, make_client, make_settings, prepare
+from tests.factories import latest_token, services_for
+from tests.web.conftest import csrf_of, make_client, prepare
 
 
 def fuzz(examples: int) -> settings:
@@ -377,7 +378,7 @@ IDENTITY_ERROR = "match the practice"  # "doesn't match the practice's records"
 
 @pytest.fixture
 def registration_site(sqlite_url: str, clock: FrozenClock) -> Iterator[tuple[TestClient, str]]:
-    services = build_services(make_settings(sqlite_url), clock=clock, actor="alice")
+    services = services_for(sqlite_url, clock=clock)
     prepare(services)
     with make_client(services) as client:
         yield client, latest_token(services)

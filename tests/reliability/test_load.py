@@ -21,6 +21,7 @@ from sqlmodel import select
 from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
 from store.models import AuditEvent, Invitation
+from tests.factories import PRACTICE_PHONE, register_chart, set_up_practice
 from tests.reliability.conftest import check_store, log_lines
 from tests.web.conftest import PASSWORD, csrf_of, latest_token, live_server
 
@@ -84,22 +85,14 @@ def test_loopback_load_gives_no_server_error_and_no_lock_error(
     db_url: str, clock: FrozenClock
 ) -> None:
     with live_server(db_url, clock) as live, log_lines() as logs:
-        live.services.practice.update_practice(
-            name="Cedar Counseling", phone="(555) 010-0100", portal_active=True
-        )
+        set_up_practice(live.services, phone=PRACTICE_PHONE)
         for n in range(CLIENTS):  # one registered account per client
             number = f"R-{n}"
             live.services.charts.add_chart(
                 ChartInput(number, "Reg", "Ist", "1980-01-01", f"reg{n}@example.com")
             )
             live.services.invitations.send_invitation(number)
-            registered = live.services.registration.register(
-                latest_token(live.services),
-                last_name="Ist",
-                date_of_birth="1980-01-01",
-                password=PASSWORD,
-                password_confirm=PASSWORD,
-            )
+            registered = register_chart(live.services, number, password=PASSWORD)
             assert registered.state == "registered"
         links: list[tuple[str, str]] = []
         for n in range(CLIENTS):

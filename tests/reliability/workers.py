@@ -10,21 +10,20 @@ from __future__ import annotations
 import random
 import threading
 import traceback
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
 
 from frontdesk.core.clock import FrozenClock
-from frontdesk.core.config import Settings
 from frontdesk.core.errors import FrontDeskError
 from frontdesk.desk.wording import action_sentence
 from frontdesk.mail.outbox import OutboxDelivery
 from frontdesk.mail.sender import SmtpSender
 from frontdesk.services import Services, build_services
+from tests.factories import T0, smtp_settings
 
-START = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
-MAIL_FROM = "portal@cedar.example"
+START = T0
 
 # Where a crash child stops (each a step of one resend, in order).
 IN_TRANSACTION = "in_transaction"  # rows written, COMMIT not yet issued
@@ -32,18 +31,6 @@ COMMITTED = "committed"  # the resend committed; delivery has not started
 CLAIMED = "claimed"  # the outbox row is leased to this process; SMTP not yet connected
 ACCEPTED = "accepted"  # the server answered 250 to DATA; the row is not yet marked sent
 STAGES = (IN_TRANSACTION, COMMITTED, CLAIMED, ACCEPTED)
-
-
-def settings_for(url: str, public_url: str, smtp_port: int = 25) -> Settings:
-    return Settings(
-        database_url=url,
-        public_url=public_url,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        smtp_security="none",
-        smtp_timeout=10.0,
-        mail_from=MAIL_FROM,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -64,7 +51,7 @@ def crash_resend(
     """Resend the chart's invitation and deliver it, stopping at `stage` until killed."""
     try:
         clock = FrozenClock(START + timedelta(minutes=2))  # past the 60 s resend cooldown
-        settings = settings_for(url, public_url, smtp_port)
+        settings = smtp_settings(url, smtp_port, public_url=public_url)
         services = build_services(settings, clock=clock, actor="desk-crash", migrate=False)
         _arm(services, stage, conn)
         services.invitations.resend_invitation(chart_number)
@@ -86,7 +73,10 @@ def crash_resend_inside(
     try:
         clock = FrozenClock(START + timedelta(minutes=2))  # past the 60 s resend cooldown
         services = build_services(
-            settings_for(url, public_url, smtp_port), clock=clock, actor="desk-crash", migrate=False
+            smtp_settings(url, smtp_port, public_url=public_url),
+            clock=clock,
+            actor="desk-crash",
+            migrate=False,
         )
         counted = 0
         writing = False
@@ -170,7 +160,7 @@ def desk_rounds(
     "error:<Exception>" (anything else reached the person: the test fails)."""
     clock = FrozenClock(START)
     services = build_services(
-        settings_for(url, public_url), clock=clock, actor=actor, migrate=False
+        smtp_settings(url, 25, public_url=public_url), clock=clock, actor=actor, migrate=False
     )
     rng = random.Random(seed)
     try:

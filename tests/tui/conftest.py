@@ -13,37 +13,33 @@ from textual.widgets import Input
 
 from frontdesk.app import FrontDeskApp
 from frontdesk.core.clock import FrozenClock
-from frontdesk.core.config import Settings
-from frontdesk.services import Services, build_services
+from frontdesk.services import Services
 from screens.chart_table import ChartTable
-from tests.conftest import T0
-from tests.tui.seeding import REFUSED_ADDRESS, seed_practice
+from tests.factories import (
+    REFUSED_ADDRESS,
+    T0,
+    seed_small_practice,
+    services_for,
+    smtp_settings,
+)
 from tests.tui.smtp import SmtpServer, free_port
 
-MAIL_FROM = "portal@cedar.example"
 
-
-def tui_settings(database_url: str, smtp_port: int) -> Settings:
-    return Settings(
-        database_url=database_url,
-        public_url="http://127.0.0.1:8080",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        smtp_security="none",
-        smtp_timeout=10.0,
-        mail_from=MAIL_FROM,
-    )
+def seed_store(database_url: str) -> None:
+    """Seed `seed_small_practice` into a migrated store, its emails delivered to a local
+    SMTP server that refuses REFUSED_ADDRESS."""
+    with SmtpServer(refuse={REFUSED_ADDRESS}) as server:
+        settings = smtp_settings(database_url, server.port)
+        services = services_for(settings)
+        seed_small_practice(services, settings)
+        services.close()
 
 
 @pytest.fixture(scope="session")
 def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with a chart in every status, built once per run (copied by each test)."""
     path = tmp_path_factory.mktemp("tui-seed") / "seed.db"
-    with SmtpServer(refuse={REFUSED_ADDRESS}) as server:
-        settings = tui_settings(f"sqlite:///{path}", server.port)
-        services = build_services(settings, clock=FrozenClock(T0), actor="alice")
-        seed_practice(services, settings)
-        services.close()
+    seed_store(f"sqlite:///{path}")
     return path
 
 
@@ -80,8 +76,9 @@ def make_app(tui_clock: FrozenClock) -> Iterator[AppFactory]:
         refresh_interval: float = 1.0,
         delivery: Callable[[], object] | None = None,
     ) -> FrontDeskApp:
-        settings = tui_settings(database_url, smtp_port or free_port())
-        services = build_services(settings, clock=tui_clock, actor="alice")
+        services = services_for(
+            smtp_settings(database_url, smtp_port or free_port()), clock=tui_clock
+        )
         built.append(services)
         app = FrontDeskApp(services=services, delivery=delivery, refresh_interval=refresh_interval)
         app.animation_level = "none"  # the end state is what is tested; skip the tweening

@@ -6,15 +6,12 @@ from __future__ import annotations
 import sys
 
 from frontdesk.app import FrontDeskApp
-from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
-from frontdesk.services import build_services
-from tests.conftest import T0
+from tests.factories import MAIL_FROM, services_for
 
 
 def main(database_url: str) -> None:
-    settings = Settings(database_url=database_url, mail_from="portal@cedar.example")
-    services = build_services(settings, clock=FrozenClock(T0), actor="alice")
+    services = services_for(Settings(database_url=database_url, mail_from=MAIL_FROM))
     try:
         FrontDeskApp(services=services).run()
     finally:

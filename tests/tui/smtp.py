@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-import socket
 import threading
 from email.message import Message
 from types import TracebackType
@@ -13,13 +12,11 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tests.mail.conftest import free_port
+
+__all__ = ["Mailbox", "SmtpServer", "free_port"]
+
 GATE_LIMIT = 20.0  # seconds a held message waits at most (bounded, never forever)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Mailbox:

@@ -29,7 +29,6 @@ from textual.worker import WorkerState
 import store.db
 from frontdesk.access.status import PortalStatus
 from frontdesk.app import FrontDeskApp
-from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
 from frontdesk.mail.outbox import OutboxDelivery
@@ -43,20 +42,21 @@ from screens.chart_screen import ChartScreen
 from screens.chart_table import ChartTable
 from screens.confirm_dialog import ConfirmDialog
 from store.models import SQLModel
-from tests.conftest import T0
-from tests.tui.conftest import AppFactory, open_chart, settle, tui_settings
-from tests.tui.screen_text import screen_text
-from tests.tui.seeding import (
+from tests.factories import (
     ACTIVE,
     EXPIRED,
     LOCKED,
     NO_ACCESS,
-    PASSWORD,
-    REFUSED_ADDRESS,
+    T0,
     WITH_GUARDIAN,
-    latest_token,
-    seed_practice,
+    add_numbered_charts,
+    register_chart,
+    services_for,
+    set_up_practice,
+    smtp_settings,
 )
+from tests.tui.conftest import AppFactory, open_chart, seed_store, settle
+from tests.tui.screen_text import screen_text
 from tests.tui.smtp import SmtpServer
 
 SIZE = (80, 24)
@@ -381,8 +381,8 @@ async def test_locked_keyring_does_not_block_the_desk(
         def delete_password(self, service: str, username: str) -> None:
             raise NotImplementedError
 
-    settings = replace(tui_settings(seeded_url, smtp.port), smtp_username="desk")
-    services = build_services(settings, clock=tui_clock, actor="alice")
+    settings = replace(smtp_settings(seeded_url, smtp.port), smtp_username="desk")
+    services = services_for(settings, clock=tui_clock)
     delivery = OutboxDelivery(
         services.db, tui_clock, settings, smtp_password_provider(settings, timeout=8.0)
     )
@@ -468,34 +468,17 @@ async def test_changes_made_elsewhere_show_within_two_seconds(
         other_desk.invitations.send_invitation(WITH_GUARDIAN)
         assert await wait_until(pilot, lambda: owner_status(app) == "Invited", 2.0)
         # The client registers on the web: the open chart turns Active.
-        chart = app.services.views.chart(WITH_GUARDIAN)
-        other_desk.registration.register(
-            latest_token(app.services, WITH_GUARDIAN),
-            last_name=chart.last_name,
-            date_of_birth=chart.date_of_birth.isoformat(),
-            password=PASSWORD,
-            password_confirm=PASSWORD,
-        )
+        register_chart(other_desk, WITH_GUARDIAN)
         assert await wait_until(pilot, lambda: owner_status(app) == "Active", 2.0)
 
 
 # ---------------------------------------------------------------------------------- navigation
 
 
-def _add_numbered_charts(app: FrontDeskApp, count: int) -> None:
-    """Charts P-000, P-001, ... (Pat Doe000, ...), in name order, in one transaction."""
-    app.services.practice.update_practice(name="Cedar Counseling", portal_active=True)
-    with app.services.db.write_once() as session:
-        for number in range(count):
-            app.services.charts.add_chart(
-                ChartInput(f"P-{number:03}", "Pat", f"Doe{number:03}", "1990-01-01"),
-                session=session,
-            )
-
-
 async def test_paging_never_loads_every_chart(make_app: AppFactory, sqlite_url: str) -> None:
     app = make_app(sqlite_url)
-    _add_numbered_charts(app, 120)
+    set_up_practice(app.services)
+    add_numbered_charts(app.services, 120)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.browser.query_one(ChartTable)
@@ -523,7 +506,8 @@ async def test_the_table_window_follows_the_cursor_and_the_wheel(
     window, a scroll bar shows; a search that fits the view has no bar. Changing the page
     lays nothing out (the table draws its own window)."""
     app = make_app(sqlite_url)
-    _add_numbered_charts(app, 40)
+    set_up_practice(app.services)
+    add_numbered_charts(app.services, 40)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.browser.query_one(ChartTable)
@@ -597,16 +581,10 @@ async def test_enter_with_nothing_found_rings_the_bell(
 
 
 @pytest.mark.postgres
-async def test_the_browser_and_a_chart_on_postgresql(
-    make_app: AppFactory, pg_url: str, tui_clock: FrozenClock
-) -> None:
+async def test_the_browser_and_a_chart_on_postgresql(make_app: AppFactory, pg_url: str) -> None:
     """Several desks share PostgreSQL: there every page is read on the reader thread. The
     same searches, worklists and chart as on SQLite."""
-    with SmtpServer(refuse={REFUSED_ADDRESS}) as server:
-        settings = tui_settings(pg_url, server.port)
-        services = build_services(settings, clock=tui_clock, actor="alice")
-        seed_practice(services, settings)
-        services.close()
+    seed_store(pg_url)
     app = make_app(pg_url)
     assert not app.services.search.pages_read_in_place
     async with app.run_test(size=SIZE) as pilot:
@@ -767,7 +745,7 @@ async def test_services_open_behind_the_first_screen(
 
     def open_services() -> Services:
         assert opened.wait(10), "the test lets the store open once the screen is up"
-        return build_services(tui_settings(seeded_url, 25), clock=tui_clock, actor="alice")
+        return services_for(smtp_settings(seeded_url, 25), clock=tui_clock)
 
     app = FrontDeskApp(services=open_services)
     async with app.run_test(size=SIZE) as pilot:
@@ -790,7 +768,7 @@ async def test_services_open_behind_the_first_screen(
 async def test_a_long_search_scrolls_in_its_box(seeded_url: str, tui_clock: FrozenClock) -> None:
     """The box repaints rather than re-laying the screen out on each key; a query longer
     than the box still scrolls so that the cursor and the last letters typed stay in view."""
-    services = build_services(tui_settings(seeded_url, 25), clock=tui_clock, actor="alice")
+    services = services_for(smtp_settings(seeded_url, 25), clock=tui_clock)
     app = FrontDeskApp(services=services)
     long_query = "abcdefghij" * 10 + "XYZ"
     async with app.run_test(size=SIZE) as pilot:

@@ -26,7 +26,7 @@ from frontdesk.core.text import single_line
 from screens.chart_table import ChartTable
 from screens.safe_text import cell, content, lines, template
 from store.models import Chart, ChartOwner, RelatedContact
-from tests.conftest import T0
+from tests.factories import T0, set_up_practice
 from tests.tui.conftest import AppFactory, open_chart, settle
 from tests.tui.screen_text import screen_text
 
@@ -87,7 +87,7 @@ def insert_hostile_charts(app: FrontDeskApp) -> None:
                 )
             )
 
-    app.services.practice.update_practice(name="Cedar Counseling", portal_active=True)
+    set_up_practice(app.services)
     app.services.db.transact(work)
 
 

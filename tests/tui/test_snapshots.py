@@ -12,8 +12,18 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from tests.factories import (
+    ACTIVE,
+    EXPIRED,
+    EXPIRING,
+    INVITED,
+    LOCKED,
+    NO_ACCESS,
+    WITH_GUARDIAN,
+    add_numbered_charts,
+    set_up_practice,
+)
 from tests.tui.conftest import AppFactory, freeze_cursors, open_chart, settle
-from tests.tui.seeding import ACTIVE, EXPIRED, EXPIRING, INVITED, LOCKED, NO_ACCESS, WITH_GUARDIAN
 from tests.tui.smtp import SmtpServer
 
 Snap = Callable[..., bool]
@@ -67,14 +77,9 @@ def test_browser_long_page_scrolled(
 ) -> None:
     """A page longer than the view, the cursor moved below it: the window follows the
     cursor and the table draws its scroll bar."""
-    from frontdesk.charts.records import ChartInput
-
     app = make_app(sqlite_url)
-    app.services.practice.update_practice(name="Cedar Counseling", portal_active=True)
-    for number in range(30):
-        app.services.charts.add_chart(
-            ChartInput(f"P-{number:03}", "Pat", f"Doe{number:03}", "1990-01-01")
-        )
+    set_up_practice(app.services)
+    add_numbered_charts(app.services, 30)
     assert snap_compare(app, run_before=steps("tab", "tab", ("down",) * 17))
 
 

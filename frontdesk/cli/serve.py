@@ -1,17 +1,20 @@
-"""`frontdesk serve`: the web endpoint (uvicorn) plus outbox delivery in the background."""
+"""`frontdesk serve [--host H] [--port P]`: the web endpoint (uvicorn) plus outbox delivery in
+the background."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
-from frontdesk.cli_support import CliContext, CliError
+from frontdesk.cli.context import CliContext, CliError
 from frontdesk.core.config import is_loopback_host
 
+if TYPE_CHECKING:
+    from frontdesk.cli.args import Commands
 
-def register(subparsers: Any) -> None:
-    """Add `serve` to the CLI."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+
+def register(commands: Commands) -> None:
+    parser = commands.add_parser(
         "serve",
         help="run the web endpoint (registration links, sign-in) and outbox delivery",
         description=(
@@ -36,7 +39,7 @@ def serve_command(args: argparse.Namespace, ctx: CliContext) -> int:
             "clients use"
         )
     services = ctx.services()
-    from frontdesk.web.server import serve  # local: uvicorn only loads for this command
+    from frontdesk.web.server import serve  # local: uvicorn and Starlette load for this command
 
     ctx.stderr.print(
         f"Serving the Client Portal on http://{args.host}:{args.port} "

@@ -1,11 +1,9 @@
-"""What every CLI command module shares: the error type, the context, confirmations, JSON output.
+"""What every command module shares: the context of one invocation, its error types, cells.
 
-Command modules (`frontdesk/cli.py`, `frontdesk/cli_mail.py`, `frontdesk/cli_web.py`) expose
-`register(subparsers)`; each handler is `handler(args, ctx) -> int` and is set with
-`parser.set_defaults(handler=...)`.
-
-Client data is shown literally: put it in tables through `cell()` (a rich `Text`, never markup)
-and print sentences with `ctx.say()`. Times are shown in the practice's time zone (`ctx.when`).
+Each handler is `handler(args, ctx) -> int`. Client data is shown literally: put it in tables
+through `cell()` (a rich `Text`, never markup) and print sentences with `ctx.say()`. Times are
+shown in the practice's time zone (`ctx.when`). Nothing here loads the database layer: the
+services are built on first use.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -24,13 +22,25 @@ from rich.text import Text
 
 from frontdesk.core.clock import Clock, as_utc
 from frontdesk.core.config import Settings, load_settings
-from frontdesk.core.errors import FrontDeskError
+from frontdesk.core.errors import FrontDeskError, InvalidInput
 from frontdesk.core.text import single_line
-from frontdesk.services import Services, build_services
+
+if TYPE_CHECKING:
+    from frontdesk.services import Services
 
 
 class CliError(FrontDeskError):
     """A failure to report as one line on stderr, exit code 1."""
+
+
+class UsageError(Exception):
+    """Arguments that parse but do not fit together (exit code 2)."""
+
+
+def field_error(error: InvalidInput, options: dict[str, str]) -> CliError:
+    """An InvalidInput as one line naming the command-line option it came from."""
+    option = options.get(error.field or "")
+    return CliError(f"{option}: {error}" if option else str(error))
 
 
 @dataclass
@@ -53,6 +63,8 @@ class CliContext:
 
     def services(self) -> Services:
         if self._services is None:
+            from frontdesk.services import build_services  # the database layer loads now
+
             self._services = build_services(self.settings(), clock=self.clock)
         return self._services
 
@@ -83,7 +95,7 @@ class CliContext:
         self.stdout.print(text, soft_wrap=True)
 
     def error(self, message: str) -> None:
-        """Write the one line that reports a failure (exit code 1)."""
+        """Write the one line that reports a failure."""
         self._line(f"frontdesk: error: {single_line(message)}")
 
     def warn(self, message: str) -> None:

@@ -1,36 +1,38 @@
-"""Operations commands: `frontdesk doctor [--json]`.
+"""`frontdesk doctor [--json]`: check the setup, one line per check.
 
-Plugged into `frontdesk` by `register(subparsers)` (see frontdesk/cli.py `_load_plugins`). The
-checks live in `frontdesk.doctor`; this module only reads the settings and prints the report:
-a rich table for people (one line per check, its fix beneath a failure), a JSON list for
-scripts. Exit code 1 when any check fails, 0 otherwise (warnings and skips do not fail).
+The checks live in `frontdesk.doctor` (loaded when the command runs); this module reads the
+settings and prints the report: a rich table for people (the fix beneath a failure or a
+warning), a JSON list for scripts. Exit code 1 when any check fails (warnings and skips do not).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 
-from frontdesk import doctor
-from frontdesk.cli_support import CliContext
+from frontdesk.cli.context import CliContext
 from frontdesk.core.clock import SystemClock
 from frontdesk.core.config import ConfigError, Settings, config_path, load_settings
 from frontdesk.core.text import single_line
 
-STATUS_STYLE = {
-    doctor.Status.PASS: ("PASS", "bold green"),
-    doctor.Status.WARN: ("WARN", "bold yellow"),
-    doctor.Status.FAIL: ("FAIL", "bold red"),
-    doctor.Status.SKIP: ("SKIP", "dim"),
+if TYPE_CHECKING:
+    from frontdesk import doctor
+    from frontdesk.cli.args import Commands
+
+STATUS_STYLE = {  # by doctor.Status value
+    "pass": ("PASS", "bold green"),
+    "warn": ("WARN", "bold yellow"),
+    "fail": ("FAIL", "bold red"),
+    "skip": ("SKIP", "dim"),
 }
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `doctor` command."""
-    p = subparsers.add_parser(
+def register(commands: Commands) -> None:
+    p = commands.add_parser(
         "doctor",
         help="check the setup: database, mail server, keyring, public URL, outbox",
         description="Check this installation, one line per check with the fix for each "
@@ -61,6 +63,8 @@ def _source(ctx: CliContext) -> str:
 
 
 def cmd_doctor(args: argparse.Namespace, ctx: CliContext) -> int:
+    from frontdesk import doctor  # the checks load the database layer and the mail sender
+
     settings, problem = _settings(ctx)
     report = doctor.run_doctor(
         settings,
@@ -83,6 +87,8 @@ def cmd_doctor(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _print_table(ctx: CliContext, report: doctor.DoctorReport) -> None:
+    from frontdesk.doctor import Status
+
     table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
     table.add_column("Result", no_wrap=True)
     table.add_column("Check", no_wrap=True)
@@ -90,13 +96,13 @@ def _print_table(ctx: CliContext, report: doctor.DoctorReport) -> None:
     for check in report.checks:
         label, style = STATUS_STYLE[check.status]
         detail = Text(single_line(check.detail))
-        if check.fix and check.status in (doctor.Status.FAIL, doctor.Status.WARN):
+        if check.fix and check.status in (Status.FAIL, Status.WARN):
             detail.append("\nFix: ", style="bold")
             detail.append(single_line(check.fix))
         table.add_row(Text(label, style=style), Text(check.name), detail)
     ctx.stdout.print(table)
-    counts = {status: report.count(status) for status in doctor.Status}
+    counts = {status: report.count(status) for status in Status}
     ctx.say(
-        f"{counts[doctor.Status.PASS]} passed, {counts[doctor.Status.WARN]} warning(s), "
-        f"{counts[doctor.Status.FAIL]} failed, {counts[doctor.Status.SKIP]} skipped."
+        f"{counts[Status.PASS]} passed, {counts[Status.WARN]} warning(s), "
+        f"{counts[Status.FAIL]} failed, {counts[Status.SKIP]} skipped."
     )
