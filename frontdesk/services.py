@@ -9,13 +9,16 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from frontdesk.access.chart_edits import ChartEditService
 from frontdesk.access.invitations import InvitationService
 from frontdesk.access.registration import RegistrationService
+from frontdesk.access.reset import PasswordResetService
 from frontdesk.access.signin import SignInService
 from frontdesk.audit import AuditLog
 from frontdesk.charts.records import ChartRecords
 from frontdesk.core.clock import Clock, SystemClock
 from frontdesk.core.config import Settings
+from frontdesk.desk.history import ChartHistory
 from frontdesk.desk.search import ChartSearch
 from frontdesk.desk.views import ChartViews
 from frontdesk.mail.templates import TemplateService
@@ -42,11 +45,14 @@ class Services:
     actor: str
     practice: PracticeSettings
     charts: ChartRecords
+    chart_edits: ChartEditService
     invitations: InvitationService
     registration: RegistrationService
+    resets: PasswordResetService
     signin: SignInService
     search: ChartSearch
     views: ChartViews
+    history: ChartHistory
     audit: AuditLog
     templates: TemplateService
 
@@ -97,6 +103,8 @@ def build_services(
     db = db or open_database(settings.database_url, migrate=migrate)
     actor = actor or staff_actor()
     charts = ChartRecords(db, clock, actor)
+    invitations = InvitationService(db, clock, settings, actor, charts)
+    audit = AuditLog(db, clock)
     return Services(
         settings=settings,
         db=db,
@@ -104,11 +112,14 @@ def build_services(
         actor=actor,
         practice=PracticeSettings(db, clock, actor),
         charts=charts,
-        invitations=InvitationService(db, clock, settings, actor, charts),
+        chart_edits=ChartEditService(db, clock, settings, actor, charts, invitations),
+        invitations=invitations,
         registration=RegistrationService(db, clock, settings, actor),
+        resets=PasswordResetService(db, clock, settings, actor),
         signin=SignInService(db, clock),
         search=ChartSearch(db, clock),
         views=ChartViews(db, clock),
-        audit=AuditLog(db, clock),
+        history=ChartHistory(db, clock, audit),
+        audit=audit,
         templates=TemplateService(db, clock, settings, actor),
     )

@@ -31,3 +31,20 @@ class OutboxState(StrEnum):
     RETRYING = "retrying"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class ResetState(StrEnum):
+    """`password_reset.state`. LIVE is an account's one usable reset link (its expiry is
+    computed at read time from expires_at)."""
+
+    LIVE = "live"
+    USED = "used"
+    SUPERSEDED = "superseded"  # a newer link was sent
+    DEAD = "dead"  # five wrong dates of birth, or the account was disabled
+
+
+class ResetOrigin(StrEnum):
+    """`password_reset.origin`: who asked for the link (it decides how long it lives)."""
+
+    CLIENT = "client"  # "Forgot your password?" on the sign-in page: 60 minutes
+    STAFF = "staff"  # the desk sent it: 24 hours

@@ -15,7 +15,9 @@ from sqlmodel import Session, col, select
 
 from frontdesk import audit
 from frontdesk.access.outcomes import ActionDone, ActionOutcome, BulkResult
+from frontdesk.access.reset import end_account_resets
 from frontdesk.access.rules import NO_EMAIL, PORTAL_OFF, PortalAction, refusal
+from frontdesk.access.signin import end_account_sessions
 from frontdesk.access.status import (
     PortalStatus,
     StatusInfo,
@@ -53,7 +55,6 @@ from store.models import (
     Invitation,
     OutboxEmail,
     PortalAccount,
-    PortalSession,
     Practice,
     RelatedContact,
 )
@@ -200,15 +201,20 @@ class InvitationService:
                     f"{row.updated_by} just changed this chart's owner; review and retry."
                 )
             target_id: int | None
+            target = "the client"
             if to_client:
                 target_id = None
-            elif new_contact is not None:
-                target_id = self.charts.new_contact(session, chart, new_contact).id
             else:
-                contact = session.get(RelatedContact, contact_id)
-                if contact is None or contact.chart_id != chart.id:
+                if new_contact is not None:
+                    contact: RelatedContact | None = self.charts.new_contact(
+                        session, chart, new_contact
+                    )
+                else:
+                    contact = session.get(RelatedContact, contact_id)
+                if contact is None or contact.chart_id != chart.id or contact.removed_at:
                     raise NotFound("That related contact does not belong to this chart.")
                 target_id = contact.id
+                target = f"{contact.name} ({contact.relationship})"
             if target_id == row.related_contact_id:
                 raise NotAllowed("That person already owns this chart's portal access.")
             ended = self.end_access(session, chart, INVITATION_REVOKED)
@@ -222,8 +228,7 @@ class InvitationService:
                 session,
                 "owner changed",
                 chart,
-                detail=("to client" if target_id is None else f"to contact {target_id}")
-                + (f"; {ended}" if ended else ""),
+                detail=f"to {target}" + (f"; {ended}" if ended else ""),
             )
             if invite:
                 outbox_id = self.issue_invitation(session, chart, kind="invitation")
@@ -367,16 +372,9 @@ class InvitationService:
         for account in accounts:
             account.disabled_at = now
             session.add(account)
-            result = session.execute(
-                sa.update(PortalSession)
-                .where(
-                    col(PortalSession.account_id) == account.id,
-                    col(PortalSession.ended_at).is_(None),
-                )
-                .values(ended_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            ended_sessions += result.rowcount  # type: ignore[attr-defined]
+            assert account.id is not None
+            ended_sessions += end_account_sessions(session, account.id, now)
+            end_account_resets(session, account.id, now)
         parts = []
         if killed:
             parts.append("invitation revoked")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 from frontdesk.access.rules import MAX_IDENTITY_FAILURES
 
@@ -33,6 +34,25 @@ class ActionOutcome:
     owner_relationship: str  # "Client", "Mother", ...
     owner_email: str | None
     outbox_id: int | None = None
+
+
+class EditEffect(enum.StrEnum):
+    """What a chart or contact correction did besides changing the fields."""
+
+    LINK_ENDED = "link_ended"  # the live invitation stopped working (its holder sees "replaced")
+    INVITED = "invited"  # a new invitation went to the owner's (new) address
+    SIGN_IN_EMAIL_CHANGED = "sign_in_email_changed"  # an Active owner's sign-in email changed
+
+
+@dataclass(frozen=True)
+class EditOutcome:
+    """A correction: the chart, the fields that changed (in form order; empty: nothing did),
+    what else it did, and the emails it queued."""
+
+    chart_number: str
+    changed: tuple[str, ...]
+    effects: tuple[EditEffect, ...]
+    outbox_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,3 +112,54 @@ class RegistrationResult:
     attempts_left: int = 0
     account_email: str | None = None
     problems: dict[str, FormProblem] | None = None
+
+
+class ResetLinkState(enum.StrEnum):
+    """What a password-reset link points at."""
+
+    VALID = "valid"
+    EXPIRED = "expired"
+    USED = "used"
+    REPLACED = "replaced"  # a newer reset link was sent
+    DEAD = "dead"  # five wrong dates of birth, or the account's access ended
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ResetCheck:
+    """What a reset link points at, for the web page. `for_guardian`: the account's owner is
+    a related contact, so the form asks for the client's (not their own) date of birth."""
+
+    state: ResetLinkState
+    practice_name: str = ""
+    practice_phone: str = ""
+    attempts_left: int = 0
+    for_guardian: bool = False
+
+
+class ResetDone(enum.StrEnum):
+    """Outcome of a reset POST beyond the link states."""
+
+    CHANGED = "changed"  # the password changed; every session ended; the link is used up
+    INVALID = "invalid"  # a field is missing or malformed (`problems`)
+    WRONG_DETAILS = "wrong_details"  # the date of birth does not match (one attempt)
+    PASSWORD = "password"  # the password policy refused it (`message` says why)  # noqa: S105
+
+
+@dataclass(frozen=True)
+class ResetResult:
+    state: ResetDone | ResetLinkState
+    message: str = ""
+    attempts_left: int = 0
+    problems: dict[str, FormProblem] | None = None
+
+
+@dataclass(frozen=True)
+class ResetSent:
+    """A reset link the desk sent: to whom, until when, and its email."""
+
+    chart_number: str
+    owner_name: str
+    owner_email: str
+    expires_at: datetime
+    outbox_id: int

@@ -132,6 +132,17 @@ def _email_key(email: str) -> str:
         return " ".join(email.split()).casefold()
 
 
+def end_account_sessions(session: Session, account_id: int, now: datetime) -> int:
+    """Step: end every live session of one account (in the caller's transaction); how many."""
+    result = session.execute(
+        sa.update(PortalSession)
+        .where(col(PortalSession.account_id) == account_id, col(PortalSession.ended_at).is_(None))
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast("sa.CursorResult[Any]", result).rowcount or 0)
+
+
 class SignInService:
     """Accounts, sessions and throttling over one database and one clock."""
 

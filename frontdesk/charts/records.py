@@ -34,7 +34,8 @@ class ChartInput:
 class ContactInput:
     name: str
     relationship: str
-    email: str
+    email: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,14 @@ class Contact:
     name: str
     relationship: str
     email: str | None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactView(Contact):
+    """A related contact as the desk lists it: whether it owns the chart's portal access."""
+
+    is_owner: bool = False
 
 
 class ChartRecords:
@@ -128,7 +137,7 @@ class ChartRecords:
             chart = chart_by_number(session, chart_number, lock=True)
             row = self.new_contact(session, chart, contact)
             assert row.id is not None
-            return Contact(row.id, row.name, row.relationship, row.email)
+            return Contact(row.id, row.name, row.relationship, row.email, row.phone)
 
         if session is not None:
             return work(session)
@@ -140,18 +149,27 @@ class ChartRecords:
         relationship = fields.clean_text(
             contact.relationship, "relationship", "Relationship", limit=60
         )
-        email = fields.email_or_error(contact.email)
+        email = (
+            fields.email_or_error(contact.email)
+            if contact.email and contact.email.strip()
+            else None
+        )
+        phone = (
+            fields.clean_text(contact.phone or "", "phone", "Phone", required=False, limit=40)
+            or None
+        )
         assert chart.id is not None
         row = RelatedContact(
             chart_id=chart.id,
             name=name,
             relationship=relationship,
             email=email,
+            phone=phone,
             created_at=self.clock.now(),
         )
         session.add(row)
         session.flush()
-        self._audit(session, "contact added", chart, detail=f"contact {row.id} ({relationship})")
+        self._audit(session, "contact added", chart, detail=f"{name} ({relationship})")
         return row
 
     def _audit(self, session: Session, action: str, chart: Chart, *, detail: str = "") -> None:

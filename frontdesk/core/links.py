@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 
 REGISTER = "/register/"  # + the invitation's raw token
+RESET = "/reset/"  # + the password-reset link's raw token
+FORGOT = "/forgot"
 LOGIN = "/login"
 LOGOUT = "/logout"
 PORTAL = "/portal"
@@ -15,10 +17,12 @@ HEALTHZ = "/healthz"
 STATIC = "/static"
 
 # Paths that carry a secret token after their prefix (logs and kept emails never show it).
-TOKEN_PREFIXES = (REGISTER,)
+TOKEN_PREFIXES = (REGISTER, RESET)
 
 _URLSAFE = r"[A-Za-z0-9_\-]"
 _REGISTER_TOKEN = re.compile(re.escape(REGISTER) + r"(" + _URLSAFE + r"+)")
+_RESET_TOKEN = re.compile(re.escape(RESET) + r"(" + _URLSAFE + r"+)")
+_ANY_TOKEN = re.compile("(" + "|".join(re.escape(p) for p in TOKEN_PREFIXES) + ")" + _URLSAFE + "+")
 # In a log line a path runs to the next space, quote, query or fragment.
 _TOKEN_PATH_IN_LOG = re.compile(
     "(" + "|".join(re.escape(p) for p in TOKEN_PREFIXES) + r")[^\s\"'?#]*"
@@ -28,6 +32,11 @@ _TOKEN_PATH_IN_LOG = re.compile(
 def register_link(public_base: str, token: str) -> str:
     """The emailed registration link for an invitation's raw token."""
     return f"{public_base}{REGISTER}{token}"
+
+
+def reset_link(public_base: str, token: str) -> str:
+    """The emailed password-reset link for a reset's raw token."""
+    return f"{public_base}{RESET}{token}"
 
 
 def login_link(public_base: str) -> str:
@@ -45,18 +54,30 @@ def register_route() -> str:
     return REGISTER + "{token:path}"
 
 
+def reset_route() -> str:
+    """The password-reset route pattern for the web app."""
+    return RESET + "{token:path}"
+
+
 def redact_token_paths(text: str, mark: str = "[redacted]") -> str:
     """`text` with the token after every token-carrying path prefix replaced by `mark`
     (for log lines: a path ends at a space, quote, `?` or `#`)."""
     return _TOKEN_PATH_IN_LOG.sub(lambda m: m.group(1) + mark, text)
 
 
-def remove_register_tokens(text: str, mark: str = "[removed]") -> str:
-    """`text` (an email body) with every registration link's token replaced by `mark`."""
-    return _REGISTER_TOKEN.sub(REGISTER + mark, text)
+def remove_link_tokens(text: str, mark: str = "[removed]") -> str:
+    """`text` (an email body) with the token of every registration or reset link replaced by
+    `mark`: once delivered, no raw token stays at rest."""
+    return _ANY_TOKEN.sub(lambda m: m.group(1) + mark, text)
 
 
 def find_register_token(text: str) -> str | None:
     """The first registration link's token in `text` (a delivered email), or None."""
     found = _REGISTER_TOKEN.search(text)
+    return found.group(1) if found else None
+
+
+def find_reset_token(text: str) -> str | None:
+    """The first password-reset link's token in `text` (a delivered email), or None."""
+    found = _RESET_TOKEN.search(text)
     return found.group(1) if found else None

@@ -19,6 +19,12 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def purpose_digest(purpose: str, token: str) -> str:
+    """The digest of a token bound to one purpose (e.g. "reset"): a token made for one flow
+    never matches a digest stored by another (SECURITY.md T7)."""
+    return digest(f"{purpose}:{token}")
+
+
 def same(a: str, b: str) -> bool:
     """Constant-time comparison of two secrets."""
     return hmac.compare_digest(

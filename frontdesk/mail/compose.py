@@ -19,9 +19,8 @@ from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from typing import cast
-from zoneinfo import ZoneInfo
 
-from frontdesk.core.clock import as_utc
+from frontdesk.core.clock import as_utc, zone_named
 from frontdesk.core.config import Settings
 from frontdesk.core.errors import FrontDeskError
 from frontdesk.core.text import has_controls, single_line
@@ -40,6 +39,9 @@ RESEND_SUBJECT = "Your new Client Portal link"
 RESTORED_SUBJECT = "Your Client Portal access is active"
 REGISTERED_SUBJECT = "Your Client Portal account is ready"
 NEW_MESSAGE_SUBJECT = "You have a new message in your Client Portal"
+RESET_SUBJECT = "Reset your Client Portal password"
+RESET_DONE_SUBJECT = "Your Client Portal password was changed"
+SIGN_IN_EMAIL_CHANGED_SUBJECT = "Your Client Portal sign-in email was changed"
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,12 @@ class MessageError(FrontDeskError, ValueError):
 
 
 def format_expiry(expires_at: datetime, timezone: str) -> str:
-    """'Thursday, December 3 at 4:00 PM' in the practice's time zone."""
-    local = as_utc(expires_at).astimezone(ZoneInfo(timezone))
+    """'Thursday, December 3 at 4:00 PM EST' in the practice's time zone (with its
+    abbreviation: a client may read the email in another zone)."""
+    local = as_utc(expires_at).astimezone(zone_named(timezone))
     hour = local.strftime("%I").lstrip("0") or "12"
-    return f"{local:%A}, {local:%B} {local.day} at {hour}:{local:%M} {local:%p}"
+    zone = local.tzname() or "UTC"
+    return f"{local:%A}, {local:%B} {local.day} at {hour}:{local:%M} {local:%p} {zone}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,6 +127,36 @@ _NEW_MESSAGE_BODY = """Hello {client_preferred_name},
 You have a new message from {practice_name} in your Client Portal. Sign in to read it.
 
 {link}
+"""
+
+_RESET_BODY = """Hello {client_preferred_name},
+
+Someone asked to reset the password of your Client Portal account with {practice_name}. To \
+choose a new password, open this link. It works once and expires {expires_on}.
+
+{link}
+
+If you did not ask for this, you can ignore this email: your password stays as it is.
+"""
+
+_RESET_DONE_BODY = """Hello {client_preferred_name},
+
+The password of your Client Portal account with {practice_name} was just changed, and every \
+signed-in browser was signed out. Sign in with the new password.
+
+{link}
+
+%s
+"""
+
+_SIGN_IN_EMAIL_CHANGED_BODY = """Hello {client_preferred_name},
+
+{practice_name} changed the email address you use to sign in to your Client Portal. Your \
+password stays the same.
+
+{link}
+
+%s
 """
 
 _CALL_WITH_PHONE = "If you did not expect this email, call {practice_name} at {practice_phone}."
@@ -261,6 +295,42 @@ def new_message_email(practice: Practice, *, greeting_name: str, link: str) -> C
     return _sign_in_notice(
         practice, _NEW_MESSAGE_BODY, NEW_MESSAGE_SUBJECT, greeting_name, link, call_us=False
     )
+
+
+def password_reset_email(
+    practice: Practice, *, greeting_name: str, link: str, expires_at: datetime
+) -> ComposedEmail:
+    """A password-reset link (the link is the only secret; nothing else about the account)."""
+    values = _values(
+        practice,
+        greeting_name=greeting_name,
+        first_name=None,
+        link=link,
+        expires_on=format_expiry(expires_at, practice.timezone),
+    )
+    return _default(
+        practice, _RESET_BODY, RESET_SUBJECT, values, "Choose a new password",
+        with_phone="", without_phone="",
+    )  # fmt: skip
+
+
+def password_changed_email(practice: Practice, *, greeting_name: str, link: str) -> ComposedEmail:
+    """Sent after a password reset, so a change the client did not make is noticed."""
+    return _sign_in_notice(
+        practice, _RESET_DONE_BODY, RESET_DONE_SUBJECT, greeting_name, link,
+        call_us=True,
+    )  # fmt: skip
+
+
+def sign_in_email_changed_email(
+    practice: Practice, *, greeting_name: str, link: str
+) -> ComposedEmail:
+    """Sent to the old and the new address when the desk changes an account's sign-in email
+    (no address in it: the notice carries no content)."""
+    return _sign_in_notice(
+        practice, _SIGN_IN_EMAIL_CHANGED_BODY, SIGN_IN_EMAIL_CHANGED_SUBJECT, greeting_name,
+        link, call_us=True,
+    )  # fmt: skip
 
 
 def _sign_in_notice(

@@ -114,7 +114,7 @@ def retry_delay(failures: int) -> timedelta:
 
 def reduce_body(body: str) -> str:
     """The body with every registration link's token replaced, so no usable link stays."""
-    return links.remove_register_tokens(body)
+    return links.remove_link_tokens(body)
 
 
 # --------------------------------------------------------------------------------------------

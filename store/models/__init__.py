@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 from store.models.access import (
     Invitation,
     LoginThrottle,
+    PasswordReset,
     PortalAccount,
     PortalSession,
     ServerSecret,
@@ -21,7 +22,7 @@ from store.models.charts import Chart, ChartOwner, RelatedContact
 from store.models.columns import utc_datetime
 from store.models.mail import OutboxEmail
 from store.models.practice import Practice
-from store.states import InvitationKind, InvitationState, OutboxState
+from store.states import InvitationKind, InvitationState, OutboxState, ResetOrigin, ResetState
 
 # The state vocabularies under their historical names (see store.states). Typed as str: they are
 # compared with, and used as keys for, the plain strings read back from the state columns.
@@ -57,10 +58,13 @@ __all__ = [
     "LoginThrottle",
     "OutboxEmail",
     "OutboxState",
+    "PasswordReset",
     "PortalAccount",
     "PortalSession",
     "Practice",
     "RelatedContact",
+    "ResetOrigin",
+    "ResetState",
     "SQLModel",
     "ServerSecret",
     "utc_datetime",

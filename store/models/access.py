@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from store.models.columns import utc_datetime
-from store.states import InvitationKind, InvitationState
+from store.states import InvitationKind, InvitationState, ResetState
 
 
 class Invitation(SQLModel, table=True):
@@ -107,3 +107,31 @@ class ServerSecret(SQLModel, table=True):
     name: str = Field(max_length=40, primary_key=True)
     value: str = Field(max_length=200)
     created_at: datetime = Field(sa_type=utc_datetime())
+
+
+class PasswordReset(SQLModel, table=True):
+    """One emailed password-reset link of a portal account. Only the SHA-256 digest of its
+    token (with the reset purpose bound in) is stored; at most one live link per account."""
+
+    __tablename__ = "password_reset"
+    __table_args__ = (
+        sa.Index(
+            "uq_password_reset_one_live_per_account",
+            "account_id",
+            unique=True,
+            sqlite_where=sa.text("state = 'live'"),
+            postgresql_where=sa.text("state = 'live'"),
+        ),
+        sa.Index("ix_password_reset_account_created", "account_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="portal_account.id", ondelete="CASCADE")
+    token_digest: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    origin: str = Field(max_length=10)  # a ResetOrigin
+    requested_by: str = Field(max_length=100)
+    state: str = Field(default=ResetState.LIVE, max_length=20)  # a ResetState
+    failed_attempts: int = Field(default=0)
+    created_at: datetime = Field(sa_type=utc_datetime())
+    expires_at: datetime = Field(sa_type=utc_datetime())
+    ended_at: datetime | None = Field(default=None, sa_type=utc_datetime())

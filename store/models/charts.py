@@ -50,7 +50,9 @@ class RelatedContact(SQLModel, table=True):
     name: str = Field(max_length=200)
     relationship: str = Field(max_length=60)
     email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(sa_type=utc_datetime())
+    removed_at: datetime | None = Field(default=None, sa_type=utc_datetime())  # kept for history
 
 
 class ChartOwner(SQLModel, table=True):

@@ -118,7 +118,7 @@ def test_invitation_content(invited: Services) -> None:
     assert "Hello Alex," in text
     assert "Cedar Counseling" in text and "(555) 010-0100" in text
     assert "\nhttp://127.0.0.1:8080/register/TOKEN\n" in text
-    assert "This link expires on Thursday, December 3 at 4:00 PM." in text
+    assert "This link expires on Thursday, December 3 at 4:00 PM EST." in text
     assert "last name, your date of birth and a new password" in text
     assert "If the link has expired, call Cedar Counseling at (555) 010-0100" in text
     assert 'href="http://127.0.0.1:8080/register/TOKEN"' in email.html
@@ -147,19 +147,19 @@ def test_no_phone_wording(invited: Services) -> None:
         (
             datetime(2026, 12, 3, 21, 0, tzinfo=UTC),
             "America/New_York",
-            "Thursday, December 3 at 4:00 PM",
+            "Thursday, December 3 at 4:00 PM EST",
         ),
         (
             datetime(2026, 12, 3, 5, 5, tzinfo=UTC),
             "America/Los_Angeles",
-            "Wednesday, December 2 at 9:05 PM",
+            "Wednesday, December 2 at 9:05 PM PST",
         ),
         (
             datetime(2026, 3, 8, 17, 0, tzinfo=UTC),
             "America/New_York",
-            "Sunday, March 8 at 1:00 PM",
+            "Sunday, March 8 at 1:00 PM EDT",
         ),
-        (datetime(2026, 3, 1, 0, 30, tzinfo=UTC), "UTC", "Sunday, March 1 at 12:30 AM"),
+        (datetime(2026, 3, 1, 0, 30, tzinfo=UTC), "UTC", "Sunday, March 1 at 12:30 AM UTC"),
     ],
 )
 def test_format_expiry(when: datetime, zone: str, expected: str) -> None:

@@ -135,7 +135,7 @@ def test_practice_template_is_used_when_enabled() -> None:
     assert "Welcome to Cedar Counseling" in email.text
     assert "Dear Alexandra (Alex)," in email.text
     assert f"Please register: {LINK}" in email.text
-    assert "By Thursday, December 3 at 4:00 PM. Call (555) 010-0100." in email.text
+    assert "By Thursday, December 3 at 4:00 PM EST. Call (555) 010-0100." in email.text
     assert f'Please register: <a href="{LINK}">{LINK}</a>' in email.html
     assert "Set up my account</a>" in email.html  # the link-only paragraph is a button
     disabled = detached_copy(enabled)
@@ -196,7 +196,7 @@ def test_preview_uses_sample_values_and_unsaved_edits(
     default = service.preview("invitation")
     assert "Hello Alex," in default.text
     assert "/register/sample-link-for-preview-only" in default.text
-    assert "This link expires on Thursday, December 3 at 10:00 AM." in default.text
+    assert "This link expires on Thursday, December 3 at 10:00 AM EST." in default.text
     draft = TemplateFields(subject="Draft {practice_name}", body="Yo {client_first_name}\n\n{link}")
     edited = service.preview("invitation", fields=draft, enabled=True)
     assert edited.subject == "Draft Cedar Counseling"
