@@ -1,10 +1,12 @@
 """The words the staff surfaces (the TUI's toasts, the CLI's lines) use for what an action
-did. The services return data (`ActionOutcome`); the sentence is written here, once."""
+did. The services return data; the sentence is written here, once.
+
+Staff see full email addresses (they must catch a typo before a link goes out, issue 11);
+only logs, the audit trail and client-facing pages mask them."""
 
 from __future__ import annotations
 
-from frontdesk.access.outcomes import ActionDone, ActionOutcome
-from frontdesk.core.emails import mask_email
+from frontdesk.access.outcomes import ActionDone, ActionOutcome, EditEffect, EditOutcome, ResetSent
 
 _TO_OWNER_EMAIL = {
     ActionDone.INVITED: "Invitation sent to",
@@ -13,17 +15,57 @@ _TO_OWNER_EMAIL = {
     ActionDone.OWNER_CHANGED_INVITED: "Owner changed; invitation sent to",
 }
 
+FIELD_WORDS = {
+    "first_name": "first name",
+    "last_name": "last name",
+    "preferred_name": "preferred name",
+    "date_of_birth": "date of birth",
+    "email": "email",
+    "phone": "phone",
+    "name": "name",
+    "relationship": "relationship",
+}
+
 
 def action_sentence(outcome: ActionOutcome) -> str:
-    """One sentence for staff: "New invitation sent to a…@example.com." (addresses masked:
-    the sentence may reach a log or a shared screen)."""
+    """One sentence for staff: "New invitation sent to ana@example.com."."""
     if outcome.done is ActionDone.REVOKED:
         return f"Portal access revoked for {outcome.client_name}."
     if outcome.done is ActionDone.OWNER_CHANGED:
         return f"Portal owner is now {outcome.owner_name} ({outcome.owner_relationship})."
-    return f"{_TO_OWNER_EMAIL[outcome.done]} {mask_email(outcome.owner_email or '')}."
+    return f"{_TO_OWNER_EMAIL[outcome.done]} {outcome.owner_email or ''}."
 
 
 def emails_noun(outcome: ActionOutcome) -> str:
     """What the action's email is called in a delivery notice: "invitation" or "email"."""
     return "email" if outcome.done is ActionDone.RESTORED else "invitation"
+
+
+def edit_sentence(outcome: EditOutcome, *, what: str, owner_email: str | None) -> str:
+    """A correction: "Chart C-1001 saved (email, phone). The old link no longer works; a new
+    invitation went to ana@example.com." `what` names what was edited ("Chart C-1001",
+    "Mina Park")."""
+    if not outcome.changed:
+        return f"{what}: nothing changed."
+    fields = ", ".join(FIELD_WORDS.get(name, name) for name in outcome.changed)
+    parts = [f"{what} saved ({fields})."]
+    effects = set(outcome.effects)
+    if EditEffect.LINK_ENDED in effects:
+        if EditEffect.INVITED in effects:
+            parts.append(f"The old link no longer works; a new invitation went to {owner_email}.")
+        else:
+            parts.append("The old link no longer works; no new invitation was sent.")
+    if EditEffect.SIGN_IN_EMAIL_CHANGED in effects:
+        parts.append(
+            f"The portal sign-in email is now {owner_email}; both addresses were told, and "
+            "open portal sessions ended."
+        )
+    return " ".join(parts)
+
+
+def reset_sentence(sent: ResetSent, *, expires: str) -> str:
+    """ "Password reset link sent to ana@example.com (Ana O'Brien); it works until …"."""
+    return (
+        f"Password reset link sent to {sent.owner_email} ({sent.owner_name}); it works once, "
+        f"until {expires}."
+    )

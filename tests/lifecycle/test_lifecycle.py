@@ -51,7 +51,7 @@ def test_send_invitation_queues_email_and_audits(practice_ready: Services, chart
     )
     assert result.chart.status.status is PortalStatus.INVITED
     assert result.chart.expires_at == datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
-    assert result.message == "Invitation sent to a…@example.com."
+    assert result.message == "Invitation sent to ana@example.com."  # staff see it whole
     with practice_ready.db.read() as session:
         email = session.get(OutboxEmail, result.outbox_id)
         assert email is not None and email.state == "pending"
@@ -141,7 +141,7 @@ def test_resend_of_an_expired_invitation_gives_a_fresh_week(practice_ready, char
     )
     assert result.chart.status.status is PortalStatus.INVITED
     assert result.chart.expires_at == clock.now() + timedelta(days=7)
-    assert result.message == "New invitation sent to a…@example.com."
+    assert result.message == "New invitation sent to ana@example.com."
 
 
 def test_resend_reports_a_resend_made_elsewhere(practice_ready, chart, clock, settings):
