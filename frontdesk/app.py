@@ -32,8 +32,8 @@ from screens.actions import (
     ChartChanged,
     Deliver,
     DeliveryUnavailable,
+    DeskRequest,
     MailSettled,
-    PortalRequest,
     action_label,
     perform_action,
 )
@@ -119,7 +119,7 @@ class FrontDeskApp(App[None]):
         self._delivery = _held_when_unconfigured(delivery) if delivery is not None else None
         self._delivery_ready = delivery is not None
         self._delivery_lock = threading.Lock()
-        self._requests: dict[Worker[None], PortalRequest] = {}
+        self._requests: dict[Worker[None], DeskRequest] = {}
         self.demo = demo
 
     @property
@@ -223,7 +223,7 @@ class FrontDeskApp(App[None]):
                 self._resolve_delivery,
                 self.post_message,
             ),
-            name=f"{request.kind} {request.chart_number}",
+            name=f"{request.title} {request.chart_number}",
             group="portal-actions",
             thread=True,
             exit_on_error=False,
@@ -238,7 +238,7 @@ class FrontDeskApp(App[None]):
             toast(
                 self,
                 event.error or "The action was not done.",
-                title=f"{action_label(event.request.kind)}: not done",
+                title=f"{event.request.title}: not done",
                 severity=event.severity,  # type: ignore[arg-type]
             )
             self._tell(number, None)
@@ -324,11 +324,32 @@ class FrontDeskApp(App[None]):
             yield SystemCommand(
                 "⋮ Actions menu", "The Chart Owner row's menu  (.)", screen.action_menu
             )
+            yield SystemCommand(
+                "Edit chart",
+                "Correct the client's name, date of birth, email or phone  (e)",
+                screen.action_edit,
+            )
+            yield SystemCommand(
+                "Add a related contact",
+                "A guardian, parent or other person on this chart  (a on the contact list)",
+                screen.action_add_contact,
+            )
+            yield SystemCommand(
+                "Edit related contact",
+                "Correct the contact highlighted in the list  (⏎ on the contact list)",
+                screen.action_edit_contact,
+            )
+            yield SystemCommand(
+                "Remove related contact",
+                "Remove the contact highlighted in the list  (del on the contact list)",
+                screen.action_remove_contact,
+            )
             helps = {
                 ActionKind.RESEND: "Email a new 7-day link; older links stop working",
                 ActionKind.REVOKE: "End portal access and open portal sessions",
                 ActionKind.CHANGE_OWNER: "Give portal access to the client or a related contact",
                 ActionKind.ACTIVATE: "Restore access or send an invitation",
+                ActionKind.SEND_RESET: "Email the Active owner a 24-hour link to a new password",
             }
             for kind, help_text in helps.items():
                 yield SystemCommand(

@@ -6,14 +6,17 @@ no PHI in them (masked addresses, "date of birth changed", never the value)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from frontdesk.core.clock import Clock, as_utc
 from frontdesk.core.errors import NotFound
 from frontdesk.core.text import single_line
+from store.bulk import insert_many
 from store.db import Database
 from store.models import AuditEvent, Chart
 
@@ -47,16 +50,49 @@ def record(
         chart_id, chart_number = chart.id, chart.chart_number
     session.add(
         AuditEvent(
-            at=at,
-            actor=actor[:100],
-            action=action,
-            chart_id=chart_id,
-            chart_number=chart_number,
-            outcome=outcome,
-            detail=single_line(detail)[:500],
-            source=source[:100],
+            **event_row(
+                at=at,
+                actor=actor,
+                action=action,
+                source=source,
+                chart_id=chart_id,
+                chart_number=chart_number,
+                outcome=outcome,
+                detail=detail,
+            )
         )
     )
+
+
+def event_row(
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    source: str,
+    chart_id: int | None = None,
+    chart_number: str | None = None,
+    outcome: str = "ok",
+    detail: str = "",
+) -> dict[str, Any]:
+    """One audit row's columns, cut to their widths (details to one line of 500 characters),
+    for `record` or for `record_many`."""
+    return {
+        "at": at,
+        "actor": actor[:100],
+        "action": action,
+        "chart_id": chart_id,
+        "chart_number": chart_number,
+        "outcome": outcome,
+        "detail": single_line(detail)[:500],
+        "source": source[:100],
+    }
+
+
+def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add many audit rows (`event_row`) to `session`'s transaction in one executemany: the
+    CSV import writes one per chart and contact it adds, without an ORM object per row."""
+    insert_many(session.connection(), AuditEvent, rows)
 
 
 class AuditLog:

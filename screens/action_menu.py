@@ -4,6 +4,7 @@ Items that do not apply are shown disabled with the reason. It returns the choic
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -21,12 +22,18 @@ from screens.actions import ActionKind, MenuItem
 from screens.errors import toast
 from screens.safe_text import template
 
+REASON_WIDTH = 52  # a longer reason wraps under its item, so the menu stays narrow and whole
+
 
 def _prompt(item: MenuItem) -> Content:
     line = template("[b u]$key[/]  $label", key=item.key, label=item.label)
-    if item.enabled:
+    if item.reason is None:
         return line
-    return Content.assemble(line, "\n", template("   [i]$reason[/]", reason=item.reason))
+    reasons = [
+        template("   [i]$reason[/]", reason=part)
+        for part in textwrap.wrap(item.reason, REASON_WIDTH)
+    ]
+    return Content("\n").join([line, *reasons])
 
 
 class ActionMenu(ModalScreen[ActionKind | None]):
@@ -38,6 +45,7 @@ class ActionMenu(ModalScreen[ActionKind | None]):
         Binding("r", "pick('resend')", "Resend Invite", show=False),
         Binding("v", "pick('revoke')", "Revoke Access", show=False),
         Binding("a", "pick('activate')", "Activate Portal Access", show=False),
+        Binding("s", "pick('send_reset')", "Send password reset", show=False),
     ]
 
     def __init__(self, items: Sequence[MenuItem], *, anchor: Region | None = None) -> None:
@@ -65,7 +73,7 @@ class ActionMenu(ModalScreen[ActionKind | None]):
         options.focus()
         if self.anchor_region is not None:
             # Drop the menu just below the ⋮ button, right edges aligned, kept on screen.
-            lines = sum(1 if item.enabled else 2 for item in self.items) + 2
+            lines = sum(len(_prompt(item).plain.splitlines()) for item in self.items) + 2
             top = min(self.anchor_region.bottom, max(0, self.size.height - lines))
             right = max(0, self.size.width - self.anchor_region.right)
             self.query_one("#action-menu").styles.margin = Spacing(top, right, 0, 0)

@@ -3,9 +3,10 @@ and the messages that report back.
 
 The lifecycle service (`frontdesk.access.invitations`) enforces the rules; `menu_items` shows
 the same rules (`frontdesk.access.rules.refusal`, the design's table) so items that do not
-apply are shown disabled with the reason. `perform_action` is the blocking part of an action:
-it runs in a thread worker, never touches a widget, and reports through messages posted to
-the app.
+apply are shown disabled with the reason. A confirmed request (a ⋮ action here, a correction
+in `screens.corrections`) is a `DeskRequest`; `perform_action` is its blocking part: it runs
+in a thread worker, never touches a widget, hands the email it queued to the mail server, and
+reports through messages posted to the app.
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from textual.message import Message
 
 from frontdesk.access.rules import PortalAction, PortalStatus, refusal
-from frontdesk.core.emails import mask_email
+from screens.display import PracticeView, local_time
 
 if TYPE_CHECKING:  # the database layer is imported when the services open, not at start
     from frontdesk.access.outcomes import ActionOutcome
     from frontdesk.charts.records import ContactInput
-    from frontdesk.desk.actions import ActionResult
     from frontdesk.desk.views import ChartSummary
     from frontdesk.services import Services
 
@@ -52,6 +52,7 @@ _LABELS = {
     ActionKind.RESEND: ("Resend Invite", "r"),
     ActionKind.REVOKE: ("Revoke Access", "v"),
     ActionKind.ACTIVATE: ("Activate Portal Access", "a"),
+    ActionKind.SEND_RESET: ("Send password reset", "s"),
 }
 
 
@@ -66,9 +67,9 @@ def _item(kind: ActionKind, reason: str | None = None) -> MenuItem:
 
 
 def menu_items(chart: ChartSummary, *, portal_active: bool = True) -> tuple[MenuItem, ...]:
-    """The ⋮ menu for a chart: Change Ownership, Resend Invite, Revoke Access, and Activate
-    Portal Access where there is no access; each disabled with the service's reason where the
-    rules say it does not apply."""
+    """The ⋮ menu for a chart: Change Ownership, Resend Invite, Revoke Access, Activate Portal
+    Access where there is no access, and Send password reset; each disabled with the rules'
+    reason where it does not apply."""
     status = chart.status.status
 
     def item(kind: ActionKind) -> MenuItem:
@@ -80,6 +81,7 @@ def menu_items(chart: ChartSummary, *, portal_active: bool = True) -> tuple[Menu
     kinds = [ActionKind.CHANGE_OWNER, ActionKind.RESEND, ActionKind.REVOKE]
     if status is PortalStatus.NO_PORTAL_ACCESS:
         kinds.append(ActionKind.ACTIVATE)
+    kinds.append(ActionKind.SEND_RESET)
     return tuple(item(kind) for kind in kinds)
 
 
@@ -97,8 +99,42 @@ class OwnerChoice:
 
 
 @dataclass(frozen=True)
+class DeskResult:
+    """What a confirmed request did, as the desk is told it: the sentence, the chart as it is
+    now (read after the request's transaction), and the emails it queued, which are handed
+    to the mail server next (`email_noun` and `email_to` name them in a delivery notice)."""
+
+    message: str
+    chart: ChartSummary
+    outbox_ids: tuple[int, ...] = ()
+    email_noun: str = "invitation"
+    email_to: str | None = None  # None: the chart owner's address
+
+    @property
+    def outbox_id(self) -> int | None:
+        """The (last) email queued, or None when the request queued none."""
+        return self.outbox_ids[-1] if self.outbox_ids else None
+
+
+class DeskRequest(Protocol):
+    """A confirmed request for one chart: what the app's worker runs (blocking)."""
+
+    @property
+    def chart_number(self) -> str: ...
+
+    @property
+    def title(self) -> str:
+        """What it is called when it is not done ("Resend Invite: not done")."""
+        ...
+
+    def run(self, services: Services) -> DeskResult:
+        """Call the service, then read the chart as it is now (database work)."""
+        ...
+
+
+@dataclass(frozen=True)
 class PortalRequest:
-    """A confirmed action for one chart, with what the desk saw when it confirmed."""
+    """A confirmed ⋮ action for one chart, with what the desk saw when it confirmed."""
 
     kind: ActionKind
     chart_number: str
@@ -106,11 +142,36 @@ class PortalRequest:
     seen_owner_version: int | None = None
     owner: OwnerChoice | None = None
 
-    def run(self, services: Services) -> ActionResult:
-        """Call the service, then read the chart as it is now (blocking: database work)."""
-        from frontdesk.desk.actions import ActionResult
+    @property
+    def title(self) -> str:
+        return action_label(self.kind)
 
-        return ActionResult.after(services.views, self._act(services))
+    def run(self, services: Services) -> DeskResult:
+        if self.kind is ActionKind.SEND_RESET:
+            return self._send_reset(services)
+        from frontdesk.desk.actions import ActionResult
+        from frontdesk.desk.wording import emails_noun
+
+        result = ActionResult.after(services.views, self._act(services))
+        return DeskResult(
+            result.message,
+            result.chart,
+            () if result.outbox_id is None else (result.outbox_id,),
+            emails_noun(result.outcome),
+        )
+
+    def _send_reset(self, services: Services) -> DeskResult:
+        from frontdesk.desk.wording import reset_sentence
+
+        sent = services.resets.send_from_desk(self.chart_number)
+        zone = PracticeView.of(services.practice.practice()).zone
+        return DeskResult(
+            reset_sentence(sent, expires=local_time(sent.expires_at, zone)),
+            services.views.chart(self.chart_number),
+            (sent.outbox_id,),
+            "password reset email",
+            sent.owner_email,
+        )
 
     def _act(self, services: Services) -> ActionOutcome:
         invitations, number = services.invitations, self.chart_number
@@ -153,9 +214,9 @@ class DeliveryUnavailable(Exception):
 
 
 class ActionRequested(Message):
-    """A screen asks the app to run a confirmed action."""
+    """A screen asks the app to run a confirmed request."""
 
-    def __init__(self, request: PortalRequest) -> None:
+    def __init__(self, request: DeskRequest) -> None:
         super().__init__()
         self.request = request
 
@@ -165,8 +226,8 @@ class ActionFinished(Message):
 
     def __init__(
         self,
-        request: PortalRequest,
-        result: ActionResult | None,
+        request: DeskRequest,
+        result: DeskResult | None,
         error: str | None = None,
         severity: Severity = "error",
     ) -> None:
@@ -182,8 +243,8 @@ class MailSettled(Message):
 
     def __init__(
         self,
-        request: PortalRequest,
-        result: ActionResult,
+        request: DeskRequest,
+        result: DeskResult,
         state: MailState,
         chart: ChartSummary | None,
         error: str | None = None,
@@ -196,11 +257,9 @@ class MailSettled(Message):
         self.error = error
 
     def toast(self) -> tuple[str, Severity]:
-        """What the desk is told, and how loudly."""
-        from frontdesk.desk.wording import emails_noun
-
-        owner_email = (self.chart or self.result.chart).owner.email or ""
-        noun = emails_noun(self.result.outcome)
+        """What the desk is told, and how loudly (addresses whole: staff catch a typo)."""
+        owner_email = self.result.email_to or (self.chart or self.result.chart).owner.email or ""
+        noun = self.result.email_noun
         if self.state is MailState.SENT:
             return self.result.message.rstrip("."), "information"
         if self.state is MailState.RETRYING:
@@ -212,9 +271,9 @@ class MailSettled(Message):
             return f"The {noun} is queued but not sent: {self.error}", "warning"
         if self.state is MailState.FAILED:
             reason = self.error or "the mail server refused it"
-            return f"Not delivered to {mask_email(owner_email)}: {reason}", "error"
+            return f"Not delivered to {owner_email}: {reason}", "error"
         return (
-            f"The {noun} to {mask_email(owner_email)} is queued; the mail service sends it",
+            f"The {noun} to {owner_email} is queued; the mail service sends it",
             "information",
         )
 
@@ -246,7 +305,7 @@ def _count(report: object, name: str) -> int:
 
 
 def _mail_state(
-    result: ActionResult, chart: ChartSummary | None, report: object
+    result: DeskResult, chart: ChartSummary | None, report: object
 ) -> tuple[MailState, str | None]:
     """How the action's email fared: from the chart's own delivery row when the email belongs
     to its live invitation, else from the delivery report."""
@@ -272,13 +331,13 @@ def _mail_state(
 
 
 def perform_action(
-    request: PortalRequest,
+    request: DeskRequest,
     services: Services,
     deliver: Callable[[], Deliver | None],
     post: Callable[[Message], object],
 ) -> None:
-    """Run a confirmed action, then hand its email to the mail server. Blocking: call it from a
-    thread worker. Touches no widget; every outcome is posted as a message."""
+    """Run a confirmed request, then hand its emails to the mail server. Blocking: call it from
+    a thread worker. Touches no widget; every outcome is posted as a message."""
     from frontdesk.core.errors import ConcurrentChange, CooldownActive, FrontDeskError, NotAllowed
     from store.db import StoreError
 

@@ -4,6 +4,7 @@ relationship, email checked at the field). Returns an `OwnerChoice`; the caller 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
@@ -22,6 +23,7 @@ from screens.safe_text import clean, template
 from screens.widgets import DataStatic
 
 if TYPE_CHECKING:
+    from frontdesk.charts.records import Contact
     from frontdesk.desk.views import ChartDetail
 
 NEW_CONTACT = "new"
@@ -33,9 +35,12 @@ class ChangeOwnerDialog(ModalScreen[OwnerChoice | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, chart: ChartDetail) -> None:
+    def __init__(self, chart: ChartDetail, contacts: Sequence[Contact] | None = None) -> None:
+        """`contacts`: the chart's related contacts as listed (removed ones left out);
+        default: those the chart view carries."""
         super().__init__()
         self.chart = chart
+        self.contacts = tuple(chart.contacts if contacts is None else contacts)
         self._typo_accepted: str | None = None
 
     def _choices(self) -> list[tuple[str, OwnerChoice | None, str]]:
@@ -50,7 +55,7 @@ class ChangeOwnerDialog(ModalScreen[OwnerChoice | None]):
                 "current owner" if chart.owner.is_client else "",
             )
         ]
-        for contact in chart.contacts:
+        for contact in self.contacts:
             choices.append(
                 (
                     f"contact-{contact.id}",
@@ -205,7 +210,7 @@ class ChangeOwnerDialog(ModalScreen[OwnerChoice | None]):
                 errors[field] = f"{label} contains a control character."
             elif not values[field]:
                 errors[field] = f"{label} is required."
-            elif len(values[field]) > (200 if field == "name" else 60):
+            elif len(values[field]) > (100 if field == "name" else 60):  # the service's limits
                 errors[field] = f"{label} is too long."
         email = ""
         try:

@@ -1,8 +1,9 @@
-"""The chart screen: header (client name, date of birth, chart number), tabs including
-Communications with the Client Portal section, the ⋮ menu and its confirmations.
+"""The chart screen: header (client name, date of birth, chart number), the Overview tab (the
+client's details and related contacts), Communications with the Client Portal section, the ⋮
+menu, Edit chart, and their confirmations.
 
 The screen reads the chart in a thread worker every second (living data) and asks the app to run
-confirmed actions; the app's worker calls the service and reports back.
+confirmed requests; the app's worker calls the service and reports back.
 """
 
 from __future__ import annotations
@@ -14,54 +15,73 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Collapsible, Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
+from frontdesk.access.outcomes import EditOutcome
 from screens.action_menu import ActionMenu
 from screens.actions import (
     ActionKind,
     ActionRequested,
     ChartChanged,
+    DeskRequest,
     OwnerChoice,
     PortalRequest,
     action_label,
     menu_items,
 )
 from screens.change_owner_dialog import ChangeOwnerDialog
+from screens.chart_overview import OWNER_REMOVE_REASON, ChartOverview, ContactList
 from screens.confirm_dialog import (
     activate_dialog,
+    contact_remove_dialog,
     owner_change_dialog,
     resend_dialog,
+    reset_dialog,
     revoke_dialog,
 )
+from screens.correction_confirm import chart_edit_confirm, contact_edit_confirm
+from screens.corrections import (
+    ChartEdit,
+    ChartEditRequest,
+    ContactAddRequest,
+    ContactEdit,
+    ContactEditRequest,
+    ContactRemoveRequest,
+    EditChoice,
+)
 from screens.display import PracticeView, birth_date
+from screens.edit_dialogs import ContactDialog, EditChartDialog
 from screens.errors import report_worker_failure, toast
 from screens.portal_panel import ChartOwnerRow, ClientPortalPanel, InvitationHistory
-from screens.safe_text import lines, template
+from screens.safe_text import template
 from screens.widgets import DataStatic
 
 if TYPE_CHECKING:
+    from frontdesk.access.chart_edits import ChartChanges, ContactChanges
     from frontdesk.audit import AuditRow
+    from frontdesk.charts.records import ContactView
     from frontdesk.desk.views import ChartDetail
     from frontdesk.services import Services
 
 
 class ChartScreen(Screen[None]):
-    """One chart. `c` Communications, `p` Client Portal, `.` the ⋮ menu, Escape back."""
+    """One chart. `e` Edit chart, `c` Communications, `p` Client Portal, `.` the ⋮ menu,
+    Escape back; on the contact list `a` adds, Enter edits, Delete removes a contact."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="chart.back"),
+        Binding("e", "edit", "Edit", id="chart.edit"),
         Binding("c", "communications", "Communications", id="chart.communications"),
         Binding("p", "toggle_portal", "Portal", id="chart.portal"),
         Binding("full_stop", "menu", "⋮ Menu", key_display=".", id="chart.menu"),
-        # Out of the footer so the keys above (and the demo's ^o) fit 80 columns; `/` still works
-        # and is listed in the key panel and the command palette.
+        # Out of the footer so the keys above (and the demo's ^o) fit 80 columns; they still
+        # work and are listed in the key panel and the command palette.
         Binding("slash", "app.search", "Search", show=False, id="chart.search"),
-        Binding("q", "app.quit", "Quit", id="chart.quit"),
+        Binding("q", "app.quit", "Quit", show=False, id="chart.quit"),
         Binding("f5", "refresh", "Refresh", show=False, id="chart.refresh"),
     ]
 
@@ -73,12 +93,14 @@ class ChartScreen(Screen[None]):
         def __init__(
             self,
             chart: ChartDetail,
+            contacts: list[ContactView],
             history: list[AuditRow],
             practice: PracticeView,
             now: datetime,
         ) -> None:
             super().__init__()
             self.chart = chart
+            self.contacts = contacts
             self.history = history
             self.practice = practice
             self.now = now
@@ -99,6 +121,7 @@ class ChartScreen(Screen[None]):
         self.practice = PracticeView()
         self.now: datetime | None = None
         self._history: list[AuditRow] = []
+        self.contacts: tuple[ContactView, ...] = ()
         self._last_error: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -106,7 +129,7 @@ class ChartScreen(Screen[None]):
         yield DataStatic(template("Chart $number", number=self.chart_number), id="chart-title")
         with TabbedContent(initial="overview", id="chart-tabs"):
             with TabPane("Overview", id="overview"):
-                yield DataStatic("Loading…", id="overview-details")
+                yield ChartOverview(id="overview-scroll")
             with (
                 TabPane("Communications", id="communications"),
                 VerticalScroll(id="communications-scroll"),
@@ -137,7 +160,8 @@ class ChartScreen(Screen[None]):
         worker = get_current_worker()
         try:
             chart = self.services.views.chart(self.chart_number)
-            history = self.services.audit.history(self.chart_number)
+            contacts = self.services.chart_edits.contacts(self.chart_number)
+            history = self.services.history.history(self.chart_number)
             practice = PracticeView.of(self.services.practice.practice())
             now = self.services.clock.now()
         except NotFound as exc:
@@ -147,7 +171,7 @@ class ChartScreen(Screen[None]):
             self.post_message(self.LoadFailed(str(exc)))
             return
         if not worker.is_cancelled:
-            self.post_message(self.Loaded(chart, history, practice, now))
+            self.post_message(self.Loaded(chart, contacts, history, practice, now))
 
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:
@@ -155,6 +179,7 @@ class ChartScreen(Screen[None]):
         self.practice = event.practice
         self.now = event.now
         self._history = event.history
+        self.contacts = tuple(event.contacts)
         self.chart = event.chart
 
     @on(LoadFailed)
@@ -178,7 +203,7 @@ class ChartScreen(Screen[None]):
                 number=chart.chart_number,
             )
         )
-        self.query_one("#overview-details", DataStatic).show(self._overview(chart))
+        self.query_one(ChartOverview).show(chart, self.contacts)
         self._show_portal()
 
     def watch_sending(self) -> None:
@@ -192,24 +217,7 @@ class ChartScreen(Screen[None]):
         if chart is None or self.now is None:
             return
         self.query_one(ChartOwnerRow).show(chart, self.practice, sending=self.sending)
-        self.query_one(InvitationHistory).show(self._history, chart, self.practice, self.now)
-
-    @staticmethod
-    def _overview(chart: ChartDetail) -> Content:
-        rows = [
-            f"Name            {chart.first_name} {chart.last_name}",
-            f"Preferred name  {chart.preferred_name or '—'}",
-            f"Date of birth   {birth_date(chart.date_of_birth)}",
-            f"Email           {chart.email or '—'}",
-            f"Phone           {chart.phone or '—'}",
-            "",
-            "Related contacts",
-        ]
-        rows += [
-            f"  {contact.name} · {contact.relationship} · {contact.email or 'no email'}"
-            for contact in chart.contacts
-        ] or ["  none"]
-        return lines(rows)
+        self.query_one(InvitationHistory).show(self._history, self.practice, self.now)
 
     @on(ChartChanged)
     def _chart_changed(self, event: ChartChanged) -> None:
@@ -229,8 +237,14 @@ class ChartScreen(Screen[None]):
     # ------------------------------------------------------------------ keys
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "menu" and (self.chart is None or self.busy):
+        if action in _NEEDS_CHART and (self.chart is None or self.busy):
             return None  # shown dimmed: nothing loaded yet, or an action is running
+        if action in ("edit_contact", "remove_contact"):
+            contact = self.highlighted_contact
+            if contact is None:
+                return None  # no contact to act on
+            if action == "remove_contact" and contact.is_owner:
+                return None  # dimmed: change the owner first (the list says so)
         return True
 
     def action_back(self) -> None:
@@ -265,6 +279,10 @@ class ChartScreen(Screen[None]):
     @on(ChartOwnerRow.MenuRequested)
     def _menu_button(self) -> None:
         self.action_menu()
+
+    @property
+    def highlighted_contact(self) -> ContactView | None:
+        return self.query_one(ContactList).highlighted_contact
 
     def _open_menu(self) -> None:
         if self.chart is None:
@@ -302,8 +320,13 @@ class ChartScreen(Screen[None]):
                 activate_dialog(chart, self.practice, self.now),
                 self._confirm_handler(PortalRequest(kind, number)),
             )
+        elif kind is ActionKind.SEND_RESET:
+            self.app.push_screen(
+                reset_dialog(chart, self.practice, self.now),
+                self._confirm_handler(PortalRequest(kind, number)),
+            )
         else:
-            self.app.push_screen(ChangeOwnerDialog(chart), self._owner_chosen)
+            self.app.push_screen(ChangeOwnerDialog(chart, self.contacts), self._owner_chosen)
 
     def _owner_chosen(self, choice: OwnerChoice | None) -> None:
         chart = self.chart
@@ -320,19 +343,149 @@ class ChartScreen(Screen[None]):
             self._confirm_handler(request),
         )
 
-    def _confirm_handler(self, request: PortalRequest) -> _Confirmed:
+    def _confirm_handler(self, request: DeskRequest) -> _Confirmed:
         return _Confirmed(self, request)
 
-    def run_request(self, request: PortalRequest) -> None:
+    def run_request(self, request: DeskRequest) -> None:
         """Hand a confirmed request to the app, which runs it in a worker."""
         self.busy = True
         self.app.post_message(ActionRequested(request))
+
+    # ------------------------------------------------------------------ corrections
+
+    def _ready(self) -> ChartDetail | None:
+        """The chart, when a correction may start (loaded, nothing running)."""
+        if self.chart is None or self.now is None or self.busy:
+            return None
+        return self.chart
+
+    def action_edit(self, typed: ChartChanges | None = None) -> None:
+        """Edit chart: the form, then the confirmation, then the app saves it."""
+        chart = self._ready()
+        if chart is None:
+            return
+        plan = self.services.chart_edits.plan_chart_edit
+        number = chart.chart_number
+        self.app.push_screen(
+            EditChartDialog(chart, lambda changes: plan(number, changes), typed=typed),
+            self._chart_edit_checked,
+        )
+
+    def _chart_edit_checked(self, edit: ChartEdit | None) -> None:
+        chart = self._ready()
+        if edit is None or chart is None or self.now is None:
+            return
+        if not edit.plan.changed:
+            self._nothing_changed(f"Chart {chart.chart_number}")
+            return
+
+        def chosen(choice: EditChoice | None) -> None:
+            if choice is None:
+                self.action_edit(edit.changes)  # back to the form, as it was typed
+                return
+            invite = choice is not EditChoice.END_LINK_ONLY
+            self.run_request(ChartEditRequest(chart.chart_number, edit.changes, invite=invite))
+
+        self.app.push_screen(chart_edit_confirm(chart, edit, self.practice, self.now), chosen)
+
+    def _nothing_changed(self, what: str) -> None:
+        from frontdesk.desk.wording import edit_sentence
+
+        nothing = EditOutcome(self.chart_number, (), ())
+        toast(self, edit_sentence(nothing, what=what, owner_email=None))
+
+    def _contact_dialog(
+        self, chart: ChartDetail, contact: ContactView | None, typed: ContactChanges | None = None
+    ) -> ContactDialog:
+        edits = self.services.chart_edits
+        return ContactDialog(
+            chart, edits.check_contact, edits.plan_contact_edit, contact=contact, typed=typed
+        )
+
+    def _show_contacts(self) -> None:
+        self.query_one(TabbedContent).active = "overview"
+        self.query_one(ContactList).focus()
+
+    def action_add_contact(self) -> None:
+        chart = self._ready()
+        if chart is None:
+            return
+        self._show_contacts()
+        self.app.push_screen(self._contact_dialog(chart, None), self._contact_added)
+
+    def _contact_added(self, edit: ContactEdit | None) -> None:
+        if edit is not None and edit.new is not None:
+            self.run_request(ContactAddRequest(self.chart_number, edit.new))
+
+    def action_edit_contact(self, typed: ContactChanges | None = None) -> None:
+        chart, contact = self._ready(), self.highlighted_contact
+        if chart is None:
+            return
+        if contact is None:
+            toast(self, "Pick a related contact first (Tab to the list).", severity="warning")
+            return
+        self._show_contacts()
+
+        def checked(edit: ContactEdit | None) -> None:
+            self._contact_edit_checked(contact, edit)
+
+        self.app.push_screen(self._contact_dialog(chart, contact, typed), checked)
+
+    def _contact_edit_checked(self, contact: ContactView, edit: ContactEdit | None) -> None:
+        chart = self._ready()
+        if edit is None or edit.plan is None or edit.changes is None:
+            return
+        if chart is None or self.now is None:
+            return
+        if not edit.plan.changed:
+            self._nothing_changed(contact.name)
+            return
+        changes = edit.changes
+
+        def chosen(choice: EditChoice | None) -> None:
+            if choice is None:
+                self.action_edit_contact(changes)
+                return
+            invite = choice is not EditChoice.END_LINK_ONLY
+            request = ContactEditRequest(
+                chart.chart_number, contact.id, edit.name, changes, invite=invite
+            )
+            self.run_request(request)
+
+        self.app.push_screen(
+            contact_edit_confirm(chart, contact, edit, self.practice, self.now), chosen
+        )
+
+    def action_remove_contact(self) -> None:
+        chart, contact = self._ready(), self.highlighted_contact
+        if chart is None:
+            return
+        if contact is None:
+            toast(self, "Pick a related contact first (Tab to the list).", severity="warning")
+            return
+        self._show_contacts()
+        if contact.is_owner:  # the key is dimmed; the palette still asks, and is told why
+            toast(
+                self,
+                f"{contact.name} is the Chart Owner: {OWNER_REMOVE_REASON}, then remove them.",
+                title="Remove contact: not done",
+                severity="warning",
+            )
+            return
+        self.app.push_screen(
+            contact_remove_dialog(chart, contact),
+            self._confirm_handler(ContactRemoveRequest(chart.chart_number, contact.id)),
+        )
+
+
+# Actions that need the chart loaded and no request running.
+_NEEDS_CHART = frozenset({"menu", "edit", "add_contact", "edit_contact", "remove_contact"})
 
 
 class _Confirmed:
     """The callback of a confirmation dialog: on True, the request goes to the app."""
 
-    def __init__(self, screen: ChartScreen, request: PortalRequest) -> None:
+    def __init__(self, screen: ChartScreen, request: DeskRequest) -> None:
         self.screen = screen
         self.request = request
 

@@ -1,5 +1,6 @@
 """Confirmation dialogs: a question that names who and what is affected, Confirm (the primary
-action) and Cancel; `y` / `n` / Escape. A dialog returns True or False; the caller acts."""
+action) and Cancel; `y` / `n` / Escape. A dialog returns True or False; the caller acts.
+Email addresses are shown whole: staff must be able to catch a typo before a link goes out."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from frontdesk.core.emails import mask_email
 from screens.actions import OwnerChoice
-from screens.display import PracticeView, local_day
+from screens.display import PracticeView, local_day, local_time
 from screens.safe_text import template
 from screens.widgets import DataStatic
 
 if TYPE_CHECKING:
-    from frontdesk.desk.views import ChartSummary
+    from frontdesk.charts.records import ContactView
+    from frontdesk.desk.views import ChartDetail, ChartSummary
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -93,7 +94,7 @@ def resend_dialog(chart: ChartSummary, practice: PracticeView, now: datetime) ->
         "The link sent on $sent stops working. "
         "The new link expires on [b]$expires[/b].",
         name=chart.owner.name,
-        email=mask_email(chart.owner.email or ""),
+        email=chart.owner.email or "no email address",
         sent=sent,
         expires=local_day(practice.new_link_expiry(now), zone),
     )
@@ -123,7 +124,7 @@ def activate_dialog(chart: ChartSummary, practice: PracticeView, now: datetime) 
         "If $name registered before, access comes back with the same password. "
         "Otherwise an invitation is emailed to $email; its link expires on [b]$expires[/b].",
         name=chart.owner.name,
-        email=mask_email(chart.owner.email or ""),
+        email=chart.owner.email or "no email address",
         expires=local_day(practice.new_link_expiry(now), practice.zone),
     )
     return ConfirmDialog("Activate Portal Access", body, "Activate", id="activate-dialog")
@@ -135,7 +136,7 @@ def owner_change_dialog(
     invite = (
         template(
             "An invitation is emailed to $email; its link expires on [b]$expires[/b].",
-            email=mask_email(choice.email or ""),
+            email=choice.email or "",
             expires=local_day(practice.new_link_expiry(now), practice.zone),
         )
         if choice.invite
@@ -154,3 +155,42 @@ def owner_change_dialog(
         invite,
     )
     return ConfirmDialog("Change Ownership", body, "Change owner", id="owner-confirm-dialog")
+
+
+def reset_dialog(chart: ChartDetail, practice: PracticeView, now: datetime) -> ConfirmDialog:
+    """Send password reset: names the owner, the address the link goes to and how long it
+    works (the desk's links live 24 hours)."""
+    from frontdesk.access.reset import LIFETIME
+    from store.models import ResetOrigin
+
+    lifetime = LIFETIME[ResetOrigin.STAFF]
+    hours = int(lifetime.total_seconds() // 3600)
+    body = template(
+        "Send a password reset link to [b]$name[/b] ($email)?\n\n"
+        "The link works once, for $hours hours (until $until). Their password stays as it is "
+        "until they choose a new one there; then every open portal session of theirs ends.",
+        name=chart.owner.name,
+        email=chart.account_email or chart.owner.email or "",
+        hours=hours,
+        until=local_time(now + lifetime, practice.zone),
+    )
+    return ConfirmDialog("Send password reset", body, "Send reset link", id="reset-dialog")
+
+
+def contact_remove_dialog(chart: ChartDetail, contact: ContactView) -> ConfirmDialog:
+    body = template(
+        "Remove [b]$name[/b] ($relationship) from $client's related contacts?\n\n"
+        "They no longer show on the chart and cannot be made its owner; the chart's history "
+        "keeps them.",
+        name=contact.name,
+        relationship=contact.relationship,
+        client=f"{chart.first_name} {chart.last_name}",
+    )
+    return ConfirmDialog(
+        "Remove related contact",
+        body,
+        "Remove contact",
+        danger=True,
+        focus_confirm=False,
+        id="remove-contact-dialog",
+    )

@@ -126,19 +126,15 @@ class InvitationHistory(DataTable[Text]):
         self._width = 0
         self._zone_name = ""
 
-    def show(
-        self,
-        events: Sequence[AuditRow],
-        chart: ChartDetail,
-        practice: PracticeView,
-        now: datetime,
-    ) -> None:
+    def show(self, events: Sequence[AuditRow], practice: PracticeView, now: datetime) -> None:
+        """The chart's history as `frontdesk.desk.history` reads it (links' expiries
+        included, clients named "client"), newest first."""
         zone = practice.zone
         zone_name = as_utc(now).astimezone(zone).strftime("%Z")
         if zone_name != self._zone_name:
             self._zone_name = zone_name
             self._width = -1  # rebuild the columns: the header names the zone
-        entries: list[tuple[datetime, str, str, str]] = [
+        entries = [
             (
                 event.at,
                 event.actor,
@@ -147,10 +143,6 @@ class InvitationHistory(DataTable[Text]):
             )
             for event in events
         ]
-        # Expiry is computed, not an event; show it where it happened.
-        if chart.status.status.value == EXPIRED and chart.expires_at is not None:
-            entries.append((chart.expires_at, "—", "invitation expired", "link no longer works"))
-            entries.sort(key=lambda entry: entry[0], reverse=True)
         rows = [
             (short_time(at, zone, now), actor, action, detail.rstrip(": "))
             for at, actor, action, detail in entries

@@ -12,7 +12,6 @@ current owner cannot be removed from its contacts; a removed contact stays in th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlmodel import Session, col, select
 
@@ -21,7 +20,9 @@ from frontdesk.access.invitations import InvitationService
 from frontdesk.access.outcomes import EditEffect, EditOutcome
 from frontdesk.access.signin import end_account_sessions
 from frontdesk.charts.lookup import Owner, chart_by_number, greeting_name, owner_of, owner_row
+from frontdesk.charts.records import ChartChanges as ChartChanges  # the fields to change
 from frontdesk.charts.records import ChartInput, ChartRecords, ContactInput, ContactView
+from frontdesk.charts.records import ContactChanges as ContactChanges
 from frontdesk.core import fields, links
 from frontdesk.core.clock import Clock
 from frontdesk.core.config import Settings
@@ -54,26 +55,6 @@ CONTACT_FIELDS = {
     "email": "email",
     "phone": "phone",
 }
-
-
-@dataclass(frozen=True)
-class ChartChanges:
-    """The fields to change (None: leave as it is; "" clears an optional field)."""
-
-    first_name: str | None = None
-    last_name: str | None = None
-    preferred_name: str | None = None
-    date_of_birth: str | date | None = None
-    email: str | None = None
-    phone: str | None = None
-
-
-@dataclass(frozen=True)
-class ContactChanges:
-    name: str | None = None
-    relationship: str | None = None
-    email: str | None = None
-    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,10 +98,16 @@ class ChartEditService:
             return self._plan(session, chart, changed, fresh.email, contact_id=None)
 
     def edit_chart(
-        self, chart_number: str, changes: ChartChanges, *, invite: bool = True
+        self,
+        chart_number: str,
+        changes: ChartChanges,
+        *,
+        invite: bool = True,
+        session: Session | None = None,
     ) -> EditOutcome:
         """Correct the chart's fields. A change that ends the live link sends a new one to the
-        owner's address when `invite` (and the owner has one)."""
+        owner's address when `invite` (and the owner has one). With `session`, inside the
+        caller's transaction (the CSV import's `--update`)."""
 
         def work(session: Session) -> EditOutcome:
             chart = chart_by_number(session, chart_number, lock=True)
@@ -149,6 +136,8 @@ class ChartEditService:
             )
             return EditOutcome(chart.chart_number, changed, effects, outbox)
 
+        if session is not None:
+            return work(session)
         return self.db.transact(work)
 
     # ---------------------------------------------------------------- contacts
@@ -182,11 +171,16 @@ class ChartEditService:
             return self._plan(session, chart, changed, fresh.email, contact_id=row.id)
 
     def edit_contact(
-        self, contact_id: int, changes: ContactChanges, *, invite: bool = True
+        self,
+        contact_id: int,
+        changes: ContactChanges,
+        *,
+        invite: bool = True,
+        session: Session | None = None,
     ) -> EditOutcome:
         """Correct a related contact. When the contact owns the chart's portal access, a new
         email ends the live link (and, with `invite`, sends a new one) or, for an Active
-        owner, changes the sign-in email."""
+        owner, changes the sign-in email. With `session`, inside the caller's transaction."""
 
         def work(session: Session) -> EditOutcome:
             row, chart = self._contact(session, contact_id, lock=True)
@@ -215,11 +209,23 @@ class ChartEditService:
             )
             return EditOutcome(chart.chart_number, changed, effects, outbox)
 
+        if session is not None:
+            return work(session)
         return self.db.transact(work)
 
     def add_contact(self, chart_number: str, contact: ContactInput) -> ContactView:
         added = self.charts.add_contact(chart_number, contact)
         return ContactView(added.id, added.name, added.relationship, added.email, added.phone)
+
+    def check_contact(self, contact: ContactInput) -> None:
+        """Check a new contact's fields by the rules of `add_contact` without adding it
+        (reads and writes nothing), so a form can show each refusal at its field."""
+        _checked_contact(
+            _ContactFields("", "", None, None),
+            ContactChanges(
+                contact.name, contact.relationship, contact.email or "", contact.phone or ""
+            ),
+        )
 
     def remove_contact(self, contact_id: int) -> tuple[str, ContactView]:
         """Remove a related contact from its chart (refused for the current Chart Owner)."""
@@ -422,7 +428,9 @@ class _ContactFields:
     phone: str | None
 
 
-def _checked_contact(row: RelatedContact, changes: ContactChanges) -> _ContactFields:
+def _checked_contact(
+    row: RelatedContact | _ContactFields, changes: ContactChanges
+) -> _ContactFields:
     """The contact as it would be, checked by the rules of `contacts add`."""
     name = fields.clean_text(changes.name if changes.name is not None else row.name, "name", "Name")
     relationship = fields.clean_text(

@@ -6,7 +6,6 @@ design's table in `frontdesk.access.rules`; results are `ActionOutcome` data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -14,14 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from frontdesk import audit
-from frontdesk.access.outcomes import ActionDone, ActionOutcome, BulkResult
+from frontdesk.access.bulk import BulkInvitations, CancelCheck, Progress
+from frontdesk.access.bulk_rows import invitation_first_name
+from frontdesk.access.outcomes import ActionDone, ActionOutcome, BulkAction, BulkPlan, BulkResult
 from frontdesk.access.reset import end_account_resets
 from frontdesk.access.rules import NO_EMAIL, PORTAL_OFF, PortalAction, refusal
 from frontdesk.access.signin import end_account_sessions
 from frontdesk.access.status import (
-    PortalStatus,
     StatusInfo,
-    chart_numbers_in_status,
     compute_status,
 )
 from frontdesk.charts.lookup import Owner, chart_by_number, greeting_name, owner_of, owner_row
@@ -33,7 +32,6 @@ from frontdesk.core.emails import InvalidEmail, mask_email, normalize_email
 from frontdesk.core.errors import (
     ConcurrentChange,
     CooldownActive,
-    FrontDeskError,
     InvalidInput,
     NotAllowed,
     NotFound,
@@ -61,7 +59,6 @@ from store.models import (
 
 RESEND_COOLDOWN = timedelta(seconds=60)
 MAX_INVITATIONS_PER_DAY = 10
-BULK_PAGE = 200
 
 
 class InvitationService:
@@ -75,6 +72,9 @@ class InvitationService:
         self.settings = settings
         self.actor = actor
         self.charts = charts
+        self._bulk = BulkInvitations(
+            db, clock, settings, actor, cooldown=RESEND_COOLDOWN, daily_cap=MAX_INVITATIONS_PER_DAY
+        )
 
     # ---------------------------------------------------------------- entry methods
 
@@ -237,35 +237,45 @@ class InvitationService:
 
         return self.db.transact(work)
 
-    def send_all_without_access(self) -> BulkResult:
-        """Go-live: invite every chart with a valid owner email and no portal access."""
-        return self._bulk(PortalStatus.NO_PORTAL_ACCESS.value, self.send_invitation)
+    def send_all_without_access(
+        self, *, progress: Progress | None = None, cancel: CancelCheck | None = None
+    ) -> BulkResult:
+        """Go-live: invite every chart with no portal access (those without a valid owner
+        email are skipped, each with its reason)."""
+        return self.run_bulk(BulkAction.INVITE_WITHOUT_ACCESS, progress=progress, cancel=cancel)
 
-    def resend_all_expired(self, *, include_locked: bool = False) -> BulkResult:
-        first = self._bulk(PortalStatus.EXPIRED.value, self.resend_invitation)
-        if not include_locked:
-            return first
-        second = self._bulk(PortalStatus.LOCKED.value, self.resend_invitation)
-        return BulkResult(first.done + second.done, first.skipped + second.skipped)
+    def resend_all_expired(
+        self,
+        *,
+        include_locked: bool = False,
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> BulkResult:
+        """A new link for every chart whose invitation expired (and, `include_locked`, those
+        locked by wrong identity checks), in one run."""
+        action = (
+            BulkAction.RESEND_EXPIRED_AND_LOCKED if include_locked else BulkAction.RESEND_EXPIRED
+        )
+        return self.run_bulk(action, progress=progress, cancel=cancel)
 
-    def _bulk(self, status: str, action: Callable[[str], ActionOutcome]) -> BulkResult:
-        done: list[str] = []
-        skipped: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        while True:
-            with self.db.read_connection() as conn:
-                page = chart_numbers_in_status(conn, status, self.clock.now(), limit=BULK_PAGE)
-            batch = [number for number in page if number not in seen]
-            if not batch:
-                break
-            for number in batch:
-                seen.add(number)
-                try:
-                    action(number)
-                    done.append(number)
-                except FrontDeskError as exc:
-                    skipped.append((number, str(exc)))
-        return BulkResult(tuple(done), tuple(skipped))
+    def plan_bulk(self, action: BulkAction) -> BulkPlan:
+        """What `run_bulk(action)` would do if started now (who would get an email, who would
+        be skipped and why), read without writing: for the confirmation."""
+        return self._bulk.plan(action)
+
+    def run_bulk(
+        self,
+        action: BulkAction,
+        *,
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> BulkResult:
+        """Do `action` to every chart in its statuses now, each chart's result its own (see
+        frontdesk.access.bulk). `progress(done, total)` is called for each chart once its batch
+        has committed (outside any transaction); `cancel` (an Event or a callable) is checked
+        before each chart and stops the run there: what is done stays done. Blocking: run it
+        in a worker thread (the callbacks are called from it)."""
+        return self._bulk.run(action, progress=progress, cancel=cancel)
 
     # ---------------------------------------------------------------- steps (take a Session)
 
@@ -318,9 +328,7 @@ class InvitationService:
             link=links.register_link(self.settings.public_base, token),
             expires_at=invitation.expires_at,
             resend=kind == "resend",
-            first_name=single_line(
-                chart.first_name if owner.is_client else (owner.name.split() or [owner.name])[0]
-            ),
+            first_name=invitation_first_name(chart.first_name, owner),
         )
         outbox_id = self.queue(session, chart, invitation, owner, message, kind, to=recipient)
         self._audit(

@@ -7,8 +7,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from frontdesk.access.rules import MAX_IDENTITY_FAILURES
+from frontdesk.access.rules import MAX_IDENTITY_FAILURES, PortalStatus
 
 
 class ActionDone(enum.StrEnum):
@@ -55,10 +56,117 @@ class EditOutcome:
     outbox_ids: tuple[int, ...] = ()
 
 
+class BulkAction(enum.StrEnum):
+    """A bulk action of the desk: which charts it takes (their status when it starts) and what
+    it does to each (a first invitation, or a resend). Values are stable names for scripts."""
+
+    INVITE_WITHOUT_ACCESS = "invite_without_access"  # go-live: `invites send --all-without-access`
+    RESEND_EXPIRED = "resend_expired"  # `invites resend --all-expired`
+    RESEND_LOCKED = "resend_locked"
+    RESEND_EXPIRED_AND_LOCKED = "resend_expired_and_locked"  # `... --all-expired --include-locked`
+
+    @property
+    def statuses(self) -> tuple[PortalStatus, ...]:
+        """The statuses whose charts the action takes (read once, when it starts)."""
+        return _BULK_STATUSES[self]
+
+    @property
+    def resends(self) -> bool:
+        """True: each chart gets a new link (Resend Invite); False: a first invitation."""
+        return self is not BulkAction.INVITE_WITHOUT_ACCESS
+
+
+_BULK_STATUSES = {
+    BulkAction.INVITE_WITHOUT_ACCESS: (PortalStatus.NO_PORTAL_ACCESS,),
+    BulkAction.RESEND_EXPIRED: (PortalStatus.EXPIRED,),
+    BulkAction.RESEND_LOCKED: (PortalStatus.LOCKED,),
+    BulkAction.RESEND_EXPIRED_AND_LOCKED: (PortalStatus.EXPIRED, PortalStatus.LOCKED),
+}
+
+
+class SkipReason(enum.StrEnum):
+    """Why a bulk action left a chart alone (the surfaces write the words)."""
+
+    NO_EMAIL = "no_email"  # the portal owner has no email address
+    INVALID_EMAIL = "invalid_email"  # the owner's address is not a valid email address
+    COOLDOWN = "cooldown"  # an invitation went to this chart moments ago (this or another desk)
+    TOO_MANY_TODAY = "too_many_today"  # the daily cap of invitations to one chart is reached
+    PORTAL_OFF = "portal_off"  # the practice's Client Portal is not active
+    CHANGED = "changed"  # no longer in the status the action started for (someone acted on
+    # it meanwhile: resent, revoked, registered, another desk at the same moment), or removed
+
+
+class FailureKind(enum.StrEnum):
+    """Why a chart's work failed (not a rule: the store, or a bug). Nothing of it was kept."""
+
+    DATABASE = "database"  # the database refused or failed this chart's (or batch's) writes
+    BUSY = "busy"  # the database stayed locked by other work; trying again later works
+    ERROR = "error"  # anything else (see the log)
+
+
+class BulkSkip(NamedTuple):
+    """A chart the bulk action left alone, and why. Unpacks as (chart, reason)."""
+
+    chart: str  # chart number
+    reason: SkipReason
+
+
+class BulkFailure(NamedTuple):
+    """A chart whose work failed; `detail` is one technical line (no client data)."""
+
+    chart: str  # chart number
+    error: FailureKind
+    detail: str = ""
+
+
 @dataclass(frozen=True)
 class BulkResult:
-    done: tuple[str, ...] = ()
-    skipped: tuple[tuple[str, str], ...] = ()  # (chart number, the refusal's one line)
+    """What a bulk action did, chart by chart (in the order it went through them).
+
+    Every chart in the action's statuses when it started is in exactly one of `sent`,
+    `skipped`, `failed`, or counted in `not_tried` (only after a cancel). `--json` maps
+    directly: {"sent": list(sent), "skipped": [s._asdict() for s in skipped],
+    "failed": [f._asdict() for f in failed]}."""
+
+    sent: tuple[str, ...] = ()  # chart numbers that got a new invitation (queued email)
+    skipped: tuple[BulkSkip, ...] = ()
+    failed: tuple[BulkFailure, ...] = ()
+    action: BulkAction | None = None
+    total: int = 0  # charts in the action's statuses when it started
+    cancelled: bool = False  # stopped by the cancel check; what was done stays done
+    not_tried: int = 0  # charts not reached because of the cancel
+
+    @property
+    def done(self) -> tuple[str, ...]:
+        """The chart numbers sent (the name before issue 12)."""
+        return self.sent
+
+
+@dataclass(frozen=True)
+class BulkPlanEntry:
+    """One chart of a bulk action's plan: who it would reach (name and full email address),
+    or why it would be skipped (`reason`)."""
+
+    chart_number: str
+    client_name: str  # "Last, First"
+    owner_name: str
+    owner_relationship: str  # "Client", "Mother", ...
+    owner_email: str | None  # the address the email would go to (normalised), or as stored
+    reason: SkipReason | None = None  # None: it would be sent
+
+
+@dataclass(frozen=True)
+class BulkPlan:
+    """What a bulk action would do if started now, read without writing (for the
+    confirmation): the charts it would send to and those it would skip, each in name order."""
+
+    action: BulkAction
+    to_send: tuple[BulkPlanEntry, ...] = ()
+    to_skip: tuple[BulkPlanEntry, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return len(self.to_send) + len(self.to_skip)
 
 
 class LinkState(enum.StrEnum):
@@ -75,12 +183,15 @@ class LinkState(enum.StrEnum):
 
 @dataclass(frozen=True)
 class TokenCheck:
-    """What a registration link points at, for the web page."""
+    """What a registration link points at, for the web page. `for_guardian`: the invitation
+    went to a related contact (a parent, a guardian), so the form asks for the client's (not
+    their own) last name and date of birth."""
 
     state: LinkState
     practice_name: str = ""
     practice_phone: str = ""
     attempts_left: int = MAX_IDENTITY_FAILURES
+    for_guardian: bool = False
 
 
 class RegistrationState(enum.StrEnum):

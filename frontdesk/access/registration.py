@@ -47,7 +47,7 @@ from store.models import (
 # What a link page needs, in one statement: the practice and (if the digest is known) the
 # invitation's state columns. An empty digest matches nothing.
 _LINK_SQL = (
-    "SELECT p.name, p.phone, i.state, i.failed_attempts, i.expires_at "
+    "SELECT p.name, p.phone, i.state, i.failed_attempts, i.expires_at, i.related_contact_id "
     "FROM practice p LEFT JOIN invitation i ON i.token_digest = :digest "
     "WHERE p.id = 1"
 )
@@ -57,6 +57,7 @@ _LINK_QUERY = sa.text(_LINK_SQL).columns(
     sa.column("state", sa.String),
     sa.column("failed_attempts", sa.Integer),
     sa.column("expires_at", sa.DateTime(timezone=True)),
+    sa.column("related_contact_id", sa.Integer),
 )
 
 
@@ -93,19 +94,19 @@ class RegistrationService:
         if self.db.is_sqlite:  # straight through the driver: every view of a link reads this
             found = self.db.read_row_sqlite(_LINK_SQL, {"digest": digest})
             if found is not None:
-                found = (*found[:4], self.db.datetime_from_sqlite(found[4]))
+                found = (*found[:4], self.db.datetime_from_sqlite(found[4]), *found[5:])
         else:
             with self.db.read_connection() as conn:
                 first = conn.execute(_LINK_QUERY, {"digest": digest}).first()
             found = None if first is None else tuple(first)
         if found is None:
             return TokenCheck(LinkState.UNKNOWN, "", "", 0)
-        name, phone, state, failed_attempts, expires_at = found
+        name, phone, state, failed_attempts, expires_at, related_contact_id = found
         if state is None:
             return TokenCheck(LinkState.UNKNOWN, name or "", phone or "", 0)
         shown = link_state(state, failed_attempts, expires_at, now)
         left = max(0, MAX_IDENTITY_FAILURES - failed_attempts)
-        return TokenCheck(shown, name or "", phone or "", left)
+        return TokenCheck(shown, name or "", phone or "", left, related_contact_id is not None)
 
     def register(
         self,

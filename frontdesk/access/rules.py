@@ -100,6 +100,7 @@ class PortalAction(enum.StrEnum):
     RESEND = "resend"
     REVOKE = "revoke"
     ACTIVATE = "activate"
+    SEND_RESET = "send_reset"  # a password-reset link for an Active owner, sent by the desk
 
 
 PORTAL_OFF = "The practice's Client Portal is not active"
@@ -117,11 +118,11 @@ def refusal(
     An owner without an email address, or a practice whose portal is off, also refuse what
     sends an email (Resend, Activate); leave them out to ask about the status alone.
 
-    | status           | applies                                        |
-    | No Portal Access | Activate Portal Access, Change Ownership       |
-    | Invited          | Resend Invite, Change Ownership, Revoke Access |
-    | Expired, Locked  | Resend Invite, Change Ownership, Revoke Access |
-    | Active           | Change Ownership, Revoke Access                |
+    | status           | applies                                              |
+    | No Portal Access | Activate Portal Access, Change Ownership             |
+    | Invited          | Resend Invite, Change Ownership, Revoke Access       |
+    | Expired, Locked  | Resend Invite, Change Ownership, Revoke Access       |
+    | Active           | Change Ownership, Revoke Access, Send password reset |
     """
     sends_mail = action in (PortalAction.RESEND, PortalAction.ACTIVATE)
     if action is PortalAction.CHANGE_OWNER:
@@ -130,6 +131,12 @@ def refusal(
         if status is PortalStatus.NO_PORTAL_ACCESS:
             return "There is no portal access to revoke"
         return None
+    if action is PortalAction.SEND_RESET:
+        if status is PortalStatus.ACTIVE:
+            return None  # an enabled, registered account always has its sign-in email
+        if status is PortalStatus.NO_PORTAL_ACCESS:
+            return "There is no portal account to reset"
+        return "The owner has not registered yet; resend the invitation instead"
     if action is PortalAction.RESEND:
         if status is PortalStatus.ACTIVE:
             return "The client has already registered; there is no invitation to resend"

@@ -1,10 +1,15 @@
 """Chart records: adding a chart (checked by the shared field rules) and its related contacts.
-A new chart's client owns its portal access until ownership is changed."""
+A new chart's client owns its portal access until ownership is changed.
+
+`checked_chart_row` and `checked_contact` are the checks themselves, as plain functions that
+return column values: `ChartRecords`, the chart edits and the CSV import (which inserts rows in
+bulk, without an ORM object per row) all check through them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -36,6 +41,90 @@ class ContactInput:
     relationship: str
     email: str | None = None
     phone: str | None = None
+
+
+@dataclass(frozen=True)
+class ChartChanges:
+    """The fields of a chart to change (None: leave as it is; "" clears an optional field).
+    Applied by `frontdesk.access.chart_edits` with what a change does to portal access."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    preferred_name: str | None = None
+    date_of_birth: str | date | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactChanges:
+    """The fields of a related contact to change (None: leave as it is)."""
+
+    name: str | None = None
+    relationship: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckedContact:
+    """A related contact's fields as the rules store them."""
+
+    name: str
+    relationship: str
+    email: str | None
+    phone: str | None
+
+
+def checked_chart_row(data: ChartInput, *, today: date, now: datetime) -> dict[str, Any]:
+    """Check a chart's fields by the shared rules; the `chart` columns to store (search keys
+    included, `created_at` / `updated_at` = `now`), or InvalidInput naming the field. `today`
+    is the practice's local date (a date of birth may not be later)."""
+    number = (data.chart_number or "").strip()
+    if not number:
+        raise InvalidInput("Chart number is required.", "chart_number")
+    if has_controls(number) or len(number) > 40 or any(c.isspace() for c in number):
+        raise InvalidInput(
+            "Chart number must be up to 40 characters without spaces.", "chart_number"
+        )
+    first = fields.clean_text(data.first_name, "first_name", "First name")
+    last = fields.clean_text(data.last_name, "last_name", "Last name")
+    preferred = fields.clean_text(
+        data.preferred_name or "", "preferred_name", "Preferred name", required=False
+    )
+    dob = fields.date_of_birth(data.date_of_birth, today)
+    email = fields.email_or_error(data.email) if data.email and data.email.strip() else None
+    phone = fields.clean_text(data.phone or "", "phone", "Phone", required=False, limit=40) or None
+    key = fields.search_key_of
+    return {
+        "chart_number": number,
+        "first_name": first,
+        "last_name": last,
+        "preferred_name": preferred or None,
+        "date_of_birth": dob,
+        "email": email,
+        "phone": phone,
+        "last_key": key(last, 100),
+        "first_key": key(first, 100),
+        "email_key": (email or "").lower(),
+        "search_text": key(f"{last} {first} {preferred} {number} {email or ''}", 1000),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def checked_contact(contact: ContactInput) -> CheckedContact:
+    """Check a related contact's fields by the shared rules (InvalidInput naming the field:
+    name, relationship, email or phone)."""
+    name = fields.clean_text(contact.name, "name", "Name")
+    relationship = fields.clean_text(contact.relationship, "relationship", "Relationship", limit=60)
+    email = (
+        fields.email_or_error(contact.email) if contact.email and contact.email.strip() else None
+    )
+    phone = (
+        fields.clean_text(contact.phone or "", "phone", "Phone", required=False, limit=40) or None
+    )
+    return CheckedContact(name, relationship, email, phone)
 
 
 @dataclass(frozen=True)
@@ -72,43 +161,11 @@ class ChartRecords:
         """Check a chart's fields; raise InvalidInput naming the field. `today` is the
         practice's local date (looked up when not given)."""
         now = self.clock.now()
-        number = (data.chart_number or "").strip()
-        if not number:
-            raise InvalidInput("Chart number is required.", "chart_number")
-        if has_controls(number) or len(number) > 40 or any(c.isspace() for c in number):
-            raise InvalidInput(
-                "Chart number must be up to 40 characters without spaces.", "chart_number"
-            )
-        first = fields.clean_text(data.first_name, "first_name", "First name")
-        last = fields.clean_text(data.last_name, "last_name", "Last name")
-        preferred = fields.clean_text(
-            data.preferred_name or "", "preferred_name", "Preferred name", required=False
-        )
         if today is None:
             with self.db.read() as session:
                 zone = practice_zone(practice_row(session))
             today = now.astimezone(zone).date()
-        dob = fields.date_of_birth(data.date_of_birth, today)
-        email = fields.email_or_error(data.email) if data.email and data.email.strip() else None
-        phone = (
-            fields.clean_text(data.phone or "", "phone", "Phone", required=False, limit=40) or None
-        )
-        key = fields.search_key_of
-        return Chart(
-            chart_number=number,
-            first_name=first,
-            last_name=last,
-            preferred_name=preferred or None,
-            date_of_birth=dob,
-            email=email,
-            phone=phone,
-            last_key=key(last, 100),
-            first_key=key(first, 100),
-            email_key=(email or "").lower(),
-            search_text=key(f"{last} {first} {preferred} {number} {email or ''}", 1000),
-            created_at=now,
-            updated_at=now,
-        )
+        return Chart(**checked_chart_row(data, today=today, now=now))
 
     def _add_chart(self, session: Session, data: ChartInput) -> str:
         today = self.clock.now().astimezone(practice_zone(practice_row(session))).date()
@@ -145,31 +202,19 @@ class ChartRecords:
 
     def new_contact(self, session: Session, chart: Chart, contact: ContactInput) -> RelatedContact:
         """Step: check and add a related contact to `chart` in the caller's transaction."""
-        name = fields.clean_text(contact.name, "name", "Name")
-        relationship = fields.clean_text(
-            contact.relationship, "relationship", "Relationship", limit=60
-        )
-        email = (
-            fields.email_or_error(contact.email)
-            if contact.email and contact.email.strip()
-            else None
-        )
-        phone = (
-            fields.clean_text(contact.phone or "", "phone", "Phone", required=False, limit=40)
-            or None
-        )
+        checked = checked_contact(contact)
         assert chart.id is not None
         row = RelatedContact(
             chart_id=chart.id,
-            name=name,
-            relationship=relationship,
-            email=email,
-            phone=phone,
+            name=checked.name,
+            relationship=checked.relationship,
+            email=checked.email,
+            phone=checked.phone,
             created_at=self.clock.now(),
         )
         session.add(row)
         session.flush()
-        self._audit(session, "contact added", chart, detail=f"{name} ({relationship})")
+        self._audit(session, "contact added", chart, detail=contact_detail(checked))
         return row
 
     def _audit(self, session: Session, action: str, chart: Chart, *, detail: str = "") -> None:
@@ -182,3 +227,8 @@ class ChartRecords:
             detail=detail,
             source=f"os:{self.actor}",
         )
+
+
+def contact_detail(contact: CheckedContact) -> str:
+    """What the audit row of an added contact says: "Mina Park (Mother)"."""
+    return f"{contact.name} ({contact.relationship})"

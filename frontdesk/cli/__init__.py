@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from frontdesk.cli import (
     audit,
     charts,
+    contacts,
     db,
     demo,
     doctor,
@@ -61,6 +62,7 @@ COMMANDS: tuple[CommandGroup, ...] = (
     db,
     practice,
     charts,
+    contacts,
     invites,
     owner,
     signin,

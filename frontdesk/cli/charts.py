@@ -1,17 +1,18 @@
-"""`frontdesk charts add|list|show|import`: client charts, and their `--json` shapes."""
+"""`frontdesk charts add|list|show|edit|import`: client charts, and their `--json` shapes."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
 
 from frontdesk.access.rules import STATUS_FILTERS, PortalStatus
-from frontdesk.cli.args import add_json, command, group, not_negative, positive
-from frontdesk.cli.context import CliContext, CliError, cell, field_error, iso
+from frontdesk.cli.args import add_json, add_yes, command, group, not_negative, positive
+from frontdesk.cli.chart_import import register_import
+from frontdesk.cli.contacts import contact_json, contacts_table
+from frontdesk.cli.context import CliContext, UsageError, cell, field_error, iso
 from frontdesk.cli.display import (
     audit_json,
     audit_table,
@@ -22,17 +23,24 @@ from frontdesk.cli.display import (
     status_text,
     write_json_stream,
 )
+from frontdesk.cli.edits import (
+    changes_words,
+    effects_words,
+    given_changes,
+    result_line,
+    warn_if_typo,
+)
 from frontdesk.core.emails import likely_typo
 from frontdesk.core.errors import InvalidInput
 from frontdesk.core.text import single_line
 
 if TYPE_CHECKING:
     from frontdesk.audit import AuditRow
+    from frontdesk.charts.records import ContactView
     from frontdesk.cli.args import Commands
     from frontdesk.desk.views import ChartDetail, ChartSummary
 
 HISTORY_ROWS = 20
-MAX_ERRORS_SHOWN = 50
 OPTIONS = {
     "chart_number": "--number",
     "first_name": "--first",
@@ -41,6 +49,15 @@ OPTIONS = {
     "email": "--email",
     "preferred_name": "--preferred",
     "phone": "--phone",
+}
+# `charts edit`: each field of the chart and the argparse dest of its option.
+EDIT_DESTS = {
+    "first_name": "first",
+    "last_name": "last",
+    "preferred_name": "preferred",
+    "date_of_birth": "dob",
+    "email": "email",
+    "phone": "phone",
 }
 
 
@@ -70,16 +87,30 @@ def register(commands: Commands) -> None:
 
     p = command(
         charts,
-        "import",
-        cmd_charts_import,
-        "import charts and related contacts from a CSV file",
-        epilog=_CSV_HELP,
-        formatter_class=_ImportHelpFormatter,
+        "edit",
+        cmd_charts_edit,
+        "correct a chart; a change that ends the live invitation link sends a new one",
+        epilog='Correct a chart\'s fields ("" clears an optional one). Changing the '
+        "portal owner's email, or the client's last name or date of birth, while an invitation "
+        "is live ends that link at once and sends a new one to the (new) address, unless "
+        "--no-invite. Changing an Active owner's email changes the sign-in email, ends their "
+        "portal sessions and notifies both addresses.",
     )
-    p.add_argument("file", type=Path, metavar="FILE.csv", help="the CSV file")
+    p.add_argument("chart", metavar="CHART", help="the chart number")
+    p.add_argument("--first", metavar="F", help="first name")
+    p.add_argument("--last", metavar="L", help="last name")
+    p.add_argument("--preferred", metavar="P", help='preferred name ("" clears it)')
+    p.add_argument("--dob", metavar="YYYY-MM-DD", help="date of birth")
+    p.add_argument("--email", metavar="E", help='the client\'s email address ("" clears it)')
+    p.add_argument("--phone", metavar="P", help='phone number ("" clears it)')
     p.add_argument(
-        "--skip-invalid", action="store_true", help="import the valid rows, report the others"
+        "--no-invite",
+        action="store_true",
+        help="only end the live link; send no new invitation",
     )
+    add_yes(p)
+
+    register_import(charts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,7 +142,9 @@ def summary_json(chart: ChartSummary) -> dict[str, Any]:
     }
 
 
-def detail_json(chart: ChartDetail, history: list[AuditRow]) -> dict[str, Any]:
+def detail_json(
+    chart: ChartDetail, contacts: list[ContactView], history: list[AuditRow]
+) -> dict[str, Any]:
     """A chart as `charts show --json` gives it."""
     data = summary_json(chart)
     del data["sent_at"], data["expires_at"], data["delivery"]
@@ -136,16 +169,7 @@ def detail_json(chart: ChartDetail, history: list[AuditRow]) -> dict[str, Any]:
         else None
     )
     data["account_email"] = chart.account_email
-    data["contacts"] = [
-        {
-            "id": c.id,
-            "name": c.name,
-            "relationship": c.relationship,
-            "email": c.email,
-            "is_owner": c.id == chart.owner.contact_id,
-        }
-        for c in chart.contacts
-    ]
+    data["contacts"] = [contact_json(c) for c in contacts]
     data["history"] = [audit_json(row) for row in history]
     return data
 
@@ -218,9 +242,10 @@ def cmd_charts_list(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_charts_show(args: argparse.Namespace, ctx: CliContext) -> int:
     services = ctx.services()
     chart = services.views.chart(args.chart)
-    history = services.audit.history(chart.chart_number, limit=HISTORY_ROWS)
+    contacts = services.chart_edits.contacts(chart.chart_number)
+    history = services.history.history(chart.chart_number, limit=HISTORY_ROWS)
     if args.json:
-        ctx.print_json(detail_json(chart, history))
+        ctx.print_json(detail_json(chart, contacts, history))
         return 0
     name = chart.display_name + (f" ({chart.preferred_name})" if chart.preferred_name else "")
     grid = Table.grid(padding=(0, 2))
@@ -251,92 +276,52 @@ def cmd_charts_show(args: argparse.Namespace, ctx: CliContext) -> int:
     for label, value in rows:
         grid.add_row(cell(label), value if isinstance(value, Text) else cell(value))
     ctx.stdout.print(grid)
-    if chart.contacts:
-        contacts = Table(title="Related contacts", box=None, header_style="bold", pad_edge=False)
-        for header in ("ID", "Name", "Relationship", "Email", "Owner"):
-            contacts.add_column(header)
-        for contact in chart.contacts:
-            contacts.add_row(
-                cell(contact.id),
-                cell(contact.name),
-                cell(contact.relationship),
-                cell(contact.email or "—"),
-                cell("owner" if contact.id == chart.owner.contact_id else ""),
-            )
-        ctx.stdout.print(contacts)
+    if contacts:
+        ctx.stdout.print(contacts_table(contacts, title="Related contacts"))
     if history:
         ctx.stdout.print(audit_table(ctx, history, title="Recent history", with_chart=False))
     return 0
 
 
 # --------------------------------------------------------------------------------------------
-# import
+# edit
 # --------------------------------------------------------------------------------------------
 
-_CSV_HELP = "(the CSV format: written when this help is shown)"
 
+def cmd_charts_edit(args: argparse.Namespace, ctx: CliContext) -> int:
+    from frontdesk.access.chart_edits import ChartChanges
 
-def csv_help() -> str:
-    """The epilog of `charts import --help`: the importer's columns and limits."""
-    from frontdesk.charts.importer import (
-        CONTACT_COLUMNS,
-        MAX_FILE_BYTES,
-        MAX_ROWS,
-        REQUIRED_COLUMNS,
-    )
-
-    return f"""\
-The file is UTF-8 CSV (Excel's "CSV UTF-8" works) with a header line naming the columns, in any
-order, case-insensitive:
-
-  required  {", ".join(REQUIRED_COLUMNS)}
-  optional  preferred_name, email, phone
-  contact   {", ".join(CONTACT_COLUMNS)}
-
-Dates are YYYY-MM-DD. A row with the contact columns filled adds that related contact (guardian,
-parent, ...) to its chart; the three go together. For more contacts of one chart, add rows right
-after it with the same chart_number, every chart column blank and only the contact columns
-filled. Example:
-
-  chart_number,first_name,last_name,date_of_birth,email,contact_name,contact_relationship,contact_email
-  C-1001,Ana,O'Brien,1985-03-04,ana@example.com,,,
-  C-1002,Leo,Park,2014-06-01,,Mina Park,Mother,mina@example.com
-  C-1002,,,,,Jun Park,Father,jun@example.com
-
-Every row is checked first; errors name the line and the column. Unless --skip-invalid is
-given, nothing is imported when any row is invalid. Charts and contacts are written in one
-transaction. Files up to {MAX_FILE_BYTES // 10**6} MB and
-{MAX_ROWS:,} rows.
-"""
-
-
-class _ImportHelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Writes the CSV format as the epilog only when the help is shown: the importer (and the
-    database layer with it) loads for `charts import`, not for every `frontdesk --help`."""
-
-    def add_text(self, text: str | None) -> None:
-        super().add_text(csv_help() if text is _CSV_HELP else text)
-
-
-def cmd_charts_import(args: argparse.Namespace, ctx: CliContext) -> int:
-    from frontdesk.charts.importer import import_charts
-
-    report = import_charts(ctx.services().charts, args.file, skip_invalid=args.skip_invalid)
-    for error in report.errors[:MAX_ERRORS_SHOWN]:
-        ctx.stderr.file.write(f"{single_line(str(error))}\n")
-    if len(report.errors) > MAX_ERRORS_SHOWN:
-        ctx.stderr.file.write(f"... and {len(report.errors) - MAX_ERRORS_SHOWN} more error(s)\n")
-    ctx.stderr.file.flush()
-    added = len(report.charts_added)
-    if report.errors and not args.skip_invalid:
-        raise CliError(
-            f"{len(report.errors)} error(s) in {report.rows} row(s); nothing was imported "
-            "(fix the file, or pass --skip-invalid to import the valid rows)"
+    new = given_changes(args, EDIT_DESTS)
+    if not new:
+        raise UsageError(
+            "nothing to change: give at least one of "
+            + ", ".join(OPTIONS[name] for name in EDIT_DESTS)
         )
-    ctx.say(
-        f"Imported {added} chart(s) and {report.contacts_added} related contact(s) "
-        f"from {report.rows} row(s)."
+    changes = ChartChanges(**new)
+    services = ctx.services()
+    chart = services.views.chart(args.chart)
+    number = single_line(chart.chart_number)
+    try:
+        plan = services.chart_edits.plan_chart_edit(chart.chart_number, changes)
+    except InvalidInput as exc:
+        raise field_error(exc, OPTIONS) from None
+    if not plan.changed:
+        ctx.say(f"Chart {number}: nothing to change; it already has these values.")
+        return 0
+    old = {name: getattr(chart, name) for name in EDIT_DESTS}
+    old["date_of_birth"] = chart.date_of_birth.isoformat()
+    warn_if_typo(ctx, plan, new)
+    effects = effects_words(ctx, plan, chart, invite=not args.no_invite)
+    ctx.confirm(
+        f"Save chart {number} ({single_line(chart.display_name)}): "
+        f"{changes_words(plan.changed, old, new)}?" + (f" {effects}" if effects else ""),
+        assume_yes=args.yes,
     )
-    if report.errors:
-        raise CliError(f"{len(report.errors)} row error(s) were not imported (listed above)")
+    try:
+        outcome = services.chart_edits.edit_chart(
+            chart.chart_number, changes, invite=not args.no_invite
+        )
+    except InvalidInput as exc:
+        raise field_error(exc, OPTIONS) from None
+    ctx.say(result_line(ctx, outcome, what=f"Chart {number}", owner_email=plan.new_owner_email))
     return 0

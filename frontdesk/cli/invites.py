@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -18,13 +17,17 @@ from frontdesk.cli.display import (
     delivery_label,
     delivery_value,
     iter_charts,
+    new_link_expiry,
     owner_label,
+    plural,
+    queued_note,
+    queued_sentence,
+    queued_tail,
     status_text,
     write_json_stream,
 )
-from frontdesk.core.emails import mask_email
 from frontdesk.core.text import single_line
-from frontdesk.desk.wording import action_sentence
+from frontdesk.desk.wording import action_sentence, skip_reason_words
 
 if TYPE_CHECKING:
     from frontdesk.access.outcomes import BulkResult
@@ -100,18 +103,14 @@ def invite_json(chart: ChartSummary) -> dict[str, Any]:
 
 
 def _who(chart: ChartSummary) -> str:
-    """The owner and the chart, for prompts: "a…@example.com (O'Brien, Ana, chart C-1)"."""
+    """The owner and the chart, for prompts: "ana@example.com (O'Brien, Ana, chart C-1)".
+    Staff see the whole address: a typo must be caught before the link goes out."""
     name = single_line(chart.display_name)
     number = single_line(chart.chart_number)
     if not chart.owner.email:
         return f"{name} (chart {number}; the portal owner has no email address)"
     owner = "" if chart.owner.is_client else f"{single_line(chart.owner.name)}, "
-    return f"{mask_email(chart.owner.email)} ({owner}{name}, chart {number})"
-
-
-def _new_link_expiry(ctx: CliContext) -> str:
-    days = ctx.services().practice.practice().invitation_days
-    return ctx.day(ctx.now() + timedelta(days=days))
+    return f"{single_line(chart.owner.email)} ({owner}{name}, chart {number})"
 
 
 def _invited_charts(search: ChartSearch, status: str | None) -> Iterator[ChartSummary]:
@@ -154,17 +153,23 @@ def cmd_invites_list(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _bulk_summary(ctx: CliContext, result: BulkResult, verb: str) -> int:
+def _bulk_summary(ctx: CliContext, result: BulkResult, noun: str) -> int:
     table = Table(box=None, header_style="bold", pad_edge=False)
     for header in ("Chart", "Result", "Reason"):
         table.add_column(header)
     for number in result.done:
-        table.add_row(cell(number), cell(verb), cell(""))
+        table.add_row(cell(number), cell("queued"), cell(""))
     for number, reason in result.skipped:
-        table.add_row(cell(number), cell("skipped"), cell(reason))
+        table.add_row(cell(number), cell("skipped"), cell(skip_reason_words(reason)))
     if result.done or result.skipped:
         ctx.stdout.print(table)
-    ctx.say(f"{len(result.done)} {verb}, {len(result.skipped)} skipped.")
+    done, skipped = len(result.done), len(result.skipped)
+    if not done:
+        ctx.say(f"Nothing queued, {skipped:,} skipped.")
+    elif not skipped:
+        ctx.say(f"{plural(done, noun)} queued{queued_tail(ctx, done)}.")
+    else:
+        ctx.say(f"{plural(done, noun)} queued, {skipped:,} skipped. {queued_note(ctx, done)}")
     return 0
 
 
@@ -186,17 +191,17 @@ def cmd_invites_send(args: argparse.Namespace, ctx: CliContext) -> int:
             return 0
         ctx.confirm(
             f"Send portal invitations to the {count:,} chart(s) without portal access? Each "
-            f"owner with a valid email gets a link that expires {_new_link_expiry(ctx)}.",
+            f"owner with a valid email gets a link that expires {new_link_expiry(ctx)}.",
             assume_yes=args.yes,
         )
-        return _bulk_summary(ctx, services.invitations.send_all_without_access(), "sent")
+        return _bulk_summary(ctx, services.invitations.send_all_without_access(), "invitation")
     chart = services.views.chart(number)
     ctx.confirm(
-        f"Send a portal invitation to {_who(chart)}? The link expires {_new_link_expiry(ctx)}.",
+        f"Send a portal invitation to {_who(chart)}? The link expires {new_link_expiry(ctx)}.",
         assume_yes=args.yes,
     )
     result = services.invitations.send_invitation(chart.chart_number)
-    ctx.say(f"{action_sentence(result)} The email is queued for delivery.")
+    ctx.say(queued_sentence(ctx, result))
     return 0
 
 
@@ -214,13 +219,13 @@ def cmd_invites_resend(args: argparse.Namespace, ctx: CliContext) -> int:
             return 0
         ctx.confirm(
             f"Resend the invitations of the {count:,} chart(s) with an {which} invitation? "
-            f"Their earlier links stop working; the new links expire {_new_link_expiry(ctx)}.",
+            f"Their earlier links stop working; the new links expire {new_link_expiry(ctx)}.",
             assume_yes=args.yes,
         )
         return _bulk_summary(
             ctx,
             services.invitations.resend_all_expired(include_locked=args.include_locked),
-            "resent",
+            "new invitation",
         )
     if args.include_locked:
         raise UsageError("--include-locked goes with --all-expired")
@@ -228,13 +233,13 @@ def cmd_invites_resend(args: argparse.Namespace, ctx: CliContext) -> int:
     old_link = f" The link sent on {ctx.day(chart.sent_at)} stops working." if chart.sent_at else ""
     ctx.confirm(
         f"Resend the invitation to {_who(chart)}?{old_link} "
-        f"The new link expires {_new_link_expiry(ctx)}.",
+        f"The new link expires {new_link_expiry(ctx)}.",
         assume_yes=args.yes,
     )
     result = services.invitations.resend_invitation(
         chart.chart_number, seen_invitation_id=chart.invitation_id
     )
-    ctx.say(f"{action_sentence(result)} The email is queued for delivery.")
+    ctx.say(queued_sentence(ctx, result))
     return 0
 
 
@@ -247,7 +252,7 @@ def cmd_invites_revoke(args: argparse.Namespace, ctx: CliContext) -> int:
         effects.append(f"the invitation link sent on {ctx.day(chart.sent_at)} stops working")
     if chart.account_email:
         effects.append(
-            f"the portal account {mask_email(chart.account_email)} is disabled and its "
+            f"the portal account {single_line(chart.account_email)} is disabled and its "
             "sessions end now"
         )
     effect = "; ".join(effects) or "nothing is active"
@@ -268,5 +273,5 @@ def cmd_invites_activate(args: argparse.Namespace, ctx: CliContext) -> int:
         assume_yes=args.yes,
     )
     result = services.invitations.activate_access(chart.chart_number)
-    ctx.say(action_sentence(result))
+    ctx.say(queued_sentence(ctx, result))
     return 0

@@ -1,4 +1,4 @@
-"""`frontdesk owner set CHART (--client | --contact-id ID | --name N --relationship R --email E)
+"""`frontdesk owner set CHART (--client | --contact ID | --name N --relationship R --email E)
 [--invite] [--yes]`: who owns a chart's portal access."""
 
 from __future__ import annotations
@@ -6,16 +6,17 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from frontdesk.cli.args import add_yes, command, group
+from frontdesk.cli.args import add_yes, command, group, positive
 from frontdesk.cli.context import CliContext, CliError, UsageError, field_error
-from frontdesk.core.emails import InvalidEmail, mask_email, normalize_email
-from frontdesk.core.errors import InvalidInput
+from frontdesk.cli.display import queued_sentence
+from frontdesk.core.emails import InvalidEmail, normalize_email
+from frontdesk.core.errors import InvalidInput, NotFound
 from frontdesk.core.text import single_line
-from frontdesk.desk.wording import action_sentence
 
 if TYPE_CHECKING:
     from frontdesk.charts.records import ContactInput
     from frontdesk.cli.args import Commands
+    from frontdesk.desk.views import ChartDetail
 
 OPTIONS = {"name": "--name", "relationship": "--relationship", "email": "--email"}
 
@@ -32,8 +33,14 @@ def register(commands: Commands) -> None:
     choice = p.add_mutually_exclusive_group(required=True)
     choice.add_argument("--client", action="store_true", help="the client owns it")
     choice.add_argument(
-        "--contact-id", type=int, metavar="ID", help="an existing related contact (charts show)"
+        "--contact",
+        dest="contact_id",
+        type=positive,
+        metavar="ID",
+        help="an existing related contact of the chart (frontdesk contacts list CHART)",
     )
+    # The earlier spelling, kept working for scripts that use it.
+    choice.add_argument("--contact-id", dest="contact_id", type=positive, help=argparse.SUPPRESS)
     choice.add_argument("--name", metavar="N", help="a new related contact's name")
     p.add_argument("--relationship", metavar="R", help="with --name: e.g. Mother, Guardian")
     p.add_argument("--email", metavar="E", help="with --name: their email address")
@@ -58,28 +65,40 @@ def _new_contact(args: argparse.Namespace) -> ContactInput | None:
     return ContactInput(args.name, args.relationship, args.email)
 
 
+def _existing_contact(ctx: CliContext, chart: ChartDetail, contact_id: int) -> str:
+    """The prompt's words for related contact `contact_id`, which must be of `chart`."""
+    number = single_line(chart.chart_number)
+    try:
+        of_chart, contact = ctx.services().chart_edits.contact(contact_id)
+    except NotFound:
+        raise CliError(
+            f"chart {number} has no related contact with id {contact_id} "
+            f"(frontdesk contacts list {number} lists them)"
+        ) from None
+    if of_chart != chart.chart_number:
+        raise CliError(
+            f"related contact {contact_id} ({single_line(contact.name)}) belongs to chart "
+            f"{single_line(of_chart)}, not {number} (frontdesk contacts list {number} lists "
+            "this chart's)"
+        )
+    email = single_line(contact.email) if contact.email else "no email address"
+    return f"{single_line(contact.name)} ({single_line(contact.relationship)}, {email})"
+
+
 def cmd_owner_set(args: argparse.Namespace, ctx: CliContext) -> int:
     new_contact = _new_contact(args)
     services = ctx.services()
     chart = services.views.chart(args.chart)
     if args.client:
         target = f"the client, {single_line(chart.first_name)} {single_line(chart.last_name)}"
-        target += f" ({mask_email(chart.email)})" if chart.email else " (no email address)"
+        target += f" ({single_line(chart.email)})" if chart.email else " (no email address)"
     elif new_contact is not None:
         target = (
             f"{single_line(new_contact.name)} ({single_line(new_contact.relationship)}, "
-            f"{mask_email((new_contact.email or '').strip())})"
+            f"{single_line((new_contact.email or '').strip())})"
         )
     else:
-        contact = next((c for c in chart.contacts if c.id == args.contact_id), None)
-        if contact is None:
-            raise CliError(
-                f"chart {single_line(chart.chart_number)} has no related contact with id "
-                f"{args.contact_id} (frontdesk charts show {single_line(chart.chart_number)} "
-                "lists them)"
-            )
-        email = mask_email(contact.email) if contact.email else "no email address"
-        target = f"{single_line(contact.name)} ({single_line(contact.relationship)}, {email})"
+        target = _existing_contact(ctx, chart, args.contact_id)
     invite = " An invitation is sent to the new owner." if args.invite else ""
     ctx.confirm(
         f"Make {target} the portal owner of {single_line(chart.display_name)} "
@@ -98,5 +117,5 @@ def cmd_owner_set(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     except InvalidInput as exc:
         raise field_error(exc, OPTIONS) from None
-    ctx.say(action_sentence(result))
+    ctx.say(queued_sentence(ctx, result))
     return 0

@@ -166,13 +166,21 @@ class ChartViews:
             if row is None:
                 raise NotFound(f"No chart with number {single_line(chart_number)!r}.")
             contacts = conn.execute(
-                sa.select(_CONTACT.c.id, _CONTACT.c.name, _CONTACT.c.relationship, _CONTACT.c.email)
-                .where(_CONTACT.c.chart_id == row.chart_id)
+                sa.select(
+                    _CONTACT.c.id,
+                    _CONTACT.c.name,
+                    _CONTACT.c.relationship,
+                    _CONTACT.c.email,
+                    _CONTACT.c.phone,
+                )
+                .where(_CONTACT.c.chart_id == row.chart_id, _CONTACT.c.removed_at.is_(None))
                 .order_by(_CONTACT.c.id)
             ).all()
         summary = summary_of_row(row, now)
         return ChartDetail(
             **{f: getattr(summary, f) for f in summary.__dataclass_fields__},
-            contacts=tuple(Contact(c.id, c.name, c.relationship, c.email) for c in contacts),
+            contacts=tuple(
+                Contact(c.id, c.name, c.relationship, c.email, c.phone) for c in contacts
+            ),
             account_email=row.acct_email,
         )

@@ -69,3 +69,31 @@ def reset_sentence(sent: ResetSent, *, expires: str) -> str:
         f"Password reset link sent to {sent.owner_email} ({sent.owner_name}); it works once, "
         f"until {expires}."
     )
+
+
+def contact_added_sentence(name: str, relationship: str, *, chart_number: str) -> str:
+    """ "Mina Park (Mother) added to the related contacts of chart C-1001."."""
+    return f"{name} ({relationship}) added to the related contacts of chart {chart_number}."
+
+
+def contact_removed_sentence(name: str, relationship: str, *, chart_number: str) -> str:
+    """ "Mina Park (Mother) removed from the related contacts of chart C-1001; …"."""
+    return (
+        f"{name} ({relationship}) removed from the related contacts of chart {chart_number}; "
+        "the chart's history keeps them."
+    )
+
+
+_SKIP_WORDS = {
+    "no_email": "the portal owner has no email address",
+    "invalid_email": "the portal owner's email address is not valid",
+    "cooldown": "an invitation went to this chart moments ago",
+    "too_many_today": "10 invitations went to this chart in the last 24 hours",
+    "portal_off": "the Client Portal is not active",
+    "changed": "changed meanwhile (another desk, or the client)",
+}
+
+
+def skip_reason_words(reason: str) -> str:
+    """Why a bulk action left a chart alone, for staff (`SkipReason` values)."""
+    return _SKIP_WORDS.get(str(reason), str(reason).replace("_", " "))

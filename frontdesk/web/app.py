@@ -1,4 +1,5 @@
-"""The Client Portal web endpoint: the emailed registration link, sign-in, and the portal page.
+"""The Client Portal web endpoint: the emailed registration link, sign-in, a forgotten password
+(`/forgot`, the emailed `/reset/<token>` link), and the portal page.
 
 `create_web_app(services)` puts the parts together: one module per capability under
 `frontdesk.web.routes` (its route table and handlers), its templates under
@@ -26,7 +27,7 @@ from frontdesk.core import links
 from frontdesk.services import Services
 from frontdesk.web.guard import Guard
 from frontdesk.web.pages import STATIC_DIR, Pages
-from frontdesk.web.routes import health, portal, registration, signin
+from frontdesk.web.routes import health, portal, registration, reset, signin
 from frontdesk.web.security import ErrorShield, SecurityHeaders
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -53,6 +54,7 @@ def _routes(web: PortalWeb) -> list[BaseRoute]:
         *portal.routes(pages, guard),
         *registration.routes(services, pages, guard),
         *signin.routes(services, pages, guard),
+        *reset.routes(services, pages, guard),
         *health.routes(services),
         Mount(links.STATIC, StaticFiles(directory=STATIC_DIR), name="static"),
     ]

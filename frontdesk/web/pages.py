@@ -3,8 +3,10 @@ keep a page cheap (the practice's name and phone, and blank forms rendered once)
 
 Every capability renders through one `Pages`: `page(template, status, **context)` with its own
 template under `templates/<capability>/`; `shared/base.html` gives every page its masthead and
-footer. Links in a page come from `frontdesk.core.links` (`login_url`, `logout_url`), always
-on the configured public base URL, never on a request's Host header.
+footer. Links in a page come from `frontdesk.core.links` (`login_url`, `logout_url`,
+`forgot_url`), always on the configured public base URL, never on a request's Host header.
+An emailed link that no longer works (registration, password reset) is explained by
+`link_page(LinkPage(...))`: what happened, what to do, and the practice's phone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 ERROR_TEMPLATE = "shared/error.html"
+LINK_STATE_TEMPLATE = "shared/link_state.html"
 BLANK_FORMS_KEPT = 64
 
 HTTP_ERRORS = {
@@ -47,6 +51,20 @@ HTTP_ERRORS = {
         "Please try again in a few minutes.",
     ),
 }
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """How one state of an emailed link is explained to the person who opened it. `lead` and
+    `todo` may name `{practice}`; `actions` are buttons, the first one the main one:
+    "login" (Sign in), "forgot" ("Forgot your password?") and "new_link" ("Ask for a new
+    link"); the last two open the form that emails a password-reset link."""
+
+    status: int
+    title: str
+    lead: str
+    todo: str
+    actions: tuple[str, ...] = ()
 
 
 class Pages:
@@ -70,6 +88,7 @@ class Pages:
         self.css_url = f"{self.base}{links.STATIC}/portal.css?v={version}"
         self.login_url = f"{self.base}{links.LOGIN}"
         self.logout_url = f"{self.base}{links.LOGOUT}"
+        self.forgot_url = f"{self.base}{links.FORGOT}"
         self._token_slot = f"csrf-slot-{secrets.token_hex(16)}"
         self._blank_forms: dict[tuple[object, ...], str] = {}
         # Last practice name/phone seen, for error pages that must not touch the database.
@@ -108,6 +127,7 @@ class Pages:
             "css_url": self.css_url,
             "login_url": self.login_url,
             "logout_url": self.logout_url,
+            "forgot_url": self.forgot_url,
             "practice_name": practice_name,
             "practice_phone": practice_phone,
             "practice_tel": re.sub(r"[^0-9+]", "", practice_phone),
@@ -134,6 +154,19 @@ class Pages:
                 self._blank_forms.clear()
             self._blank_forms[key] = blank
         return HTMLResponse(blank.replace(self._token_slot, form_token), status_code=status)
+
+    def link_page(self, info: LinkPage, state: str) -> HTMLResponse:
+        """The page for an emailed link in `state` (expired, used, ...), explained by `info`."""
+        practice = self.practice_name or "the practice"
+        return self.page(
+            LINK_STATE_TEMPLATE,
+            info.status,
+            title=info.title,
+            state=state,
+            lead=info.lead.format(practice=practice),
+            todo=info.todo.format(practice=practice),
+            actions=info.actions,
+        )
 
     def redirect(self, path: str) -> RedirectResponse:
         """A 303 to one of our paths (from `links`), on the configured public base URL."""

@@ -8,7 +8,8 @@
   anything else the generic 500 page. Each is one log line holding the exception type, where it
   happened and an incident id, never its message (which could hold client data) and never a
   traceback. Routes do not catch these themselves.
-- `redact` / `RedactFilter`: registration tokens in paths and any long random-looking value are
+- `redact` / `RedactFilter`: registration and password-reset tokens in paths (every prefix in
+  `links.TOKEN_PREFIXES`) and any long random-looking value are
   replaced before a log line is written (the uvicorn access log included).
 """
 
@@ -172,7 +173,8 @@ _LONG_SECRET = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-]
 
 
 def redact(text: str) -> str:
-    """`text` with registration paths and long random-looking values replaced."""
+    """`text` with the tokens of registration and reset paths and long random-looking values
+    replaced."""
     text = links.redact_token_paths(text)
     return _LONG_SECRET.sub("[redacted]", text)
 

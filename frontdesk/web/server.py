@@ -2,7 +2,7 @@
 
 `serve(services, host, port)` is what `frontdesk serve` runs. Proxy headers (X-Forwarded-For /
 -Proto) are believed only from `settings.trusted_proxies`. Every log line, the access log
-included, passes through `RedactFilter`, so a registration link's token never reaches a log.
+included, passes through `RedactFilter`, so no registration or reset link's token reaches a log.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Run every benchmark and print ONE table: benchmark, ours, baseline, ratio, target, met?
 
-    python -m tests.benchmarks [--quick] [--only tui,search,mail,web,timing] [--out FILE]
+    python -m tests.benchmarks [--quick] [--only tui,search,mail,web,import,timing] [--out FILE]
 
 Each benchmark measures its bare baseline in the same run (see each module's docstring). The
 benchmarks run one after another, never at once (they would share the cores). --quick runs
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tests.benchmarks.common import Result, ensure_store, print_table
 
-BENCHMARKS = ("tui", "search", "mail", "web", "timing")
+BENCHMARKS = ("tui", "search", "mail", "web", "import", "timing")
 
 
 def machine() -> str:
@@ -47,13 +47,21 @@ def load() -> str:
 
 
 def runners(quick: bool) -> dict[str, Callable[[], list[Result]]]:
-    from tests.benchmarks import bench_mail, bench_search, bench_timing, bench_tui, bench_web
+    from tests.benchmarks import (
+        bench_import,
+        bench_mail,
+        bench_search,
+        bench_timing,
+        bench_tui,
+        bench_web,
+    )
 
     return {
         "tui": lambda: bench_tui.run(quick),
         "search": lambda: bench_search.run(quick),
         "mail": lambda: bench_mail.run(quick),
         "web": lambda: bench_web.run(quick),
+        "import": lambda: bench_import.run(quick),
         "timing": lambda: bench_timing.run(quick),
     }
 

@@ -17,6 +17,9 @@ from frontdesk.cli import COMMANDS, CommandGroup, main
 from frontdesk.cli.context import CliContext
 from frontdesk.core.clock import FrozenClock
 
+# The end of the line after an action that queued email: the command line only queues it.
+SENDS_IT = "`frontdesk serve` (or `frontdesk outbox deliver`) sends it."
+SENDS_THEM = "`frontdesk serve` (or `frontdesk outbox deliver`) sends them."
 CSV_HEADER = (
     "chart_number,first_name,last_name,preferred_name,date_of_birth,email,phone,"
     "contact_name,contact_relationship,contact_email"

@@ -111,7 +111,7 @@ def test_rules_of_the_lifecycle_come_back_as_one_line(lite: Cli) -> None:
     assert "no portal access to revoke" in lite.fails("invites", "revoke", "C-1", "--yes")
     assert "already owns" in lite.fails("owner", "set", "C-1", "--client", "--yes")
     assert "has no related contact with id 99" in lite.fails(
-        "owner", "set", "C-1", "--contact-id", "99", "--yes"
+        "owner", "set", "C-1", "--contact", "99", "--yes"
     )
     line = lite.fails(
         "owner", "set", "C-1", "--name", "Mo", "--relationship", "Mother", "--email", "mo@", "-y"
@@ -145,7 +145,7 @@ def test_arguments_that_do_not_fit_together_are_usage_errors(
         ["charts", "list", "--status", "pending"],
         ["charts", "list", "--limit", "0"],
         ["charts", "add", "--number", "C-1"],
-        ["owner", "set", "C-1", "--client", "--contact-id", "3"],
+        ["owner", "set", "C-1", "--client", "--contact", "3"],
         ["owner", "set", "C-1"],
         ["invites"],
         ["no-such-command"],

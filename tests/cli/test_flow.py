@@ -16,7 +16,7 @@ from frontdesk.services import build_services
 from store.migrate import head_revision
 from store.models import Invitation, OutboxEmail
 
-from .conftest import CSV_HEADER, Cli, add_chart, set_up_practice
+from .conftest import CSV_HEADER, SENDS_IT, SENDS_THEM, Cli, add_chart, set_up_practice
 
 INVITE_KEYS = {
     "chart_number",
@@ -70,15 +70,15 @@ def test_a_practice_goes_live_from_the_command_line(
         "C-1003": "no_portal_access",
     }
 
-    # Leo is a minor: his mother owns portal access and gets the invitation.
+    # Leo is a minor without an email: the import made his mother the portal owner (issue 15),
+    # so she gets the invitation.
     leo = cli("charts", "show", "C-1002", "--json").json()
-    mother = leo["contacts"][0]
-    cli.ok("owner", "set", "C-1002", "--contact-id", str(mother["id"]), "--yes")
+    assert leo["owner"]["name"] == "Mina Park" and leo["contacts"][0]["is_owner"]
 
     sent = cli.ok("invites", "send", "C-1001", "--yes")
-    assert "Invitation sent to a…@example.com." in sent.out
+    assert sent.out == f"Invitation to ana@example.com queued; {SENDS_IT}\n"
     bulk = cli.ok("invites", "send", "--all-without-access", "--yes")
-    assert "2 sent, 0 skipped." in bulk.out
+    assert f"2 invitations queued; {SENDS_THEM}" in bulk.out
     assert _statuses(cli) == {"C-1001": "invited", "C-1002": "invited", "C-1003": "invited"}
 
     invites = cli("invites", "list", "--json").json()
@@ -96,10 +96,10 @@ def test_a_practice_goes_live_from_the_command_line(
     cli.clock.advance(timedelta(days=7, seconds=1).total_seconds())
     assert set(_statuses(cli).values()) == {"expired"}
     resent = cli.ok("invites", "resend", "C-1001", "--yes")
-    assert "New invitation sent to a…@example.com." in resent.out
+    assert "New invitation to ana@example.com queued (every earlier link" in resent.out
     cli.clock.advance(1)
     bulk = cli.ok("invites", "resend", "--all-expired", "--yes")
-    assert "2 resent, 0 skipped." in bulk.out
+    assert f"2 new invitations queued; {SENDS_THEM}" in bulk.out
     assert set(_statuses(cli).values()) == {"invited"}
 
     revoked = cli.ok("invites", "revoke", "C-1003", "--yes")
@@ -256,17 +256,17 @@ def test_bulk_summaries_name_what_was_skipped(cli: Cli) -> None:
     cli.ok("charts", "add", "--number", "C-2", "--first", "No", "--last", "Mail", "--dob",
            "1990-01-01", "--email", "")  # fmt: skip
     result = cli.ok("invites", "send", "--all-without-access", "--yes")
-    assert "1 sent, 1 skipped." in result.out
+    assert f"1 invitation queued, 1 skipped. {SENDS_IT[0].upper()}{SENDS_IT[1:]}" in result.out
     assert "has no email address" in result.out
     assert "Nothing" not in result.out
     again = cli.ok("invites", "send", "--all-without-access", "--yes")
-    assert "1 sent" not in again.out and "0 sent, 1 skipped." in again.out
+    assert "1 invitation" not in again.out and "Nothing queued, 1 skipped." in again.out
 
     none = cli.ok("invites", "resend", "--all-expired", "--yes")
     assert "No chart has an expired invitation; nothing to resend." in none.out
     cli.clock.advance(timedelta(days=8).total_seconds())
     done = cli.ok("invites", "resend", "--all-expired", "--include-locked", "--yes")
-    assert "1 resent, 0 skipped." in done.out
+    assert f"1 new invitation queued; {SENDS_IT}" in done.out
 
 
 def test_db_upgrade_reports_the_revision(cli: Cli) -> None:
@@ -315,7 +315,7 @@ def test_an_active_client_and_revoking_their_access(cli: Cli) -> None:
     prompt = cli("invites", "revoke", "C-1", tty=True, answer="y")
     assert prompt.code == 0
     assert prompt.err == (
-        "Revoke portal access for O'Brien, Ana (chart C-1)? The portal account a…@example.com "
+        "Revoke portal access for O'Brien, Ana (chart C-1)? The portal account ana@example.com "
         "is disabled and its sessions end now. [y/N] "
     )
     assert cli("charts", "show", "C-1", "--json").json()["status"] == "no_portal_access"

@@ -41,11 +41,11 @@ def test_invalid_rows_are_reported_by_line_and_column_and_nothing_is_imported(
     result = cli("charts", "import", str(path))
     assert result.code == 1
     assert result.err_lines[:-1] == [
-        "line 3, date_of_birth: Date of birth must be a real date written YYYY-MM-DD "
-        "(got '1990-02-30').",
+        "line 3, date_of_birth: Date of birth '1990-02-30' is not a real date "
+        "(February 1990 has no day 30).",
         "line 4, email: Not a valid email address: "
         "The part after the @-sign contains invalid characters: '@'.",
-        "line 5, chart_number: Chart number C-9 already exists.",
+        "line 5, chart_number: Chart number C-9 already exists (--update changes existing charts).",
         "line 6, chart_number: chart C-1 is already on line 2",
         "line 7, contact_relationship: Relationship of the contact is required.",
     ]
@@ -76,8 +76,8 @@ def test_skip_invalid_imports_the_valid_rows_and_reports_the_rest(
     assert result.code == 1
     assert "Imported 2 chart(s) and 1 related contact(s) from 5 row(s)." in result.out
     assert result.err_lines == [
-        "line 3, chart_number: Chart number C-9 already exists.",
-        "line 4, date_of_birth: Date of birth must be a real date written YYYY-MM-DD "
+        "line 3, chart_number: Chart number C-9 already exists (--update changes existing charts).",
+        "line 4, date_of_birth: Date of birth must be a date written MM/DD/YYYY or YYYY-MM-DD "
         "(got 'not-a-date').",
         "line 5, chart_number: contact skipped: chart C-2 was not imported",
         "frontdesk: error: 3 row error(s) were not imported (listed above)",
@@ -135,9 +135,11 @@ def test_bom_crlf_quoted_multiline_fields_any_column_order_and_contacts(
             b"chart_number,first_name,last_name\r\nC-1,A,B\r\n",
             "missing column(s) date_of_birth in the header line",
         ),
-        (
-            b"chart_number,first_name,last_name,date_of_birth,emial\r\n",
-            "unknown column(s) emial; known columns are chart_number,",
+        (  # a column that is not ours is ignored (and listed): here it names the fix
+            b"chart_number,first_name,last_name,emial\r\n",
+            "missing column(s) date_of_birth in the header line (required: chart_number, "
+            "first_name, last_name, date_of_birth); columns not recognised: emial (name one "
+            'with --map "emial=date_of_birth")',
         ),
         (
             b"chart_number,first_name,last_name,date_of_birth,email,email\r\n",
@@ -186,7 +188,7 @@ def test_missing_unreadable_and_oversized_files(
             assert "permission denied" in lite.fails("charts", "import", str(locked))
     finally:
         locked.chmod(0o600)
-    monkeypatch.setattr("frontdesk.charts.importer.MAX_FILE_BYTES", 10)
+    monkeypatch.setattr("frontdesk.charts.import_file.MAX_FILE_BYTES", 10)
     big = tmp_path / "big.csv"
     big.write_text("chart_number,first_name,last_name,date_of_birth\n")
     assert "the limit is" in lite.fails("charts", "import", str(big))
@@ -200,7 +202,7 @@ def test_too_many_fields_and_too_many_rows(
     path = write_csv([header, "C-1,A,B,1990-01-01,extra", "C-2,A,B,1990-01-01"])
     result = lite("charts", "import", str(path))
     assert result.err_lines[0] == "line 2, row: has 5 fields, the header 4"
-    monkeypatch.setattr("frontdesk.charts.importer.MAX_ROWS", 1)
+    monkeypatch.setattr("frontdesk.charts.import_file.MAX_ROWS", 1)
     assert "has more than 1 rows; split the file" in lite.fails("charts", "import", str(path))
 
 
@@ -218,7 +220,8 @@ def test_the_importer_works_without_the_command_line(
         again = import_charts(services.charts, path)
         assert not again.committed and again.charts_added == []
         assert [str(e) for e in again.errors] == [
-            "line 2, chart_number: Chart number C-1 already exists."
+            "line 2, chart_number: Chart number C-1 already exists "
+            "(--update changes existing charts)."
         ]
         with pytest.raises(ImportFileError):
             import_charts(services.charts, path.with_name("missing.csv"))

@@ -164,6 +164,76 @@ async def test_hostile_names_on_the_chart_screen_are_literal(
         assert app.is_running
 
 
+async def test_hostile_names_in_the_contact_list_and_the_edit_forms_are_literal(
+    make_app: AppFactory, sqlite_url: str
+) -> None:
+    """Issue 11's widgets: the Related contacts list, Edit chart, the contact form and the
+    confirmation of a correction show the names as they are stored (controls stripped)."""
+    from textual.widgets import Input
+
+    from screens.chart_overview import ContactList
+    from screens.correction_confirm import ChoiceDialog
+    from screens.edit_dialogs import ContactDialog, EditChartDialog
+
+    app = make_app(sqlite_url)
+    insert_hostile_charts(app)
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        for number, first, last, owner in HOSTILE:
+            await open_chart(pilot, number, typed=False)
+            contact_list = app.screen.query_one(ContactList)
+            if owner is None:
+                assert contact_list.option_count == 0
+            else:
+                prompt = contact_list.get_option_at_index(0).prompt
+                assert isinstance(prompt, Content)
+                assert prompt.plain == (
+                    f"{single_line(owner)} · [red]Guardian[/red]   Chart Owner \n"
+                    f"  owner.{number.lower()}@example.com · no phone"
+                )
+                assert no_actions(prompt.spans)
+
+            await pilot.press("e")
+            await settle(pilot)
+            assert isinstance(app.screen, EditChartDialog)
+            assert app.screen.query_one("#field-first_name", Input).value == first
+            assert app.screen.query_one("#field-last_name", Input).value == single_line(last)
+            intro = app.screen.query_one(".dialog-body").visual
+            assert isinstance(intro, Content) and no_actions(intro.spans)
+            assert f"{first} {single_line(last)} · chart {number}" in intro.plain
+            assert "\x1b" not in app.export_screenshot()
+            await pilot.press("escape")
+            await settle(pilot)
+
+            if owner is not None:
+                await pilot.press("tab", "enter")
+                await settle(pilot)
+                assert isinstance(app.screen, ContactDialog)
+                assert app.screen.query_one("#field-name", Input).value == single_line(owner)
+                relationship = app.screen.query_one("#field-relationship", Input).value
+                assert relationship == "[red]Guardian[/red]"
+                assert "\x1b" not in app.export_screenshot()
+                await pilot.press("escape")
+                await settle(pilot)
+            assert app.is_running, "no markup action ran"
+            await pilot.press("escape")
+            await settle(pilot)
+
+        # A correction's confirmation quotes old and new values literally.
+        await open_chart(pilot, "H-3", typed=False)
+        await pilot.press("e", "tab")
+        await pilot.press("ctrl+u", *"[b]x[/b] $name")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ChoiceDialog)
+        body = app.screen.query_one(".dialog-body").visual
+        assert isinstance(body, Content) and no_actions(body.spans)
+        assert "Save these changes to Cy [@click=app.quit]x's chart (H-3)?" in body.plain
+        assert "[@click=app.quit]x → [b]x[/b] $name" in body.plain
+        await pilot.press("n", "escape")
+        await settle(pilot)
+        assert app.is_running
+
+
 async def test_hostile_text_never_reaches_a_real_terminal(
     seeded_url: str, tmp_path: Path, make_app: AppFactory
 ) -> None:

@@ -216,3 +216,58 @@ def test_after_resend(
     """Confirmed: the row shows the new invitation and a toast says the email went out."""
     run = steps(f"chart:{EXPIRED}", "full_stop", "r", "y")
     assert snap_compare(make_app(seeded_url, smtp_port=smtp.port), run_before=run)
+
+
+# ------------------------------------------------------------------------------ issue 11
+
+
+def test_edit_chart_field_error(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    """Edit chart with an impossible date of birth: the error shows at the field."""
+
+    async def run(pilot: Pilot[object]) -> None:
+        await steps(f"chart:{EXPIRED}", "e")(pilot)
+        form = pilot.app.screen
+        form.query_one("#field-date_of_birth", Input).value = "1985-02-30"
+        form.query_one("#field-date_of_birth", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        freeze_cursors(pilot)
+
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_edit_chart_confirm_offers_a_new_link(
+    snap_compare: Snap, make_app: AppFactory, seeded_url: str
+) -> None:
+    """A new email under a live link: the confirmation says the link ends and offers a new
+    one to the whole new address in the same step."""
+
+    async def run(pilot: Pilot[object]) -> None:
+        await steps(f"chart:{EXPIRING}", "e")(pilot)
+        pilot.app.screen.query_one("#field-email", Input).value = "chloe.l@example.com"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        freeze_cursors(pilot)
+
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
+def test_contact_list(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    """The Related contacts on the Overview, the list focused: the Chart Owner marked, its
+    Remove dimmed and the reason said under the list."""
+    from frontdesk.charts.records import ContactInput
+
+    app = make_app(seeded_url)
+    edits = app.services.chart_edits
+    maria = edits.contacts(WITH_GUARDIAN)[0]
+    edits.add_contact(
+        WITH_GUARDIAN,
+        ContactInput("Dev Patel", "Father", "dev.patel@example.com", "(555) 010-7007"),
+    )
+    app.services.invitations.change_owner(WITH_GUARDIAN, contact_id=maria.id, invite=False)
+    assert snap_compare(app, run_before=steps(f"chart:{WITH_GUARDIAN}", "tab"))
+
+
+def test_reset_confirm(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
+    run = steps(f"chart:{ACTIVE}", "full_stop", "s")
+    assert snap_compare(make_app(seeded_url), run_before=run)

@@ -1,12 +1,15 @@
 """Web fixtures: services with an active practice and one invited chart, a TestClient on the
-configured public URL, and a real uvicorn server in a thread on a free loopback port."""
+configured public URL, a real uvicorn server in a thread on a free loopback port, and Debian's
+chromium through Playwright (skipped where it is missing, failing under CI)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +99,36 @@ def latest_token(services: Services) -> str:
         if match:
             return match.group(1)
     raise AssertionError("no registration link in any queued email")
+
+
+def reset_token(services: Services, to: str = EMAIL) -> str:
+    """The token in the newest queued password-reset email to `to`."""
+    from frontdesk.core import links
+
+    with services.db.read() as session:
+        rows = session.exec(
+            select(OutboxEmail)
+            .where(OutboxEmail.kind == "password_reset", OutboxEmail.to_address == to)
+            .order_by(col(OutboxEmail.id).desc())
+        ).all()
+    for row in rows:
+        found = links.find_reset_token(row.body_text)
+        if found:
+            return found
+    raise AssertionError(f"no password-reset link in any email to {to}")
+
+
+def wait_for_reset_token(services: Services, to: str = EMAIL, timeout: float = 20) -> str:
+    """`reset_token`, waiting for it on a real server: /forgot answers first and queues the
+    email after the response, so it can take a moment to appear."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return reset_token(services, to)
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def csrf_of(html: str) -> str:
@@ -210,6 +243,45 @@ def registered(web_services: Services) -> Services:
 
 
 # ------------------------------------------------------------------------------------------
+# What a check needs from the machine: skipped where it is missing, a failure under CI
+# ------------------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def missing(reason: str) -> None:
+    """Skip the test for `reason`; under CI (the CI variable set) fail it instead: CI must
+    have every tool the suite uses (.ci/run installs them)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must have it: see .ci/run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, through Playwright (never `playwright install`)."""
+    if not CHROMIUM.exists():
+        missing("/usr/bin/chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+# ------------------------------------------------------------------------------------------
 # A real uvicorn server in a thread
 # ------------------------------------------------------------------------------------------
 
@@ -238,7 +310,10 @@ class LiveServer:
 
 
 def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A bound loopback socket on a free port for uvicorn. IPPROTO_TCP is named: asyncio sets
+    TCP_NODELAY only on sockets whose proto says TCP, and without it each keep-alive response
+    (headers and body written apart) waits ~40 ms for the client's delayed ACK."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock

@@ -1,6 +1,8 @@
 """A real browser (Debian's chromium through Playwright) against a real uvicorn server:
-open link → wrong date of birth → right details → confirmation → sign in → portal → sign out,
-on a desktop window and on a 375 px phone, with a screenshot of every page.
+open link → wrong date of birth → right details → confirmation → sign in → portal → sign out;
+forgot the password → the emailed link → wrong date of birth → a new password → the old one
+fails, the new one signs in; on a desktop window and on a 375 px phone, with a screenshot of
+every page.
 
 Screenshots go to tests/web/artifacts/ (git-ignored) and, when FRONTDESK_TEST_ARTIFACTS is set,
 are copied there too.
@@ -19,39 +21,22 @@ import pytest
 from frontdesk.charts.records import ChartInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.services import Services
-from tests.web.conftest import PASSWORD, LiveServer, latest_token, live_server
+from tests.factories import register_token
+from tests.web.conftest import (
+    PASSWORD,
+    LiveServer,
+    latest_token,
+    live_server,
+    wait_for_reset_token,
+)
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).parent / "artifacts"
+# Read at import: the suite's autouse fixture clears FRONTDESK_* variables for each test.
+EXTRA_ARTIFACTS = os.environ.get("FRONTDESK_TEST_ARTIFACTS")
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1100, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("/usr/bin/chromium is missing (CI must install Debian's chromium)")
-        pytest.skip("/usr/bin/chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -84,7 +69,7 @@ class Shots:
         assert scroll_width <= self.width, f"{name}: {scroll_width}px wide at {self.width}px"
         target = ARTIFACTS / f"{self.prefix}-{name}.png"
         page.screenshot(path=str(target), full_page=True)
-        extra = os.environ.get("FRONTDESK_TEST_ARTIFACTS")
+        extra = EXTRA_ARTIFACTS
         if extra:
             Path(extra).mkdir(parents=True, exist_ok=True)
             shutil.copy(target, Path(extra) / target.name)
@@ -181,5 +166,65 @@ def test_link_state_pages_fit_a_phone(browser: Any, live: LiveServer, clock: Fro
             page.get_by_role("heading", name=heading).wait_for()
             assert "(555) 010-0100" in page.content()
             shots.take(name)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_forgot_reset_and_sign_in_with_the_new_password(
+    browser: Any, live: LiveServer, clock: FrozenClock, size: str, viewport: dict[str, int]
+) -> None:
+    services = live.services
+    email = f"ana.reset.{size}@example.com"
+    token = invite(services, f"R-{size}", email)
+    assert register_token(services, token, last_name="O'Brien", date_of_birth="1985-03-04",
+                          password=PASSWORD).state == "registered"  # fmt: skip
+    new_password = "violet harbor sunrise kettle"
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    shots = Shots(page, f"{size}-reset", viewport["width"])
+    try:
+        page.goto(f"{live.url}/login")
+        page.get_by_role("link", name="Forgot your password?").click()
+        page.get_by_role("heading", name="Forgot your password?").wait_for()
+        shots.take("1-forgot")
+        page.get_by_label("Email address").fill(email)
+        page.get_by_role("button", name="Email me a link").click()
+        page.get_by_role("heading", name="Check your email").wait_for()
+        assert email in page.content()
+        shots.take("2-check-your-email")
+
+        link = wait_for_reset_token(services, email)
+        page.goto(f"{live.url}/reset/{link}")
+        page.get_by_role("heading", name="Choose a new password").wait_for()
+        shots.take("3-reset-form")
+        page.get_by_label("Date of birth").fill("1985-04-03")
+        page.get_by_label("New password", exact=True).fill(new_password)
+        page.get_by_label("Type the new password again").fill(new_password)
+        page.get_by_role("button", name="Change my password").click()
+        alert = page.get_by_role("alert")
+        assert "doesn't match the practice's records" in alert.inner_text()
+        assert "4 attempts left" in page.content()
+        assert page.get_by_label("New password", exact=True).input_value() == ""  # never echoed
+        shots.take("4-wrong-date")
+
+        page.get_by_label("Date of birth").fill("1985-03-04")
+        page.get_by_label("New password", exact=True).fill(new_password)
+        page.get_by_label("Type the new password again").fill(new_password)
+        page.get_by_role("button", name="Change my password").click()
+        page.get_by_text("Your password was changed. Sign in with the new password.").wait_for()
+        assert page.url == f"{live.url}/login?m=password_changed"
+        shots.take("5-changed")
+
+        page.get_by_label("Email address").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)  # the old password
+        page.get_by_role("button", name="Sign in").click()
+        assert "don't match an account" in page.get_by_role("alert").inner_text()
+        clock.advance(1)  # the sign-in throttle's first delay
+        page.get_by_label("Password").fill(new_password)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Welcome, Ana").wait_for()
+        assert page.url == f"{live.url}/portal"
+        shots.take("6-portal")
     finally:
         context.close()

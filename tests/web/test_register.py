@@ -362,6 +362,22 @@ def test_weak_password_says_why_and_keeps_the_link(
     assert invitation_of(web_services).failed_attempts == 0
 
 
+def test_a_weak_password_after_wrong_details_says_nothing_about_attempts(
+    client: TestClient, web_services: Services, token: str
+) -> None:
+    """Issue 11: a weak password uses no attempt, so its answer shows no attempts count, even
+    after wrong details used some; only a wrong-details answer shows it."""
+    wrong = open_and_post(client, token, registration(dob="1990-01-01"))
+    assert "4 attempts left" in text(wrong) and "locks after 5" in text(wrong)
+    weak = open_and_post(client, token, registration(password="short words"))
+    assert weak.status_code == 400 and "at least 15 characters" in text(weak)
+    assert "attempts left" not in text(weak) and "locks after" not in text(weak)
+    mismatch = open_and_post(client, token, registration(confirm="something else entirely"))
+    assert "attempts left" not in text(mismatch)
+    assert "attempts left" not in text(client.get(f"/register/{token}"))
+    assert invitation_of(web_services).failed_attempts == 1
+
+
 @pytest.mark.parametrize(
     "hostile",
     [

@@ -16,6 +16,7 @@ from frontdesk.access.signin import SignInService
 from frontdesk.charts.records import ChartInput, ContactInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.services import Services
+from frontdesk.web.routes.signin import wait_words
 from store.models import AuditEvent, PortalAccount, PortalSession
 from tests.web.conftest import (
     CHART,
@@ -301,11 +302,25 @@ def test_staff_unlock_lets_a_held_back_client_sign_in_now(
     assert EMAIL not in rows[0].detail and "a…@example.com" in rows[0].detail
 
 
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (1, "1 second"),
+        (2, "2 seconds"),
+        (119, "119 seconds"),
+        (120, "2 minutes"),
+        (121, "3 minutes"),
+    ],
+)
+def test_wait_words_are_singular_or_plural(seconds: int, words: str) -> None:
+    assert wait_words(seconds) == words
+
+
 def test_throttled_sign_in_page(client: TestClient, registered: Services, clock) -> None:
     assert sign_in(client, EMAIL, "wrong password here now").status_code == 400
     response = sign_in(client, EMAIL, PASSWORD)
     assert response.status_code == 429 and response.headers["retry-after"] == "1"
-    assert "please wait 1 seconds" in text(response)
+    assert "please wait 1 second and try again" in text(response)  # singular (issue 11)
     unknown = sign_in(client, "nobody@example.com", "wrong password here now")
     assert unknown.status_code == 400
     assert sign_in(client, "nobody@example.com", "wrong password here now").status_code == 429

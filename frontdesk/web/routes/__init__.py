@@ -1,5 +1,5 @@
 """The web endpoint's routes, one module per capability (`routes.registration`,
-`routes.signin`, `routes.portal`, `routes.health`), each with its templates under
+`routes.signin`, `routes.reset`, `routes.portal`, `routes.health`), each with its templates under
 `templates/<capability>/`. A module's `routes(...)` gives its part of the route table;
 `frontdesk.web.app.create_web_app` puts the parts together.
 

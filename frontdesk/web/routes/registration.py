@@ -7,7 +7,6 @@ Opening a link changes nothing; only the POST can use the invitation up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -21,24 +20,12 @@ from frontdesk.core.text import single_line
 from frontdesk.services import Services
 from frontdesk.web import csrf
 from frontdesk.web.guard import Guard
-from frontdesk.web.pages import Pages
+from frontdesk.web.pages import LinkPage, Pages
 
 LAST_NAME_MAX = 200
 DATE_MAX = 40
 FORM_TEMPLATE = "registration/register.html"
 DONE_TEMPLATE = "registration/registered.html"
-STATE_TEMPLATE = "registration/link_state.html"
-
-
-@dataclass(frozen=True)
-class LinkPage:
-    """How one state of a registration link is explained to the person who opened it."""
-
-    status: int
-    title: str
-    lead: str
-    todo: str
-    action: str | None = None  # "login" shows a Sign in button
 
 
 LINK_PAGES: dict[str, LinkPage] = {
@@ -60,8 +47,8 @@ LINK_PAGES: dict[str, LinkPage] = {
         "You're already registered",
         "This link has already been used to create a Client Portal account.",
         "Sign in with your email address and the password you chose. If you've forgotten "
-        "your password, contact {practice}.",
-        action="login",
+        "your password, choose \u201cForgot your password?\u201d to get a link for a new one.",
+        actions=("login", "forgot"),
     ),
     "revoked": LinkPage(
         410,
@@ -133,7 +120,7 @@ class RegistrationRoutes:
         if check.state != "valid":
             return self.link_page(check.state)
         form_token, new_pre = await self.guard.anonymous_form_token(request)
-        response = self.register_form(form_token, check.attempts_left)
+        response = self.register_form(form_token, for_guardian=check.for_guardian)
         return self.guard.with_pre_cookie(response, new_pre)
 
     async def link_check(self, token: str) -> TokenCheck:
@@ -147,33 +134,27 @@ class RegistrationRoutes:
         return result
 
     def link_page(self, state: str) -> HTMLResponse:
-        info = LINK_PAGES.get(state, LINK_PAGES["unknown"])
-        practice = self.pages.practice_name or "the practice"
-        return self.pages.page(
-            STATE_TEMPLATE,
-            info.status,
-            title=info.title,
-            state=state,
-            lead=info.lead.format(practice=practice),
-            todo=info.todo.format(practice=practice),
-            action=info.action,
-        )
+        return self.pages.link_page(LINK_PAGES.get(state, LINK_PAGES["unknown"]), state)
 
     def register_form(
         self,
         form_token: str,
-        attempts_left: int,
         *,
+        for_guardian: bool,
         status: int = 200,
         values: dict[str, str] | None = None,
         errors: dict[str, str] | None = None,
         identity_error: str = "",
+        attempts_left: int | None = None,
     ) -> HTMLResponse:
+        """The form; `attempts_left` is shown only with a wrong-details answer (a refused
+        field or a weak password uses no attempt, so it says nothing about attempts)."""
         today = self.services.clock.now().date().isoformat()
         context: dict[str, Any] = {
             "title": "Create your Client Portal account",
             "csrf_field": csrf.CSRF_FIELD,
             "attempts_left": attempts_left,
+            "for_guardian": for_guardian,
             "values": values or {},
             "errors": errors or {},
             "identity_error": identity_error,
@@ -182,7 +163,7 @@ class RegistrationRoutes:
         if values or errors or identity_error:
             return self.pages.page(FORM_TEMPLATE, status=status, csrf_token=form_token, **context)
         return self.pages.blank_form(
-            FORM_TEMPLATE, (attempts_left, today), form_token, status, context
+            FORM_TEMPLATE, (for_guardian, today), form_token, status, context
         )
 
     # ------------------------------------------------------------------ posting the form
@@ -208,7 +189,11 @@ class RegistrationRoutes:
             if check.state != "valid":
                 return self.link_page(check.state)
             return self.register_form(
-                form_token, check.attempts_left, status=400, values=kept, errors=form.errors
+                form_token,
+                for_guardian=check.for_guardian,
+                status=400,
+                values=kept,
+                errors=form.errors,
             )
 
         source = f"web:{self.guard.client_address(request)}"[:100]
@@ -228,18 +213,17 @@ class RegistrationRoutes:
                 title="Your account is ready",
                 email=result.account_email or "",
             )
-        if result.state == "wrong_details":
+        if result.state in ("wrong_details", "invalid", "password"):
+            check = await run_in_threadpool(self.registration.inspect_token, token)
+            wrong = result.state == "wrong_details"
             return self.register_form(
                 form_token,
-                result.attempts_left,
+                for_guardian=check.for_guardian,
                 status=400,
                 values=kept,
-                identity_error=WRONG_DETAILS,
-            )
-        if result.state in ("invalid", "password"):
-            left = (await run_in_threadpool(self.registration.inspect_token, token)).attempts_left
-            return self.register_form(
-                form_token, left, status=400, values=kept, errors=registration_errors(result)
+                errors={} if wrong else registration_errors(result),
+                identity_error=WRONG_DETAILS if wrong else "",
+                attempts_left=result.attempts_left if wrong else None,
             )
         return self.link_page(result.state)
 

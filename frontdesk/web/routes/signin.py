@@ -25,14 +25,24 @@ from frontdesk.web.pages import Pages
 EMAIL_MAX = 320
 LOGIN_TEMPLATE = "signin/login.html"
 SIGNED_OUT_NOTICE = "signed_out"
+CHANGED_NOTICE = "password_changed"  # after a password reset (no automatic sign-in)
 NOTICES = {
     SIGNED_OUT_NOTICE: "You have signed out.",
+    CHANGED_NOTICE: "Your password was changed. Sign in with the new password.",
     ENDED_NOTICE: (
         "Your session ended. For your security, you're signed out after "
         f"{int(IDLE_TIMEOUT.total_seconds() // 60)} minutes without activity."
     ),
 }
 NO_MATCH = "That email address and password don't match an account. Check both and try again."
+
+
+def wait_words(seconds: int) -> str:
+    """ "1 second", "45 seconds", "3 minutes": how long a throttled client waits."""
+    if seconds < 120:
+        return f"{seconds} second" if seconds == 1 else f"{seconds} seconds"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minutes"
 
 
 class SignInRoutes:
@@ -108,7 +118,7 @@ class SignInRoutes:
             return self.guard.start_session(self.pages.redirect(links.PORTAL), result.session_id)
         if result.throttled:
             wait = result.retry_after
-            when = f"{wait} seconds" if wait < 120 else f"{(wait + 59) // 60} minutes"
+            when = wait_words(wait)
             response = self.login_form(
                 form_token,
                 status=429,
