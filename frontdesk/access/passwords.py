@@ -130,6 +130,25 @@ def _date_forms(value: date) -> set[str]:
     }
 
 
+def account_words(
+    *,
+    practice_name: str,
+    first_name: str,
+    last_name: str,
+    preferred_name: str | None,
+    owner_name: str,
+    email: str,
+) -> list[str]:
+    """The words a portal account's password must not be built from (SECURITY.md P4): the
+    practice, the client's names, the owner's name and the parts of the sign-in address
+    ("ana.obrien+portal@…" → "ana obrien portal", each part checked on its own)."""
+    email_local = " ".join(email.partition("@")[0].replace("+", ".").split("."))
+    return [
+        practice_name, first_name, last_name, preferred_name or "", owner_name, email_local,
+        "frontdesk", "portal",
+    ]  # fmt: skip
+
+
 def password_problem(
     password: str,
     *,

@@ -22,7 +22,7 @@ from frontdesk.access.outcomes import (
     RegistrationState,
     TokenCheck,
 )
-from frontdesk.access.passwords import hash_password, password_problem
+from frontdesk.access.passwords import account_words, hash_password, password_problem
 from frontdesk.access.rules import MAX_IDENTITY_FAILURES
 from frontdesk.charts.lookup import greeting_name, owner_of, owner_row
 from frontdesk.core import links, tokens
@@ -146,26 +146,21 @@ class RegistrationService:
                 last_names_match(last_name, chart.last_name) and dob == chart.date_of_birth
             )
             owner_name = owner_of(session, chart, self._owner_row(session, chart)).name
-            # "ana.obrien+portal" → "ana obrien portal": each part is checked on its own.
-            email_local = " ".join(
-                invitation.recipient_email.partition("@")[0].replace("+", ".").split(".")
-            )
+            recipient_email = invitation.recipient_email
 
         if not identity_ok:
             return self._count_identity_failure(token, source)
 
         problem = password_problem(
             password,
-            context_words=[
-                practice.name,
-                chart.first_name,
-                chart.last_name,
-                chart.preferred_name or "",
-                owner_name,
-                email_local,
-                "frontdesk",
-                "portal",
-            ],
+            context_words=account_words(
+                practice_name=practice.name,
+                first_name=chart.first_name,
+                last_name=chart.last_name,
+                preferred_name=chart.preferred_name,
+                owner_name=owner_name,
+                email=recipient_email,
+            ),
             date_of_birth=chart.date_of_birth,
         )
         if problem:

@@ -30,7 +30,7 @@ from frontdesk.access.outcomes import (
     ResetResult,
     ResetSent,
 )
-from frontdesk.access.passwords import hash_password, password_problem
+from frontdesk.access.passwords import account_words, hash_password, password_problem
 from frontdesk.access.rules import PortalStatus
 from frontdesk.access.signin import end_account_sessions
 from frontdesk.charts.lookup import chart_by_number, greeting_name, owner_of, owner_row
@@ -201,19 +201,16 @@ class PasswordResetService:
             practice_name = practice_row(session).name
         if dob != chart.date_of_birth:
             return self._count_failure(token, client_address)
-        email_local = " ".join(account.email.partition("@")[0].replace("+", ".").split("."))
         problem = password_problem(
             password,
-            context_words=[
-                practice_name,
-                chart.first_name,
-                chart.last_name,
-                chart.preferred_name or "",
-                account.owner_name,
-                email_local,
-                "frontdesk",
-                "portal",
-            ],
+            context_words=account_words(
+                practice_name=practice_name,
+                first_name=chart.first_name,
+                last_name=chart.last_name,
+                preferred_name=chart.preferred_name,
+                owner_name=account.owner_name,
+                email=account.email,
+            ),
             date_of_birth=chart.date_of_birth,
         )
         if problem:
@@ -227,12 +224,7 @@ class PasswordResetService:
                 return ResetResult(ResetLinkState.UNKNOWN)
             used = session.execute(
                 sa.update(PasswordReset)
-                .where(
-                    col(PasswordReset.id) == reset.id,
-                    col(PasswordReset.state) == ResetState.LIVE,
-                    col(PasswordReset.failed_attempts) < MAX_RESET_FAILURES,
-                    col(PasswordReset.expires_at) > now,
-                )
+                .where(*_usable(reset, now))
                 .values(state=ResetState.USED, ended_at=now)
                 .execution_options(synchronize_session=False)
             )
@@ -372,12 +364,7 @@ class PasswordResetService:
                 return ResetResult(ResetLinkState.UNKNOWN)
             counted = session.execute(
                 sa.update(PasswordReset)
-                .where(
-                    col(PasswordReset.id) == reset.id,
-                    col(PasswordReset.state) == ResetState.LIVE,
-                    col(PasswordReset.failed_attempts) < MAX_RESET_FAILURES,
-                    col(PasswordReset.expires_at) > now,
-                )
+                .where(*_usable(reset, now))
                 .values(failed_attempts=col(PasswordReset.failed_attempts) + 1)
                 .returning(col(PasswordReset.failed_attempts))
                 .execution_options(synchronize_session=False)
@@ -459,6 +446,17 @@ class _Rollback(Exception):
     def __init__(self, result: ResetResult) -> None:
         super().__init__(result.state)
         self.result = result
+
+
+def _usable(reset: PasswordReset, now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    """The condition under which `reset` may still be used or counted against: one
+    conditional UPDATE with it can change the row at most while the link works."""
+    return (
+        col(PasswordReset.id) == reset.id,
+        col(PasswordReset.state) == ResetState.LIVE,
+        col(PasswordReset.failed_attempts) < MAX_RESET_FAILURES,
+        col(PasswordReset.expires_at) > now,
+    )
 
 
 def _link_state(
