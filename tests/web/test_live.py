@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -188,12 +189,13 @@ def _read_until(stream: object, needle: str, deadline: float) -> str:
     return seen
 
 
-def test_frontdesk_serve_runs_the_endpoint_and_delivery(tmp_path: Path, clock) -> None:
+def test_frontdesk_serve_runs_the_endpoint_and_delivery(tmp_path: Path) -> None:
     import httpx
 
     port, smtp_port = _free_port(), _free_port()  # nothing listens on smtp_port: delivery retries
     db_url = f"sqlite:///{tmp_path / 'fd.db'}"
-    services = build_services(make_settings(db_url), clock=FrozenClock(clock.now()))
+    # `serve` runs on the wall clock: the link is made at the real now, or it has expired.
+    services = build_services(make_settings(db_url), clock=FrozenClock(datetime.now(UTC)))
     prepare(services)
     token = latest_token(services)
     services.close()
