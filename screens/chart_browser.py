@@ -43,6 +43,7 @@ STATUS_FILTERS = (
     ("locked", "Locked"),
     ("no_portal_access", "No Portal Access"),
     ("active", "Active"),
+    ("bounced", "Bounced"),
 )
 _FILTER_LABELS = dict(STATUS_FILTERS)
 

@@ -18,7 +18,7 @@ from frontdesk.access.rules import (
     StatusInfo,
     status_of,
 )
-from store.models import INVITATION_LIVE, Invitation, PortalAccount
+from store.models import INVITATION_LIVE, OUTBOX_BOUNCED, Invitation, PortalAccount
 
 __all__ = [
     "EXPIRING_SOON",
@@ -74,10 +74,20 @@ def status_condition(
         PortalStatus.EXPIRED: sa.and_(has_inv, not_locked, expires_at <= now),
         PortalStatus.INVITED: sa.and_(has_inv, not_locked, expires_at > now),
         "expiring_soon": sa.and_(has_inv, not_locked, expires_at > now, expires_at < soon_before),
+        "bounced": sa.and_(has_inv, _invitation_bounced(invitation)),
     }
     if name not in conditions:
         raise ValueError(f"unknown status {name!r}")
     return conditions[name]
+
+
+def _invitation_bounced(invitation: ColumnCollection[str, Any]) -> sa.ColumnElement[bool]:
+    """The invitation's email came back as a bounce (one index probe per chart, by
+    ix_outbox_invitation)."""
+    outbox = Invitation.metadata.tables["outbox_email"].alias("bounced_mail")
+    return sa.exists().where(
+        outbox.c.invitation_id == invitation.id, outbox.c.state == OUTBOX_BOUNCED
+    )
 
 
 # "The chart's live invitation" and "its enabled account", as aliases and outer-join conditions
