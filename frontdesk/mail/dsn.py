@@ -206,7 +206,7 @@ _BY_DETAIL = {
     "4.1": "recipient's mail server did not answer",
     "4.2": "recipient's mail server did not answer",
     "4.4": "recipient's mail server could not be found",
-    "4.7": "gave up: recipient's mail server kept deferring it",
+    "4.7": "recipient's mail server did not take it in time",
 }
 _BY_CLASS = {
     "1": "address not accepted",

@@ -34,6 +34,7 @@ from frontdesk.mail.secrets import (
 
 IMAP_SERVICE = "frontdesk-imap"
 IMAP_TIMEOUT = 30.0  # seconds, for connecting and for each command
+GREETING_TIMEOUT = 10.0  # seconds to wait for the plaintext greeting under STARTTLS
 FETCH_CHUNK = 20
 MAX_MESSAGE_BYTES = 5_000_000  # a notification is small; a bigger message is not read whole
 
@@ -192,7 +193,14 @@ class BounceMailbox:
                     timeout=self.timeout,
                 )
             else:
-                conn = imaplib.IMAP4(settings.imap_host, settings.imap_port, timeout=self.timeout)
+                # A server that stays silent here is most likely an implicit-TLS port waiting
+                # for our TLS hello: say so within seconds, not after the full timeout.
+                conn = imaplib.IMAP4(
+                    settings.imap_host,
+                    settings.imap_port,
+                    timeout=min(self.timeout, GREETING_TIMEOUT),
+                )
+                conn.sock.settimeout(self.timeout)
                 if "STARTTLS" not in conn.capabilities:
                     raise ImapError(
                         f"mail server {self.where} does not offer STARTTLS; "
@@ -242,6 +250,11 @@ class BounceMailbox:
         if isinstance(exc, socket.gaierror):
             return f"mail server host {self.settings.imap_host!r} not found"
         if isinstance(exc, TimeoutError):
+            if self.settings.imap_security == "starttls" and self._conn is None:
+                return (
+                    f"{where} sent no IMAP greeting; for an implicit-TLS port such as 993 "
+                    "set FRONTDESK_IMAP_SECURITY=tls"
+                )
             return f"{where} did not answer within {self.timeout:g} s"
         if isinstance(exc, OSError):
             return f"cannot connect to {where}: {exc.strerror or exc}"
