@@ -325,9 +325,8 @@ class BounceReader:
             chart_id=row.chart_id,
             chart_number=chart_number,
             outcome="bounced",
-            detail=(
-                f"outbox {row.id} ({row.kind}) to {mask_email(row.to_address)} came back: "
-                f"{_masked(detail)}"
+            detail=(  # the reason first: the chart's history shows the start of it
+                f"{_masked(detail)} (outbox {row.id}, {row.kind} to {mask_email(row.to_address)})"
             ),
             source=f"mail:{socket.gethostname()}",
         )
