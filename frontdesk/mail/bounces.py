@@ -183,15 +183,17 @@ class BounceReader:
         known = self._known(box.key, box.uid_validity)
         fresh = [uid for uid in uids if uid not in known]
         verdicts = [self._judge(uid, raw) for uid, raw in box.fetch(fresh)] if fresh else []
-        bounced = self._record(box.key, box.uid_validity, verdicts) if verdicts else []
+        bounced, again = (
+            self._record(box.key, box.uid_validity, verdicts) if verdicts else ([], set())
+        )
         seen = [v.uid for v in verdicts if v.outcome in (MATCHED, NOTICE)]
         box.mark_seen(seen)
         outcomes = {**known, **{v.uid: v.outcome for v in verdicts}}
         report = BounceReport(
             bounced=tuple(bounced),
             unmatched=sum(1 for uid in uids if outcomes.get(uid) == UNMATCHED),
-            notices=sum(1 for v in verdicts if v.outcome == NOTICE),
-            already_read=sum(1 for uid in uids if known.get(uid) in (MATCHED, NOTICE)),
+            notices=sum(1 for v in verdicts if v.outcome == NOTICE and v.uid not in again),
+            already_read=len(again) + sum(1 for uid in uids if known.get(uid) in (MATCHED, NOTICE)),
         )
         if verdicts:
             log.info("bounce mailbox: %s", report.summary())
@@ -235,13 +237,16 @@ class BounceReader:
 
     def _record(
         self, mailbox: str, uid_validity: int, verdicts: list[_Verdict]
-    ) -> list[BouncedEmail]:
+    ) -> tuple[list[BouncedEmail], set[int]]:
         """Remember every notification, and mark each returned email `bounced` (with its
-        audit row), in one transaction. A notification another reader recorded meanwhile is
-        skipped."""
+        audit row), in one transaction; returns the bounced emails and the UIDs of
+        notifications handled before under another UID (the folder's UIDVALIDITY changed, or
+        a copy): those are remembered, not counted again. A notification another reader
+        recorded meanwhile is skipped."""
         now = self.clock.now()
+        message_ids = [v.dsn.message_id for v in verdicts if v.dsn and v.dsn.message_id]
 
-        def work(session: Session) -> list[BouncedEmail]:
+        def work(session: Session) -> tuple[list[BouncedEmail], set[int]]:
             taken = set(
                 session.exec(
                     select(BounceNotice.uid).where(
@@ -251,11 +256,23 @@ class BounceReader:
                     )
                 ).all()
             )
+            handled = set(
+                session.exec(
+                    select(BounceNotice.message_id).where(
+                        BounceNotice.mailbox == mailbox,
+                        col(BounceNotice.message_id).in_(message_ids),
+                        col(BounceNotice.outcome).in_([MATCHED, NOTICE]),
+                    )
+                ).all()
+            )
             bounced: list[BouncedEmail] = []
+            again: set[int] = set()
             for verdict in verdicts:
                 if verdict.uid in taken:
                     continue
                 dsn = verdict.dsn
+                if dsn is not None and dsn.message_id in handled:
+                    again.add(verdict.uid)
                 failure = dsn.failure if dsn is not None else None
                 session.add(
                     BounceNotice(
@@ -269,14 +286,19 @@ class BounceReader:
                         read_at=now,
                     )
                 )
+                if verdict.uid in again:
+                    continue
                 if verdict.outcome == MATCHED and verdict.outbox_id is not None:
                     assert failure is not None
                     done = self._bounce(session, verdict, failure.status, failure.detail, now)
                     if done is not None:
                         bounced.append(done)
-            return bounced
+            return bounced, again
 
-        return self.db.transact(work)
+        try:
+            return self.db.transact(work)
+        except sa.exc.IntegrityError:  # another reader recorded some of them first
+            return self.db.transact(work)
 
     def _bounce(
         self, session: Session, verdict: _Verdict, status: str, detail: str, now: datetime

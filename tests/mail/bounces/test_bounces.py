@@ -316,3 +316,22 @@ def _subject(raw: bytes) -> str:
     match = re.search(rb"^Subject: (.*)$", raw, re.MULTILINE)
     assert match
     return match.group(1).decode().strip()
+
+
+def test_serve_reads_the_bounce_mailbox_in_the_background(
+    sent: Sent, dovecot: Dovecot, bounce_user: str, clock: FrozenClock
+) -> None:
+    from dataclasses import replace
+
+    unset = replace(sent.services, settings=replace(sent.settings, imap_host=None))
+    assert unset.bounce_loop() is None
+    _fill_mailbox(sent, dovecot, bounce_user, clock)
+    loop = sent.services.bounce_loop(interval=60)
+    assert loop is not None
+    loop.start()
+    try:
+        assert loop.round_done.wait(30)
+    finally:
+        loop.stop()
+    states = {r.to_address: r.state for r in outbox_rows(sent.services)}
+    assert [states[EMAILS[n]] for n in (TYPO, NOT_FOUND, SLOW)] == ["bounced", "bounced", "sent"]
