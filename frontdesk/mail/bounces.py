@@ -14,6 +14,7 @@ nothing is ever deleted or moved.
 
 from __future__ import annotations
 
+import email.errors
 import logging
 import re
 import socket
@@ -211,7 +212,12 @@ class BounceReader:
     def _judge(self, uid: int, raw: bytes) -> _Verdict:
         """Which email a notification returns: by the envelope sender's tag, else by the
         original Message-ID."""
-        dsn = parse_dsn(raw)
+        try:
+            dsn = parse_dsn(raw)
+        except (ValueError, LookupError, TypeError, AttributeError, email.errors.MessageError):
+            # A notification the parser cannot read is left for a person, like an unmatched one.
+            log.warning("bounce mailbox: message %s could not be read as a notification", uid)
+            return _Verdict(uid, UNMATCHED)
         if dsn is None:
             return _Verdict(uid, NOT_A_REPORT)
         with self.db.read() as session:

@@ -155,3 +155,35 @@ def test_settings_from_environment_and_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="IMAP password must not be stored"):
         load_settings(config, {})
     assert "secret" not in repr(replace(settings, imap_password="secret"))
+
+
+def test_a_notification_that_cannot_be_read_is_left_unmatched(
+    invited: Services, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = handed_over(invited, "sent")
+
+    def broken(raw: bytes) -> None:
+        raise LookupError("unknown encoding: x-unheard-of")
+
+    monkeypatch.setattr("frontdesk.mail.bounces.parse_dsn", broken)
+    box = Served(invited.settings, {1: bounce_of(row, clock)}, 1)
+    report = reader(invited, box).read()
+    assert report.summary() == "0 matched, 1 left unmatched"
+    assert box.seen == []
+    [row] = outbox_rows(invited)
+    assert row.state == "sent"
+
+
+def test_hostile_notifications_parse_without_error() -> None:
+    from frontdesk.mail.dsn import parse_dsn
+
+    header = b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+    for body in (
+        b"",
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\nStatus: 5.1.1\r\n",
+        b"--b\r\nContent-Type: text/rfc822-headers; charset=x-unheard-of\r\n\r\n\xff\xfe\r\n--b--",
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\nnot headers at all\r\n--b--",
+        b"\x00\x1b[31m" * 1000,
+    ):
+        parsed = parse_dsn(header + body)
+        assert parsed is not None
