@@ -70,6 +70,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # Bounces read back (issue 16): the envelope sender and the mailbox it lands in.
     bounce_address: str | None = None  # default: mail_from
+    # Tag each email's envelope sender (VERP). Off for a relay that refuses or rewrites a
+    # sender other than the login's own address: bounces are then matched by Message-ID only.
+    bounce_tags: bool = True
     imap_host: str | None = None  # unset: bounces are not read
     imap_port: int = 993
     imap_security: str = "tls"
@@ -129,6 +132,10 @@ class Settings:
         """The envelope sender bounces go to: FRONTDESK_BOUNCE_ADDRESS, else the From address."""
         return self.bounce_address or self.mail_from
 
+    def envelope_tag(self, tag: str | None) -> str | None:
+        """The tag an email's envelope sender carries (None when tags are off)."""
+        return tag if self.bounce_tags else None
+
     @property
     def public_base(self) -> str:
         """The public URL without a trailing slash."""
@@ -143,6 +150,8 @@ _ENV_PREFIX = "FRONTDESK_"
 _INT_FIELDS = {"smtp_port", "imap_port"}
 _FLOAT_FIELDS = {"smtp_timeout"}
 _TUPLE_FIELDS = {"trusted_proxies"}
+_BOOL_FIELDS = {"bounce_tags"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def _coerce(name: str, value: object, origin: str) -> object:
@@ -151,6 +160,13 @@ def _coerce(name: str, value: object, origin: str) -> object:
             return int(str(value))
         if name in _FLOAT_FIELDS:
             return float(str(value))
+        if name in _BOOL_FIELDS:
+            if isinstance(value, bool):
+                return value
+            word = str(value).strip().lower()
+            if word not in _TRUE | _FALSE:
+                raise ValueError(word)
+            return word in _TRUE
         if name in _TUPLE_FIELDS:
             if isinstance(value, list | tuple):
                 return tuple(str(v) for v in value)

@@ -437,7 +437,9 @@ class OutboxDelivery:
                     sender.send(
                         message,
                         [row.to_address.strip()],
-                        envelope_from=envelope_sender(self.settings.bounce_mailbox, row.bounce_tag),
+                        envelope_from=envelope_sender(
+                            self.settings.bounce_mailbox, self.settings.envelope_tag(row.bounce_tag)
+                        ),
                     )
                 except SendError as exc:
                     kind = "permanent" if exc.permanent else "temporary"

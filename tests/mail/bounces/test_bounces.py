@@ -335,3 +335,31 @@ def test_serve_reads_the_bounce_mailbox_in_the_background(
         loop.stop()
     states = {r.to_address: r.state for r in outbox_rows(sent.services)}
     assert [states[EMAILS[n]] for n in (TYPO, NOT_FOUND, SLOW)] == ["bounced", "bounced", "sent"]
+
+
+def test_without_tags_the_envelope_is_the_bare_address_and_message_id_matches(
+    invited: Services,
+    start_smtp: StartSmtp,
+    mail_settings: Callable[..., Settings],
+    bounce_settings: Callable[..., Settings],
+    dovecot: Dovecot,
+    bounce_user: str,
+    clock: FrozenClock,
+) -> None:
+    """FRONTDESK_BOUNCE_TAGS=off, for a relay that refuses any sender but the login's own."""
+    from frontdesk.core.config import load_settings
+
+    assert load_settings(env={"FRONTDESK_BOUNCE_TAGS": "off"}).bounce_tags is False
+    server = start_smtp()
+    settings = bounce_settings(mail_settings(server.port), bounce_tags=False)
+    delivery_for(invited, settings).deliver_due()
+    [received] = server.messages
+    assert received.mail_from == BOUNCE_ADDRESS
+    dovecot.append(
+        bounce_user,
+        postfix_dsn(
+            received.raw, to=BOUNCE_ADDRESS, recipient="alex@example.com", when=clock.now()
+        ),
+    )
+    report = invited.at(clock, settings=settings).bounces().read()
+    assert [(b.matched_by, b.status) for b in report.bounced] == [("message_id", "5.1.1")]
