@@ -150,6 +150,9 @@ def test_settings_from_environment_and_file(tmp_path: Path) -> None:
         load_settings(tmp_path / "none.toml", {**env, "FRONTDESK_IMAP_SECURITY": "none"})
     with pytest.raises(ConfigError, match="FRONTDESK_BOUNCE_ADDRESS must be one email address"):
         load_settings(tmp_path / "none.toml", {**env, "FRONTDESK_BOUNCE_ADDRESS": "a@b, c@d"})
+    with pytest.raises(ConfigError, match="FRONTDESK_BOUNCE_TAGS: 'maybe' is not a valid value"):
+        load_settings(tmp_path / "none.toml", {**env, "FRONTDESK_BOUNCE_TAGS": "maybe"})
+    assert load_settings(tmp_path / "none.toml", env).bounce_tags is True
     config = tmp_path / "config.toml"
     config.write_text('imap_password = "secret"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="IMAP password must not be stored"):
