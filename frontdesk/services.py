@@ -26,6 +26,7 @@ from frontdesk.practice import PracticeSettings
 from store.db import Database, open_database
 
 if TYPE_CHECKING:  # the outbox and the SMTP sender load when mail is first delivered
+    from frontdesk.mail.bounces import BounceReader
     from frontdesk.mail.loop import OutboxLoop
     from frontdesk.mail.outbox import OutboxDelivery
 
@@ -76,6 +77,29 @@ class Services:
         return OutboxLoop(
             lambda: self.delivery().deliver_due(),
             interval=OUTBOX_INTERVAL_SECONDS if interval is None else interval,
+        )
+
+    def bounces(self) -> BounceReader:
+        """The bounce reader: the bounce mailbox over IMAP (FRONTDESK_IMAP_*), its password
+        looked up (keyring, then the environment) right before each connection."""
+        from frontdesk.mail.bounces import BounceReader
+        from frontdesk.mail.imap import imap_password_provider
+
+        return BounceReader(
+            self.db, self.clock, self.settings, imap_password_provider(self.settings)
+        )
+
+    def bounce_loop(self, *, interval: float | None = None) -> OutboxLoop | None:
+        """The background loop that reads the bounce mailbox every few minutes (`frontdesk
+        serve`); None when no IMAP server is configured."""
+        if not self.settings.imap_host:
+            return None
+        from frontdesk.mail.bounces import BOUNCE_INTERVAL_SECONDS
+        from frontdesk.mail.loop import OutboxLoop
+
+        return OutboxLoop(
+            lambda: self.bounces().read(),
+            interval=BOUNCE_INTERVAL_SECONDS if interval is None else interval,
         )
 
     def at(

@@ -43,8 +43,13 @@ STATUS_FILTERS = (
     ("locked", "Locked"),
     ("no_portal_access", "No Portal Access"),
     ("active", "Active"),
+    ("bounced", "Bounced"),
 )
 _FILTER_LABELS = dict(STATUS_FILTERS)
+# Worklists with a tab only while they hold a chart (the palette offers them always):
+# "Bounced" appears once an invitation's email comes back.
+BOUNCED = "bounced"
+ON_DEMAND_FILTERS = frozenset({BOUNCED})
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,13 @@ class ChartBrowser(Screen[None]):
             super().__init__()
             self.error = error
 
+    class BouncedChecked(Message):
+        """Whether some chart's current invitation email came back (the "Bounced" tab)."""
+
+        def __init__(self, present: bool) -> None:
+            super().__init__()
+            self.present = present
+
     def __init__(self, services: Services | None, *, refresh_interval: float = 1.0) -> None:
         """`services` may come later (`attach`), when the app opens them after its first
         screen is up."""
@@ -140,7 +152,10 @@ class ChartBrowser(Screen[None]):
             id="search",
             compact=True,
         )
-        yield Tabs(*(Tab(label, id=key) for key, label in STATUS_FILTERS), id="status-filter")
+        yield Tabs(
+            *(Tab(label, id=key) for key, label in STATUS_FILTERS if key not in ON_DEMAND_FILTERS),
+            id="status-filter",
+        )
         yield ChartTable(id="charts")
         yield DataStatic(
             "No charts yet. Add them with `frontdesk charts add` or "
@@ -152,6 +167,7 @@ class ChartBrowser(Screen[None]):
 
     def on_mount(self) -> None:
         self._load()
+        self._check_bounced()
         self.set_interval(self.refresh_interval, self._tick, name="browser refresh")
 
     # ------------------------------------------------------------------ loading
@@ -160,6 +176,7 @@ class ChartBrowser(Screen[None]):
         """The services are open: show charts (for whatever was typed meanwhile)."""
         self.services = services
         self._load()
+        self._check_bounced()
 
     def show_problem(self, message: str) -> None:
         """Say on the summary line why there are no charts (e.g. the database cannot open)."""
@@ -237,6 +254,34 @@ class ChartBrowser(Screen[None]):
         if not worker.is_cancelled:
             self.post_message(self.CountLoaded(query, total))
 
+    @work(thread=True, exclusive=True, group="browser-bounced", exit_on_error=False)
+    def _check_bounced(self) -> None:
+        from frontdesk.core.errors import FrontDeskError
+        from store.db import StoreError
+
+        if self.services is None:
+            return
+        try:
+            present = self.services.search.has_bounced_invitations()
+        except (FrontDeskError, StoreError):
+            return  # the page's own read reports a store problem
+        self.post_message(self.BouncedChecked(present))
+
+    @on(BouncedChecked)
+    async def _show_bounced_tab(self, event: BouncedChecked) -> None:
+        tabs = self.query_one(Tabs)
+        shown = bool(tabs.query(f"#{BOUNCED}"))
+        if event.present and not shown:
+            await tabs.add_tab(Tab(_FILTER_LABELS[BOUNCED], id=BOUNCED))
+        elif not event.present and shown and tabs.active != BOUNCED:
+            await tabs.remove_tab(BOUNCED)
+
+    async def _open_on_demand(self, status: str) -> None:
+        tabs = self.query_one(Tabs)
+        if not tabs.query(f"#{status}"):
+            await tabs.add_tab(Tab(_FILTER_LABELS[status], id=status))
+        tabs.active = status
+
     def _busy(self, group: str) -> bool:
         return any(
             worker.node is self
@@ -254,6 +299,8 @@ class ChartBrowser(Screen[None]):
             return  # the desk is typing: its own queries are fresher than a refresh
         self._ticks += 1
         self._reload(recount=self._ticks % RECOUNT_EVERY == 0)
+        if self._ticks % RECOUNT_EVERY == 0:
+            self._check_bounced()
 
     def _reload(self, *, recount: bool = True) -> None:
         table = self.query_one(ChartTable)
@@ -366,6 +413,9 @@ class ChartBrowser(Screen[None]):
     def show_worklist(self, status: str) -> None:
         """Show every chart of one status (a `--status` name or "all"): the search is cleared."""
         self.query_one("#search", Input).value = ""
+        if status in ON_DEMAND_FILTERS:
+            self.call_later(self._open_on_demand, status)
+            return
         self.query_one(Tabs).active = status
 
     # ------------------------------------------------------------------ actions

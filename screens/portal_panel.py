@@ -99,7 +99,7 @@ class ChartOwnerRow(Horizontal):
         self.query_one("#owner-expiry", DataStatic).show(expiry)
         delivery_line = self.query_one("#owner-delivery", DataStatic)
         delivery = chart.delivery
-        failed = delivery is not None and delivery.state == "failed"
+        failed = delivery is not None and delivery.state in ("failed", "bounced")
         delivery_line.set_class(failed, "-failed")
         delivery_line.set_class(delivery is not None and delivery.state == "retrying", "-retrying")
         if sending:

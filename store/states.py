@@ -31,6 +31,7 @@ class OutboxState(StrEnum):
     RETRYING = "retrying"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    BOUNCED = "bounced"  # the relay took it, then a delivery status notification came back
 
 
 class ResetState(StrEnum):

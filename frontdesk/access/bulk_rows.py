@@ -37,6 +37,7 @@ from frontdesk.core.config import Settings
 from frontdesk.core.emails import InvalidEmail, mask_email, normalize_email
 from frontdesk.core.text import single_line
 from frontdesk.mail import compose
+from frontdesk.mail.dsn import new_bounce_tag
 from frontdesk.practice import PRACTICE_ID
 from store.models import (
     INVITATION_LIVE,
@@ -289,6 +290,7 @@ def prepare_send(
         "body_text": message.text,
         "body_html": message.html,
         "message_id": make_msgid(domain=domain),
+        "bounce_tag": new_bounce_tag(),
         "state": OUTBOX_PENDING,
         "attempts": 0,
         "created_at": now,

@@ -42,8 +42,9 @@ _LABELS = {
 }
 
 # Filters offered to staff (the browser's worklist and `--status`): the five tags plus
-# "expiring_soon", a subset of invited.
-STATUS_FILTERS = (*(s.value for s in PortalStatus), "expiring_soon")
+# "expiring_soon", a subset of invited, and "bounced": the current invitation's email came back
+# (a delivery status notification said the address does not exist, the mailbox is full, ...).
+STATUS_FILTERS = (*(s.value for s in PortalStatus), "expiring_soon", "bounced")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from frontdesk.access.rules import (
     StatusInfo,
     status_of,
 )
-from store.models import INVITATION_LIVE, Invitation, PortalAccount
+from store.models import INVITATION_LIVE, OUTBOX_BOUNCED, Invitation, PortalAccount
 
 __all__ = [
     "EXPIRING_SOON",
@@ -74,10 +74,20 @@ def status_condition(
         PortalStatus.EXPIRED: sa.and_(has_inv, not_locked, expires_at <= now),
         PortalStatus.INVITED: sa.and_(has_inv, not_locked, expires_at > now),
         "expiring_soon": sa.and_(has_inv, not_locked, expires_at > now, expires_at < soon_before),
+        "bounced": sa.and_(has_inv, _invitation_bounced(invitation)),
     }
     if name not in conditions:
         raise ValueError(f"unknown status {name!r}")
     return conditions[name]
+
+
+def _invitation_bounced(invitation: ColumnCollection[str, Any]) -> sa.ColumnElement[bool]:
+    """The invitation's email came back as a bounce. Not correlated: the few bounced emails
+    are read once per statement (by the outbox's state index), not probed per chart."""
+    outbox = Invitation.metadata.tables["outbox_email"].alias("bounced_mail")
+    bounced = sa.select(outbox.c.invitation_id).where(outbox.c.state == OUTBOX_BOUNCED)
+    condition: sa.ColumnElement[bool] = invitation.id.in_(bounced)
+    return condition
 
 
 # "The chart's live invitation" and "its enabled account", as aliases and outer-join conditions

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from frontdesk.cli import (
     audit,
+    bounces,
     charts,
     contacts,
     db,
@@ -70,6 +71,7 @@ COMMANDS: tuple[CommandGroup, ...] = (
     outbox,
     email,
     smtp,
+    bounces,
     serve,
     doctor,
     demo,

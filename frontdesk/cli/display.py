@@ -26,7 +26,8 @@ BATCH = 200
 
 
 def delivery_value(delivery: Delivery | None) -> str | None:
-    """The `--json` delivery of an invitation: queued, sent, retrying, failed or null."""
+    """The `--json` delivery of an invitation: queued, sent, retrying, failed, bounced or
+    null."""
     if delivery is None:
         return None
     return {
@@ -35,7 +36,16 @@ def delivery_value(delivery: Delivery | None) -> str | None:
         "sent": "sent",
         "retrying": "retrying",
         "failed": "failed",
+        "bounced": "bounced",
     }.get(delivery.state)
+
+
+def delivery_detail(delivery: Delivery | None) -> str | None:
+    """The `--json` reason beside a delivery that went wrong: the mail server's words
+    ("550 5.1.1 user unknown"), or null."""
+    if delivery is None or delivery.state not in ("failed", "retrying", "bounced"):
+        return None
+    return delivery.error
 
 
 def delivery_label(delivery: Delivery | None) -> str:

@@ -14,6 +14,7 @@ from frontdesk.access.rules import STATUS_FILTERS, PortalStatus
 from frontdesk.cli.args import add_json, add_yes, command, group
 from frontdesk.cli.context import CliContext, UsageError, cell, iso
 from frontdesk.cli.display import (
+    delivery_detail,
     delivery_label,
     delivery_value,
     iter_charts,
@@ -99,6 +100,7 @@ def invite_json(chart: ChartSummary) -> dict[str, Any]:
         "sent_at": iso(chart.sent_at),
         "expires_at": iso(chart.expires_at),
         "delivery": delivery_value(chart.delivery),
+        "delivery_detail": delivery_detail(chart.delivery),
     }
 
 

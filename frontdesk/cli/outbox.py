@@ -24,6 +24,9 @@ def register(commands: Commands) -> None:
     deliver = outbox_sub.add_parser("deliver", help="send every email that is due now")
     deliver.add_argument("--limit", type=int, default=10_000, help="at most this many")
     deliver.set_defaults(handler=outbox_deliver)
+    from frontdesk.cli.bounces import register_outbox as register_bounces
+
+    register_bounces(outbox_sub)  # `outbox bounces`
 
 
 def outbox_list(args: argparse.Namespace, ctx: CliContext) -> int:

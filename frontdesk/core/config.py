@@ -50,6 +50,7 @@ def is_loopback_host(host: str | None) -> bool:
 
 
 SMTP_SECURITY_CHOICES = ("starttls", "tls", "none")
+IMAP_SECURITY_CHOICES = ("tls", "starttls")  # no plaintext IMAP, not even on loopback
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,18 @@ class Settings:
     smtp_timeout: float = 30.0
     mail_from: str | None = None
     trusted_proxies: tuple[str, ...] = ()
+    # Bounces read back (issue 16): the envelope sender and the mailbox it lands in.
+    bounce_address: str | None = None  # default: mail_from
+    # Tag each email's envelope sender (VERP). Off for a relay that refuses or rewrites a
+    # sender other than the login's own address: bounces are then matched by Message-ID only.
+    bounce_tags: bool = True
+    imap_host: str | None = None  # unset: bounces are not read
+    imap_port: int = 993
+    imap_security: str = "tls"
+    imap_username: str | None = None
+    imap_password: str | None = field(default=None, repr=False)
+    imap_ca_file: str | None = None
+    imap_folder: str = "INBOX"
 
     def validated(self) -> Settings:
         """Check what can be checked without I/O; raise ConfigError on the first bad value."""
@@ -94,7 +107,34 @@ class Settings:
             )
         if not 0 < self.smtp_port < 65536:
             raise ConfigError(f"FRONTDESK_SMTP_PORT must be 1-65535 (got {self.smtp_port})")
+        self._validate_bounces()
         return self
+
+    def _validate_bounces(self) -> None:
+        bounce = self.bounce_address
+        if bounce is not None and (
+            bounce.count("@") != 1
+            or not all(bounce.split("@"))
+            or any(c.isspace() or c in '<>",' for c in bounce)
+        ):
+            raise ConfigError(
+                f"FRONTDESK_BOUNCE_ADDRESS must be one email address (got {bounce!r})"
+            )
+        if self.imap_security not in IMAP_SECURITY_CHOICES:
+            raise ConfigError(
+                f"FRONTDESK_IMAP_SECURITY must be tls or starttls (got {self.imap_security!r})"
+            )
+        if not 0 < self.imap_port < 65536:
+            raise ConfigError(f"FRONTDESK_IMAP_PORT must be 1-65535 (got {self.imap_port})")
+
+    @property
+    def bounce_mailbox(self) -> str | None:
+        """The envelope sender bounces go to: FRONTDESK_BOUNCE_ADDRESS, else the From address."""
+        return self.bounce_address or self.mail_from
+
+    def envelope_tag(self, tag: str | None) -> str | None:
+        """The tag an email's envelope sender carries (None when tags are off)."""
+        return tag if self.bounce_tags else None
 
     @property
     def public_base(self) -> str:
@@ -107,9 +147,11 @@ class Settings:
 
 
 _ENV_PREFIX = "FRONTDESK_"
-_INT_FIELDS = {"smtp_port"}
+_INT_FIELDS = {"smtp_port", "imap_port"}
 _FLOAT_FIELDS = {"smtp_timeout"}
 _TUPLE_FIELDS = {"trusted_proxies"}
+_BOOL_FIELDS = {"bounce_tags"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def _coerce(name: str, value: object, origin: str) -> object:
@@ -118,6 +160,13 @@ def _coerce(name: str, value: object, origin: str) -> object:
             return int(str(value))
         if name in _FLOAT_FIELDS:
             return float(str(value))
+        if name in _BOOL_FIELDS:
+            if isinstance(value, bool):
+                return value
+            word = str(value).strip().lower()
+            if word not in _TRUE | _FALSE:
+                raise ValueError(word)
+            return word in _TRUE
         if name in _TUPLE_FIELDS:
             if isinstance(value, list | tuple):
                 return tuple(str(v) for v in value)
@@ -143,9 +192,10 @@ def load_settings(
 ) -> Settings:
     """Build Settings: defaults < TOML file < FRONTDESK_* environment < explicit overrides.
 
-    The SMTP password is never read from the file (it belongs in the keyring or, headless,
-    in FRONTDESK_SMTP_PASSWORD). `validate=False` skips `Settings.validated()` (for
-    `frontdesk doctor`, which reports each bad value as a failed check instead).
+    The SMTP and IMAP passwords are never read from the file (they belong in the keyring or,
+    headless, in FRONTDESK_SMTP_PASSWORD / FRONTDESK_IMAP_PASSWORD). `validate=False` skips
+    `Settings.validated()` (for `frontdesk doctor`, which reports each bad value as a failed
+    check instead).
     """
     env = os.environ if env is None else env
     path = path or config_path(env)
@@ -163,6 +213,11 @@ def load_settings(
                 raise ConfigError(
                     f"{path}: the SMTP password must not be stored in the config file; "
                     "use `frontdesk smtp set-password`"
+                )
+            if key == "imap_password":
+                raise ConfigError(
+                    f"{path}: the IMAP password must not be stored in the config file; "
+                    "use `frontdesk imap set-password`"
                 )
             values[key] = _coerce(key, value, f"{path}: {key}")
     for name in names:

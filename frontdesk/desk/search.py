@@ -19,6 +19,7 @@ from frontdesk.core.clock import Clock
 from frontdesk.core.text import search_key, single_line
 from frontdesk.desk.views import ChartSummary, summary_of_row, summary_select
 from store.db import Database
+from store.models import INVITATION_LIVE, OUTBOX_BOUNCED
 
 PAGE_SIZE = 50
 _CHART = CHART
@@ -163,6 +164,12 @@ class ChartSearch:
             rows = conn.execute(self._page_statement(status, shape), params).all()
         return [summary_of_row(row, now) for row in rows]
 
+    def has_bounced_invitations(self) -> bool:
+        """Whether some live invitation's email came back (the browser then shows its
+        "Bounced" worklist). One probe of the outbox's state index: few emails ever bounce."""
+        with self.db.read_connection() as conn:
+            return conn.execute(_ANY_BOUNCED).first() is not None
+
     def count_charts(self, text: str = "", *, status: str | None = None) -> int:
         """How many charts match (for "N charts" in the browser)."""
         now = self.clock.now()
@@ -179,6 +186,16 @@ class ChartSearch:
                 )
             counted = sa.select(sa.func.count()).select_from(inner.subquery())
             return int(conn.execute(counted, params).scalar_one())
+
+
+_OUTBOX = CHART.metadata.tables["outbox_email"]
+_INVITATION = CHART.metadata.tables["invitation"]
+_ANY_BOUNCED = (
+    sa.select(sa.literal(1))
+    .select_from(_OUTBOX.join(_INVITATION, _INVITATION.c.id == _OUTBOX.c.invitation_id))
+    .where(_OUTBOX.c.state == OUTBOX_BOUNCED, _INVITATION.c.state == INVITATION_LIVE)
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,7 @@ def summary_select(charts: Any) -> Any:
         mail.sent_at.label("mail_sent_at"),
         mail.next_attempt_at.label("mail_next_attempt_at"),
         mail.last_error.label("mail_error"),
+        mail.bounce_status.label("mail_bounce_status"),
     ).select_from(
         charts.outerjoin(LIVE_INV, LIVE_JOIN)
         .outerjoin(ENABLED_ACCT, ACCOUNT_JOIN)
@@ -141,7 +142,11 @@ def summary_of_row(row: Any, now: datetime) -> ChartSummary:
         failed_attempts=row.inv_failed_attempts or 0,
         delivery=(
             delivery_from(
-                row.mail_state, row.mail_sent_at, row.mail_next_attempt_at, row.mail_error
+                row.mail_state,
+                row.mail_sent_at,
+                row.mail_next_attempt_at,
+                row.mail_error,
+                row.mail_bounce_status,
             )
             if has_invitation and row.mail_state is not None
             else None

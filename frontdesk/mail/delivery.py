@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from frontdesk.core.clock import as_utc
+from frontdesk.mail.dsn import bounce_reason
 from store.models import (
+    OUTBOX_BOUNCED,
     OUTBOX_CANCELLED,
     OUTBOX_FAILED,
     OUTBOX_PENDING,
@@ -21,13 +23,16 @@ from store.models import (
 class Delivery:
     """Email delivery of the newest message of an invitation."""
 
-    state: str  # queued | sending | sent | retrying | failed | cancelled
+    state: str  # queued | sending | sent | retrying | failed | cancelled | bounced
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = None
-    error: str | None = None
+    error: str | None = None  # the server's words ("550 5.1.1 user unknown")
+    bounce_status: str | None = None  # the returned notification's status code ("5.1.1")
 
     @property
     def label(self) -> str:
+        if self.state == "bounced":
+            return f"Not delivered: {bounce_reason(self.bounce_status)}"
         if self.state == "failed":
             return f"Not delivered: {self.error or 'mail server refused it'}"
         if self.state == "retrying":
@@ -39,11 +44,17 @@ class Delivery:
 
 def delivery_of(row: OutboxEmail) -> Delivery:
     """Staff-facing delivery state of one outbox row."""
-    return delivery_from(row.state, row.sent_at, row.next_attempt_at, row.last_error)
+    return delivery_from(
+        row.state, row.sent_at, row.next_attempt_at, row.last_error, row.bounce_status
+    )
 
 
 def delivery_from(
-    state: str, sent_at: datetime | None, next_attempt_at: datetime | None, error: str | None
+    state: str,
+    sent_at: datetime | None,
+    next_attempt_at: datetime | None,
+    error: str | None,
+    bounce_status: str | None = None,
 ) -> Delivery:
     """Staff-facing delivery state from an outbox row's columns."""
     shown = {
@@ -53,6 +64,7 @@ def delivery_from(
         OUTBOX_RETRYING: "retrying",
         OUTBOX_FAILED: "failed",
         OUTBOX_CANCELLED: "cancelled",
+        OUTBOX_BOUNCED: "bounced",
     }.get(state, state)
     return Delivery(
         state=shown,
@@ -61,4 +73,5 @@ def delivery_from(
             as_utc(next_attempt_at) if state == OUTBOX_RETRYING and next_attempt_at else None
         ),
         error=error,
+        bounce_status=bounce_status if state == OUTBOX_BOUNCED else None,
     )

@@ -36,6 +36,7 @@ from frontdesk.core.errors import FrontDeskError
 from frontdesk.core.text import single_line
 from frontdesk.mail.compose import MessageError, build_message
 from frontdesk.mail.delivery import delivery_of
+from frontdesk.mail.dsn import envelope_sender
 from frontdesk.mail.secrets import PasswordLookup, SecretError
 from frontdesk.mail.sender import SendError, SmtpSender
 from frontdesk.practice import practice_row
@@ -433,7 +434,13 @@ class OutboxDelivery:
                         outcomes[row_id] = _Outcome("temporary", down)
                         continue
                 try:
-                    sender.send(message, [row.to_address.strip()])
+                    sender.send(
+                        message,
+                        [row.to_address.strip()],
+                        envelope_from=envelope_sender(
+                            self.settings.bounce_mailbox, self.settings.envelope_tag(row.bounce_tag)
+                        ),
+                    )
                 except SendError as exc:
                     kind = "permanent" if exc.permanent else "temporary"
                     outcomes[row_id] = _Outcome(kind, exc.reason)

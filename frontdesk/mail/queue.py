@@ -11,6 +11,7 @@ from sqlmodel import Session
 from frontdesk.core.config import Settings
 from frontdesk.core.text import single_line
 from frontdesk.mail.compose import ComposedEmail
+from frontdesk.mail.dsn import new_bounce_tag
 from store.models import OUTBOX_PENDING, OutboxEmail
 
 
@@ -39,6 +40,7 @@ def queue_email(
         body_text=message.text,
         body_html=message.html,
         message_id=make_msgid(domain=domain),
+        bounce_tag=new_bounce_tag(),
         state=OUTBOX_PENDING,
         created_at=now,
         next_attempt_at=now,

@@ -177,14 +177,21 @@ class SmtpSender:
 
     # ------------------------------------------------------------------ sending
 
-    def send(self, message: EmailMessage, recipients: Sequence[str] | None = None) -> None:
+    def send(
+        self,
+        message: EmailMessage,
+        recipients: Sequence[str] | None = None,
+        *,
+        envelope_from: str | None = None,
+    ) -> None:
         """Hand one message to the server (connecting first if needed). Raises SendError.
 
-        `recipients` is the envelope; by default the message's To addresses."""
+        `recipients` is the envelope; by default the message's To addresses. `envelope_from`
+        is the MAIL FROM (where bounces go); by default the From address."""
         self.connect()
         conn = self._conn
         assert conn is not None
-        sender = self.settings.mail_from or ""
+        sender = envelope_from or self.settings.mail_from or ""
         if recipients is None:
             recipients = [a.addr_spec for a in message["To"].addresses]
         international = not all(a.isascii() for a in [sender, *recipients])

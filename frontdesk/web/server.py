@@ -1,4 +1,5 @@
-"""Serving the web endpoint: uvicorn with redacted logs, plus the outbox delivery loop.
+"""Serving the web endpoint: uvicorn with redacted logs, plus the outbox delivery loop (and
+the bounce reader's, when a bounce mailbox is configured).
 
 `serve(services, host, port)` is what `frontdesk serve` runs. Proxy headers (X-Forwarded-For /
 -Proto) are believed only from `settings.trusted_proxies`. Every log line, the access log
@@ -93,7 +94,12 @@ def serve(services: Services, host: str = "127.0.0.1", port: int = 8080) -> None
     server = build_server(app, services, host=host, port=port)
     outbox = services.delivery_loop()
     outbox.start()
+    bounces = services.bounce_loop()  # None when no bounce mailbox (IMAP) is configured
+    if bounces is not None:
+        bounces.start()
     try:
         server.run()
     finally:
         outbox.stop()
+        if bounces is not None:
+            bounces.stop()

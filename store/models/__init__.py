@@ -20,7 +20,7 @@ from store.models.access import (
 from store.models.audit import AuditEvent
 from store.models.charts import Chart, ChartOwner, RelatedContact
 from store.models.columns import utc_datetime
-from store.models.mail import OutboxEmail
+from store.models.mail import BounceNotice, OutboxEmail
 from store.models.practice import Practice
 from store.states import InvitationKind, InvitationState, OutboxState, ResetOrigin, ResetState
 
@@ -37,12 +37,14 @@ OUTBOX_SENT: str = OutboxState.SENT
 OUTBOX_RETRYING: str = OutboxState.RETRYING
 OUTBOX_FAILED: str = OutboxState.FAILED
 OUTBOX_CANCELLED: str = OutboxState.CANCELLED
+OUTBOX_BOUNCED: str = OutboxState.BOUNCED
 
 __all__ = [
     "INVITATION_LIVE",
     "INVITATION_REVOKED",
     "INVITATION_SUPERSEDED",
     "INVITATION_USED",
+    "OUTBOX_BOUNCED",
     "OUTBOX_CANCELLED",
     "OUTBOX_FAILED",
     "OUTBOX_PENDING",
@@ -50,6 +52,7 @@ __all__ = [
     "OUTBOX_SENDING",
     "OUTBOX_SENT",
     "AuditEvent",
+    "BounceNotice",
     "Chart",
     "ChartOwner",
     "Invitation",

@@ -22,6 +22,7 @@ class OutboxEmail(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_outbox_state_next", "state", "next_attempt_at"),
         sa.Index("ix_outbox_invitation", "invitation_id"),
+        sa.Index("ix_outbox_bounce_tag", "bounce_tag"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -43,3 +44,29 @@ class OutboxEmail(SQLModel, table=True):
     first_failure_at: datetime | None = Field(default=None, sa_type=utc_datetime())
     last_error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = Field(default=None, sa_type=utc_datetime())
+    # Bounces read back (issue 16): the random tag of the envelope sender (VERP), and what the
+    # delivery status notification said (its status code; the diagnostic is in last_error).
+    bounce_tag: str | None = Field(default=None, max_length=40)
+    bounce_status: str | None = Field(default=None, max_length=20)
+    bounced_at: datetime | None = Field(default=None, sa_type=utc_datetime())
+
+
+class BounceNotice(SQLModel, table=True):
+    """A delivery status notification the bounce reader has looked at, by its place in the
+    bounce mailbox (folder, UIDVALIDITY, UID), so a second run does not count it again. The
+    notification itself stays in the mailbox; nothing is deleted."""
+
+    __tablename__ = "bounce_notice"
+    __table_args__ = (
+        sa.UniqueConstraint("mailbox", "uid_validity", "uid", name="uq_bounce_notice_place"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=300)  # user@host/folder
+    uid_validity: int = Field(sa_type=sa.BigInteger)
+    uid: int = Field(sa_type=sa.BigInteger)
+    message_id: str | None = Field(default=None, max_length=300)
+    outcome: str = Field(max_length=20)  # matched | unmatched | notice (not a failure)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox_email.id", ondelete="SET NULL")
+    status: str | None = Field(default=None, max_length=20)
+    read_at: datetime = Field(sa_type=utc_datetime())

@@ -26,6 +26,7 @@ INVITE_KEYS = {
     "sent_at",
     "expires_at",
     "delivery",
+    "delivery_detail",  # the mail server's words when delivery went wrong (issue 16)
 }
 AUDIT_KEYS = {"at", "actor", "action", "chart_number", "outcome", "detail"}
 
@@ -306,6 +307,7 @@ def test_an_active_client_and_revoking_their_access(cli: Cli) -> None:
         "sent_at": None,
         "expires_at": None,
         "delivery": None,
+        "delivery_detail": None,
     }
     shown = cli.ok("charts", "show", "C-1").out
     assert "Active" in shown and "Portal account  ana@example.com" in shown

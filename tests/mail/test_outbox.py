@@ -66,12 +66,14 @@ def test_delivers_invitation_without_login(
     [received] = server.messages
     assert received.token == token
     assert received.rcpt_tos == ["alex@example.com"]
-    assert received.mail_from == "portal@cedar.example"
+    [row] = outbox_rows(invited)
+    # The envelope sender carries the email's bounce tag (issue 16); the From header does not.
+    assert received.mail_from == f"portal+{row.bounce_tag}@cedar.example"
     assert not received.authenticated
     message = received.message
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["From"].addresses[0].display_name == "Cedar Counseling"
-    [row] = outbox_rows(invited)
+    assert message["From"].addresses[0].addr_spec == "portal@cedar.example"
     assert message["Message-ID"] == row.message_id
     assert row.state == OUTBOX_SENT and row.attempts == 1
     assert row.sent_at is not None and row.lease_owner is None

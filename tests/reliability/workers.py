@@ -128,8 +128,8 @@ def _arm(services: Services, stage: str, conn: Any) -> None:
     elif stage == ACCEPTED:
         real_send = SmtpSender.send
 
-        def send(self: SmtpSender, message: Any, recipients: Any = None) -> None:
-            real_send(self, message, recipients)  # returns once the server said 250
+        def send(self: SmtpSender, message: Any, recipients: Any = None, **kw: Any) -> None:
+            real_send(self, message, recipients, **kw)  # returns once the server said 250
             _stop_here(conn, stage, {"message_id": str(message["Message-ID"])})
 
         SmtpSender.send = send  # type: ignore[method-assign]

@@ -28,6 +28,7 @@ IDENTITY = {
     "invitation_id",
     "token_digest",
     "message_id",
+    "bounce_tag",  # random per email, like the Message-ID
     "related_contact_id",  # each chart's own contact: checked apart
 }
 
@@ -80,6 +81,7 @@ def _check_links_and_ids(services: Services, number: str) -> None:
         else:
             assert links == []  # the cancelled email of a superseded link lost its body
     assert len({e["message_id"] for e in rows["outbox"]}) == len(rows["outbox"])
+    assert len({e["bounce_tag"] for e in rows["outbox"] if e["bounce_tag"]}) == len(rows["outbox"])
 
 
 @pytest.fixture(params=["default email", "practice template"])
