@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from frontdesk.cli.context import CliContext, cell
+from frontdesk.cli.outbox_retry import register_retry, say_delivered
 
 if TYPE_CHECKING:
     from frontdesk.cli.args import Commands
@@ -24,6 +25,7 @@ def register(commands: Commands) -> None:
     deliver = outbox_sub.add_parser("deliver", help="send every email that is due now")
     deliver.add_argument("--limit", type=int, default=10_000, help="at most this many")
     deliver.set_defaults(handler=outbox_deliver)
+    register_retry(outbox_sub)
 
 
 def outbox_list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -62,8 +64,6 @@ def outbox_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def outbox_deliver(args: argparse.Namespace, ctx: CliContext) -> int:
-    report = ctx.services().delivery().deliver_due(limit=max(1, args.limit))
-    for note in report.notes:
-        ctx.warn(note)
-    ctx.say(report.summary() + ".")
-    return 0
+    delivery = ctx.services().delivery()
+    report = delivery.deliver_due(limit=max(1, args.limit), probe_now=True)
+    return say_delivered(ctx, delivery, report)

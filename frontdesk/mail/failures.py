@@ -158,7 +158,8 @@ def open_smtp(
         conn = smtplib.SMTP_SSL(timeout=greeting, context=context)
     else:
         conn = smtplib.SMTP(timeout=greeting)
-    conn._host = host  # the TLS server name (SMTP.__init__ sets it only when it connects)
+    # The TLS server name: SMTP.__init__ sets it only when it is given the host to connect.
+    conn._host = host  # type: ignore[attr-defined]
     where = f"mail server {host}:{port}"
     try:
         code, reply = conn.connect(host, port)

@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from frontdesk import audit
 from frontdesk.core.clock import Clock, as_utc
 from frontdesk.mail.failures import EnvelopeProbe, SetupFailure, SetupKind
 from frontdesk.mail.sender import SendError
 from store.db import Database
-from store.models import OUTBOX_PENDING, OUTBOX_RETRYING, MailPause, OutboxEmail
+from store.models import OUTBOX_PENDING, OUTBOX_RETRYING, OUTBOX_SENDING, MailPause, OutboxEmail
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,11 @@ class PauseState:
         login — fix the password with `frontdesk smtp set-password` ..."."""
         return f"Email is paused: {self.reason} — {self.failure.fix}"
 
+    @property
+    def line(self) -> str:
+        """One line with the server's words and the fix, for the CLI and the doctor."""
+        return f"Email is paused: {self.failure.line}"
+
     def probe_due(self, now: datetime) -> bool:
         return now >= self.next_probe_at
 
@@ -95,6 +100,21 @@ class MailPauses:
         with self.db.read() as session:
             row = session.get(MailPause, 1)
             return _state(row) if row is not None else None
+
+    def waiting(self) -> int:
+        """How many emails wait to be sent (queued, retrying, or being sent)."""
+        with self.db.read() as session:
+            return int(
+                session.exec(
+                    select(sa.func.count())
+                    .select_from(OutboxEmail)
+                    .where(
+                        col(OutboxEmail.state).in_(
+                            [OUTBOX_PENDING, OUTBOX_RETRYING, OUTBOX_SENDING]
+                        )
+                    )
+                ).one()
+            )
 
     def pause(self, failure: SetupFailure) -> PauseState:
         """Pause the outbox (or, already paused, record the latest failure and count a failed

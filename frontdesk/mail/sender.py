@@ -351,7 +351,7 @@ def describe_smtp_error(
     password). `server` names the other end ("" where the context already says it)."""
     where = f"{server}{host}:{port}"
     if isinstance(exc, WrongSecurity):
-        return f"{exc.detail}: {exc.fix}"
+        return exc.detail
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"{where} certificate not trusted: {exc.verify_message}"
     if isinstance(exc, ssl.SSLError):
