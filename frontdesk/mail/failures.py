@@ -67,6 +67,11 @@ class SetupKind(StrEnum):
         """The usual fix (a failure may carry a more precise one)."""
         return _FIX[self]
 
+    @property
+    def short_fix(self) -> str:
+        """The fix in a few words, for the TUI's banner (two lines at 80 columns)."""
+        return _SHORT_FIX[self]
+
 
 _WHAT = {
     SetupKind.TLS: "the mail server's certificate is not trusted",
@@ -75,6 +80,14 @@ _WHAT = {
     SetupKind.SENDER: "the mail server refused the sender address",
     SetupKind.SECURITY: "the security setting does not fit the mail server's port",
     SetupKind.UNREACHABLE: "the mail server cannot be reached",
+}
+_SHORT_FIX = {
+    SetupKind.TLS: "set FRONTDESK_SMTP_CA_FILE (see `frontdesk doctor`)",
+    SetupKind.LOGIN: "fix the password with `frontdesk smtp set-password`",
+    SetupKind.RELAY: "set the SMTP login (see `frontdesk doctor`)",
+    SetupKind.SENDER: "set FRONTDESK_MAIL_FROM to an address the login may use",
+    SetupKind.SECURITY: "fix FRONTDESK_SMTP_SECURITY (see `frontdesk doctor`)",
+    SetupKind.UNREACHABLE: "check the mail server and `frontdesk doctor`",
 }
 _FIX = {
     SetupKind.TLS: (

@@ -65,9 +65,9 @@ class PauseState:
 
     @property
     def banner(self) -> str:
-        """The one line every TUI screen shows: "Email is paused: the mail server refused the
-        login — fix the password with `frontdesk smtp set-password` ..."."""
-        return f"Email is paused: {self.reason} — {self.failure.fix}"
+        """What every TUI screen shows: "Email is paused: the mail server refused the login —
+        fix the password with `frontdesk smtp set-password`" (the whole fix: `line`)."""
+        return f"Email is paused: {self.reason} — {self.kind.short_fix}"
 
     @property
     def line(self) -> str:

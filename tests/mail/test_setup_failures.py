@@ -209,8 +209,7 @@ def test_login_refused_counts_once_per_try(
     assert paused is not None and paused.probes == 1
     assert paused.banner == (
         "Email is paused: the mail server refused the login — fix the password with "
-        "`frontdesk smtp set-password` (or FRONTDESK_SMTP_PASSWORD) and check "
-        "FRONTDESK_SMTP_USERNAME"
+        "`frontdesk smtp set-password`"
     )
     assert "wrong" not in paused.line
     right = delivery_for(invited, settings, password="right")
