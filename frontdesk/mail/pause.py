@@ -153,7 +153,10 @@ class MailPauses:
             session.flush()
             return _state(row)
 
-        return self.db.transact(work)
+        try:
+            return self.db.transact(work)
+        except sa.exc.IntegrityError:  # another process paused at the same moment: update it
+            return self.db.transact(work)
 
     def resume(self) -> int:
         """End the pause: every queued or retrying email is due now, and the time paused is
