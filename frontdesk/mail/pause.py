@@ -144,7 +144,7 @@ class MailPauses:
                     detail=f"{failure.kind.value}: {failure.detail}"[:500],
                     source=f"mail:{socket.gethostname()}",
                 )
-                log.warning("outbox paused: %s", failure.kind.what)
+                log.warning("outbox delivery paused: %s", failure.kind.what)
             else:
                 row.kind, row.detail, row.fix = failure.kind.value, failure.detail, failure.fix
                 row.probes += 1
@@ -201,7 +201,7 @@ class MailPauses:
                 ),
                 source=f"mail:{socket.gethostname()}",
             )
-            log.info("outbox resumed after %s; %d email(s) due now", paused_for, len(rows))
+            log.info("outbox delivery resumed after %s; %d email(s) due now", paused_for, len(rows))
             return len(rows)
 
         return self.db.transact(work)
