@@ -9,10 +9,7 @@ lost after the data was sent is retried with the same message and link (never a 
 Temporary failures retry after 5, 10, 20, 40 minutes, then hourly, and give up 48 hours after
 the first failure; a 5xx reply fails the row at once with the server's reason. Failures are
 audited. Once delivered, the stored bodies lose the link's token.
-
-A setup failure (TLS, login, sender, security, server unreachable: `frontdesk.mail.failures`)
-fails no row: the rows go back as they were and the outbox pauses (`frontdesk.mail.pause`)
-until a probe passes.
+A setup failure (`frontdesk.mail.failures`) fails no row: it pauses the outbox (`.pause`).
 """
 
 from __future__ import annotations
@@ -334,24 +331,17 @@ class OutboxDelivery:
             stop.wait(interval)
 
     def _unpaused(self, probe_now: bool) -> bool:
-        """Whether sending may go on: not paused, or a due probe of the server just passed
-        (which ends the pause, every waiting row due now)."""
+        """Whether sending may go on (not paused, or a probe just passed: MailPauses)."""
         self._paused_now = False
-        paused = self.pauses.current()
-        if paused is None:
-            return True
-        if not (probe_now or paused.probe_due(self.clock.now())):
-            return False
+        return self.pauses.may_send(probe_now, self._probe_sender)
+
+    def _probe_sender(self) -> tuple[SmtpSender, str]:
         if not self.settings.mail_from:
             raise MailNotConfigured("FRONTDESK_MAIL_FROM (the sender address) is not set.")
-        password, _ = self._password()
-        return self.pauses.probe(
-            self.sender_factory(self.settings, password), self.settings.mail_from
-        )
+        return self.sender_factory(self.settings, self._password()[0]), self.settings.mail_from
 
     def _held(self, exc: SendError) -> _Outcome:
-        """The outcome of the rest of the chunk after a connection-level failure: a setup
-        failure pauses the outbox and fails no row; anything else is a temporary failure."""
+        """The rest of the chunk's outcome: paused (a setup failure: no row fails) or temporary."""
         if exc.setup is None:
             return _Outcome("temporary", exc.reason)
         self.pauses.pause(exc.setup)
@@ -570,8 +560,7 @@ class OutboxDelivery:
             reason = single_line(outcome.reason)[:400]
             return {**release, "state": state, "last_error": reason}, None, None
         reason = single_line(outcome.reason)[:400]
-        # A failed email keeps its link (not delivered, so it may be retried with the same
-        # link: `frontdesk outbox retry`); it is dead once its invitation ends or expires.
+        # Not delivered: it keeps its link for `frontdesk outbox retry` (dead once it expires).
         failed = {**release, "state": OUTBOX_FAILED, "attempts": row.attempts + 1}
         if outcome.kind == "permanent":
             log.warning("outbox %s: not delivered (permanent failure)", row.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -205,6 +206,17 @@ class MailPauses:
             return len(rows)
 
         return self.db.transact(work)
+
+    def may_send(self, probe_now: bool, open_sender: Callable[[], tuple[Prober, str]]) -> bool:
+        """Whether the outbox may send now: not paused, or paused and a probe due (or asked
+        for: `probe_now`) passed, which ends the pause. `open_sender` gives the SMTP sender
+        and the sender address for the probe (it may raise when mail is not configured)."""
+        paused = self.current()
+        if paused is None:
+            return True
+        if not (probe_now or paused.probe_due(self.clock.now())):
+            return False
+        return self.probe(*open_sender())
 
     def probe(self, sender: Prober, address: str) -> bool:
         """Probe the mail server through `sender`: connect, TLS, login, MAIL FROM:<address>
