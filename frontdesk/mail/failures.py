@@ -50,7 +50,8 @@ _RELAY_REFUSED = re.compile(
 class SetupKind(StrEnum):
     """What about the setup failed; each has the words staff read and the usual fix."""
 
-    TLS = "tls"
+    TLS = "tls"  # the certificate is not trusted
+    HANDSHAKE = "handshake"  # TLS failed otherwise (protocol version, ciphers)
     LOGIN = "login"
     RELAY = "relay"
     SENDER = "sender"
@@ -75,6 +76,7 @@ class SetupKind(StrEnum):
 
 _WHAT = {
     SetupKind.TLS: "the mail server's certificate is not trusted",
+    SetupKind.HANDSHAKE: "TLS with the mail server failed",
     SetupKind.LOGIN: "the mail server refused the login",
     SetupKind.RELAY: "the mail server does not relay mail for this login",
     SetupKind.SENDER: "the mail server refused the sender address",
@@ -83,6 +85,7 @@ _WHAT = {
 }
 _SHORT_FIX = {
     SetupKind.TLS: "set FRONTDESK_SMTP_CA_FILE (see `frontdesk doctor`)",
+    SetupKind.HANDSHAKE: "see `frontdesk doctor`",
     SetupKind.LOGIN: "fix the password with `frontdesk smtp set-password`",
     SetupKind.RELAY: "set the SMTP login (see `frontdesk doctor`)",
     SetupKind.SENDER: "set FRONTDESK_MAIL_FROM to an address the login may use",
@@ -90,6 +93,10 @@ _SHORT_FIX = {
     SetupKind.UNREACHABLE: "check the mail server and `frontdesk doctor`",
 }
 _FIX = {
+    SetupKind.HANDSHAKE: (
+        "check FRONTDESK_SMTP_SECURITY and FRONTDESK_SMTP_PORT, and that the mail server "
+        "offers TLS 1.2 or newer"
+    ),
     SetupKind.TLS: (
         "set FRONTDESK_SMTP_CA_FILE to the CA bundle that issued the server's certificate, "
         "or give the server a certificate from a trusted CA"
@@ -232,8 +239,10 @@ def setup_of_connect_error(
     `detail` is the one line already written for it."""
     if isinstance(exc, WrongSecurity):
         return SetupFailure.of(SetupKind.SECURITY, exc.detail, exc.fix)
-    if isinstance(exc, ssl.SSLError):
+    if isinstance(exc, ssl.SSLCertVerificationError):
         return SetupFailure.of(SetupKind.TLS, detail)
+    if isinstance(exc, ssl.SSLError):
+        return SetupFailure.of(SetupKind.HANDSHAKE, detail)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return SetupFailure.of(SetupKind.LOGIN, _reply_words(exc.smtp_code, exc.smtp_error))
     if isinstance(exc, smtplib.SMTPResponseException) and _SENDER_REFUSED.search(detail):
