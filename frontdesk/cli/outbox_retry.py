@@ -75,7 +75,11 @@ def say_delivered(ctx: CliContext, delivery: OutboxDelivery, report: DeliveryRep
         ctx.error(paused.line)
         return 1
     if waiting:
-        next_at = delivery.next_due_at()
-        tail = f"; the next try is due {ctx.when(next_at)}" if next_at is not None else ""
+        upcoming = pauses.next_waiting()
+        tail = ""
+        if upcoming is not None:
+            next_at, last_error = upcoming
+            tail = f"; the next try is due {ctx.when(next_at)}"
+            tail += f" (last try: {last_error})" if last_error else ""
         ctx.say(f"{waiting} waiting{tail}.")
     return 0

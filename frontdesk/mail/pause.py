@@ -117,6 +117,18 @@ class MailPauses:
                 ).one()
             )
 
+    def next_waiting(self) -> tuple[datetime, str | None] | None:
+        """When the earliest queued or retrying email is due, and its last error (None when
+        none waits)."""
+        with self.db.read() as session:
+            row = session.exec(
+                select(OutboxEmail.next_attempt_at, OutboxEmail.last_error)
+                .where(col(OutboxEmail.state).in_([OUTBOX_PENDING, OUTBOX_RETRYING]))
+                .order_by(col(OutboxEmail.next_attempt_at), col(OutboxEmail.id))
+                .limit(1)
+            ).first()
+        return (as_utc(row[0]), row[1]) if row is not None else None
+
     def pause(self, failure: SetupFailure) -> PauseState:
         """Pause the outbox (or, already paused, record the latest failure and count a failed
         probe). The first pause is audited."""

@@ -144,5 +144,5 @@ def test_cli_outbox_deliver_names_the_next_try(
     assert run("outbox", "deliver") == 0
     assert run.out.splitlines() == [
         "0 sent, 1 retrying, 0 failed, 0 cancelled.",
-        "1 waiting; the next try is due Thu Nov 26, 10:05 AM.",
+        "1 waiting; the next try is due Thu Nov 26, 10:05 AM (last try: 451 4.7.1 Greylisted).",
     ]
