@@ -22,6 +22,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -39,6 +40,7 @@ from screens.actions import (
 )
 from screens.chart_browser import STATUS_FILTERS, ChartBrowser
 from screens.errors import report_worker_failure, toast
+from screens.pause_banner import read_pause_banner
 
 if TYPE_CHECKING:
     from frontdesk.demo.stack import DemoInfo
@@ -80,6 +82,8 @@ class FrontDeskApp(App[None]):
         # Demo mode only (hidden otherwise, see check_action).
         Binding("ctrl+o", "demo_mailbox", "Demo mailbox", priority=True, id="app.demo_mailbox"),
     ]
+
+    mail_pause_banner: reactive[str] = reactive("")  # "" unless email is paused (every screen)
 
     class PracticeLoaded(Message):
         def __init__(self, name: str) -> None:
@@ -144,6 +148,7 @@ class FrontDeskApp(App[None]):
         else:
             _settle_heap()
             self._load_practice()
+            self._watch_mail_pause()
         if self.demo is not None:
             toast(
                 self,
@@ -174,6 +179,7 @@ class FrontDeskApp(App[None]):
         self._services = event.services
         self.browser.attach(event.services)
         self._load_practice()
+        self._watch_mail_pause()
 
     @on(ServicesFailed)
     def _services_failed(self, event: ServicesFailed) -> None:
@@ -183,6 +189,21 @@ class FrontDeskApp(App[None]):
     def on_unmount(self) -> None:
         if self._open_services_with is not None and self._services is not None:
             self._services.close()  # opened here, so closed here
+
+    def _watch_mail_pause(self) -> None:
+        """Read the outbox's pause now and once every refresh interval (the banner)."""
+        self._read_mail_pause()
+        self.set_interval(self.refresh_interval, self._read_mail_pause, name="mail pause")
+
+    def _read_mail_pause(self) -> None:
+        if not any(w.group == "mail-pause" and not w.is_finished for w in self.workers):
+            self._mail_pause_worker()
+
+    @work(thread=True, exit_on_error=False, group="mail-pause")
+    def _mail_pause_worker(self) -> None:
+        text = read_pause_banner(self.services)
+        if text is not None:
+            self.call_from_thread(setattr, self, "mail_pause_banner", text)
 
     @work(thread=True, exit_on_error=False, group="practice")
     def _load_practice(self) -> None:
@@ -350,6 +371,7 @@ class FrontDeskApp(App[None]):
                 ActionKind.CHANGE_OWNER: "Give portal access to the client or a related contact",
                 ActionKind.ACTIVATE: "Restore access or send an invitation",
                 ActionKind.SEND_RESET: "Email the Active owner a 24-hour link to a new password",
+                ActionKind.RETRY_EMAIL: "Send the failed or retrying email again now, same link",
             }
             for kind, help_text in helps.items():
                 yield SystemCommand(

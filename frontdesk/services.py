@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # the outbox and the SMTP sender load when mail is first deli
     from frontdesk.mail.bounces import BounceReader
     from frontdesk.mail.loop import OutboxLoop
     from frontdesk.mail.outbox import OutboxDelivery
+    from frontdesk.mail.pause import MailPauses
+    from frontdesk.mail.retry import OutboxRetry
 
 
 def staff_actor() -> str:
@@ -66,6 +68,18 @@ class Services:
         return OutboxDelivery(
             self.db, self.clock, self.settings, smtp_password_provider(self.settings)
         )
+
+    def mail_pauses(self) -> MailPauses:
+        """The outbox's stored pause after a setup failure (read by every surface)."""
+        from frontdesk.mail.pause import MailPauses
+
+        return MailPauses(self.db, self.clock)
+
+    def retries(self) -> OutboxRetry:
+        """Retry now: failed or retrying emails due at once, same link (audited as staff)."""
+        from frontdesk.mail.retry import OutboxRetry
+
+        return OutboxRetry(self.db, self.clock, self.actor)
 
     def delivery_loop(self, *, interval: float | None = None) -> OutboxLoop:
         """The background loop that delivers due emails every few seconds (`frontdesk serve`).

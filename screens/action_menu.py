@@ -46,6 +46,7 @@ class ActionMenu(ModalScreen[ActionKind | None]):
         Binding("v", "pick('revoke')", "Revoke Access", show=False),
         Binding("a", "pick('activate')", "Activate Portal Access", show=False),
         Binding("s", "pick('send_reset')", "Send password reset", show=False),
+        Binding("t", "pick('retry_email')", "Retry email now", show=False),
     ]
 
     def __init__(self, items: Sequence[MenuItem], *, anchor: Region | None = None) -> None:

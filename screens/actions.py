@@ -53,6 +53,7 @@ _LABELS = {
     ActionKind.REVOKE: ("Revoke Access", "v"),
     ActionKind.ACTIVATE: ("Activate Portal Access", "a"),
     ActionKind.SEND_RESET: ("Send password reset", "s"),
+    ActionKind.RETRY_EMAIL: ("Retry email now", "t"),
 }
 
 
@@ -82,6 +83,8 @@ def menu_items(chart: ChartSummary, *, portal_active: bool = True) -> tuple[Menu
     if status is PortalStatus.NO_PORTAL_ACCESS:
         kinds.append(ActionKind.ACTIVATE)
     kinds.append(ActionKind.SEND_RESET)
+    if chart.delivery is not None and chart.delivery.state in ("failed", "retrying"):
+        kinds.append(ActionKind.RETRY_EMAIL)  # offered only while its email is in trouble
     return tuple(item(kind) for kind in kinds)
 
 
@@ -202,6 +205,7 @@ class MailState(enum.StrEnum):
     FAILED = "failed"
     QUEUED = "queued"  # no delivery here; the mail service (frontdesk serve) sends it
     HELD = "held"  # sending cannot start (no sender address, no SMTP password); stays queued
+    PAUSED = "paused"  # a setup failure paused the outbox (frontdesk.mail.pause); stays queued
 
 
 class DeliveryUnavailable(Exception):
@@ -269,6 +273,13 @@ class MailSettled(Message):
             )
         if self.state is MailState.HELD:
             return f"The {noun} is queued but not sent: {self.error}", "warning"
+        if self.state is MailState.PAUSED:
+            reason = f" ({self.error})" if self.error else ""
+            return (
+                f"Email is paused{reason}: the {noun} is queued and goes out once the mail "
+                "server setup is fixed",
+                "warning",
+            )
         if self.state is MailState.FAILED:
             reason = self.error or "the mail server refused it"
             return f"Not delivered to {owner_email}: {reason}", "error"
@@ -309,6 +320,8 @@ def _mail_state(
 ) -> tuple[MailState, str | None]:
     """How the action's email fared: from the chart's own delivery row when the email belongs
     to its live invitation, else from the delivery report."""
+    if getattr(report, "paused", False):
+        return MailState.PAUSED, None
     if (
         chart is not None
         and chart.delivery is not None
@@ -366,4 +379,7 @@ def perform_action(
         post(MailSettled(request, result, MailState.RETRYING, None, str(failed)))
         return
     state, error = _mail_state(result, chart, report)
+    if state is MailState.PAUSED:
+        paused = services.mail_pauses().current()
+        error = paused.reason if paused is not None else None
     post(MailSettled(request, result, state, chart, error))

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from screens.actions import ChartChanged
 from screens.chart_table import ChartTable
 from screens.errors import report_worker_failure, toast
+from screens.pause_banner import PauseBanner
 from screens.safe_text import template
 from screens.widgets import DataLine, DataStatic
 
@@ -147,6 +148,7 @@ class ChartBrowser(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
+        yield PauseBanner()
         yield SearchInput(
             placeholder="Search: name, chart number or email  (/)",
             id="search",

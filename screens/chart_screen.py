@@ -56,6 +56,7 @@ from screens.corrections import (
 from screens.display import PracticeView, birth_date
 from screens.edit_dialogs import ContactDialog, EditChartDialog
 from screens.errors import report_worker_failure, toast
+from screens.pause_banner import PauseBanner
 from screens.portal_panel import ChartOwnerRow, ClientPortalPanel, InvitationHistory
 from screens.safe_text import template
 from screens.widgets import DataStatic
@@ -126,6 +127,7 @@ class ChartScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
+        yield PauseBanner()
         yield DataStatic(template("Chart $number", number=self.chart_number), id="chart-title")
         with TabbedContent(initial="overview", id="chart-tabs"):
             with TabPane("Overview", id="overview"):
@@ -301,6 +303,9 @@ class ChartScreen(Screen[None]):
         offered = menu_items(chart, portal_active=self.practice.portal_active)
         items = {item.kind: item for item in offered}
         item = items.get(kind)
+        if item is None and kind is ActionKind.RETRY_EMAIL:
+            toast(self, f"{action_label(kind)}: no failed or retrying email", severity="warning")
+            return
         if item is None or item.reason is not None:
             reason = item.reason if item else f"Portal access is already on ({chart.status.label})"
             toast(self, f"{action_label(kind)}: {reason}", severity="warning")
@@ -319,6 +324,12 @@ class ChartScreen(Screen[None]):
             self.app.push_screen(
                 activate_dialog(chart, self.practice, self.now),
                 self._confirm_handler(PortalRequest(kind, number)),
+            )
+        elif kind is ActionKind.RETRY_EMAIL:
+            from screens.retry_email import RetryEmailRequest, retry_dialog
+
+            self.app.push_screen(
+                retry_dialog(chart), self._confirm_handler(RetryEmailRequest(number))
             )
         elif kind is ActionKind.SEND_RESET:
             self.app.push_screen(

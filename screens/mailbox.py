@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, TextArea
 
 from frontdesk.core.clock import zone_named
 from screens.errors import toast
+from screens.pause_banner import PauseBanner
 from screens.safe_text import cell, template
 from screens.widgets import DataStatic
 
@@ -73,6 +74,7 @@ class MailboxScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
+        yield PauseBanner()
         with Vertical(id="mailbox"):
             yield DataStatic(
                 template(
@@ -161,6 +163,7 @@ class MailView(Screen[None]):
         mail = self.mail
         zone = zone_named(self.source.timezone)
         yield Header(show_clock=False)
+        yield PauseBanner()
         with Vertical(id="mail"):
             yield DataStatic(
                 template(

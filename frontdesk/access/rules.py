@@ -102,6 +102,7 @@ class PortalAction(enum.StrEnum):
     REVOKE = "revoke"
     ACTIVATE = "activate"
     SEND_RESET = "send_reset"  # a password-reset link for an Active owner, sent by the desk
+    RETRY_EMAIL = "retry_email"  # send the failed or retrying invitation email again now
 
 
 PORTAL_OFF = "The practice's Client Portal is not active"
@@ -124,6 +125,8 @@ def refusal(
     | Invited          | Resend Invite, Change Ownership, Revoke Access       |
     | Expired, Locked  | Resend Invite, Change Ownership, Revoke Access       |
     | Active           | Change Ownership, Revoke Access, Send password reset |
+
+    Retry email (its invitation's email failed or is retrying) applies to Invited only.
     """
     sends_mail = action in (PortalAction.RESEND, PortalAction.ACTIVATE)
     if action is PortalAction.CHANGE_OWNER:
@@ -138,6 +141,12 @@ def refusal(
         if status is PortalStatus.NO_PORTAL_ACCESS:
             return "There is no portal account to reset"
         return "The owner has not registered yet; resend the invitation instead"
+    if action is PortalAction.RETRY_EMAIL:  # the live, unexpired invitation's email only
+        if status is PortalStatus.INVITED:
+            return None
+        if status in (PortalStatus.EXPIRED, PortalStatus.LOCKED):
+            return f"The invitation is {status.label}; resend it instead"
+        return "There is no invitation email to retry"
     if action is PortalAction.RESEND:
         if status is PortalStatus.ACTIVE:
             return "The client has already registered; there is no invitation to resend"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from frontdesk.cli.context import CliContext, cell
+from frontdesk.cli.outbox_retry import register_retry, say_delivered
 
 if TYPE_CHECKING:
     from frontdesk.cli.args import Commands
@@ -27,6 +28,7 @@ def register(commands: Commands) -> None:
     from frontdesk.cli.bounces import register_outbox as register_bounces
 
     register_bounces(outbox_sub)  # `outbox bounces`
+    register_retry(outbox_sub)
 
 
 def outbox_list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -65,8 +67,6 @@ def outbox_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def outbox_deliver(args: argparse.Namespace, ctx: CliContext) -> int:
-    report = ctx.services().delivery().deliver_due(limit=max(1, args.limit))
-    for note in report.notes:
-        ctx.warn(note)
-    ctx.say(report.summary() + ".")
-    return 0
+    delivery = ctx.services().delivery()
+    report = delivery.deliver_due(limit=max(1, args.limit), probe_now=True)
+    return say_delivered(ctx, delivery, report)

@@ -64,7 +64,7 @@ def smtp_set_password(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def smtp_test(args: argparse.Namespace, ctx: CliContext) -> int:
     from frontdesk.mail.secrets import get_smtp_password
-    from frontdesk.mail.sender import check_connection
+    from frontdesk.mail.sender import SendError, check_connection
 
     settings = ctx.settings()
     password = None
@@ -77,6 +77,11 @@ def smtp_test(args: argparse.Namespace, ctx: CliContext) -> int:
         if lookup.note:
             ctx.warn(lookup.note)
         password = lookup.password
-    summary = check_connection(settings, password)
+    try:
+        summary = check_connection(settings, password)
+    except SendError as exc:
+        if exc.setup is None:
+            raise
+        raise CliError(f"{exc.reason} — {exc.setup.fix}") from None
     ctx.say(summary + " No email was sent.")
     return 0

@@ -66,12 +66,14 @@ NAMES = {
     "portal": "Practice portal active",
     "outbox_backlog": "Outbox backlog",
     "outbox_failures": "Oldest delivery failure",
+    "outbox_paused": "Email not paused",
     "public_url": "Public URL",
     "mail_from": "Sender address set",
     "smtp_password": "Keyring / SMTP password",
     "smtp_reachable": "SMTP reachable",
     "smtp_tls": "TLS verified",
     "smtp_login": "Login accepted",
+    "smtp_sender": "Sender accepted",
 }
 
 

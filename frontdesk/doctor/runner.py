@@ -9,7 +9,15 @@ from collections.abc import Callable, Iterator
 from frontdesk.core.clock import Clock
 from frontdesk.core.config import Settings
 from frontdesk.core.text import single_line
-from frontdesk.doctor import addresses, database, outbox, smtp, smtp_password, sqlite_disk
+from frontdesk.doctor import (
+    addresses,
+    database,
+    mail_pause,
+    outbox,
+    smtp,
+    smtp_password,
+    sqlite_disk,
+)
 from frontdesk.doctor.results import NAMES, CheckResult, DoctorReport, Status, result, skip
 from frontdesk.doctor.sqlite_disk import read_mountinfo
 from store.db import Database
@@ -47,10 +55,11 @@ class Doctor:
             (("sqlite_local_disk",), self.check_sqlite_local_disk),
             (("portal",), self.check_portal),
             (("outbox_backlog", "outbox_failures"), self.check_outbox),
+            (("outbox_paused",), self.check_paused),
             (("public_url",), self.check_public_url),
             (("mail_from",), self.check_mail_from),
             (("smtp_password",), self.check_smtp_password),
-            (("smtp_reachable", "smtp_tls", "smtp_login"), self.check_smtp),
+            (("smtp_reachable", "smtp_tls", "smtp_login", "smtp_sender"), self.check_smtp),
         ]
         results: list[CheckResult] = []
         try:
@@ -104,6 +113,9 @@ class Doctor:
 
     def check_outbox(self) -> Iterator[CheckResult]:
         return outbox.check_outbox(self.db, self.schema_current, self.clock)
+
+    def check_paused(self) -> CheckResult:
+        return mail_pause.check_paused(self.db, self.schema_current, self.clock)
 
     def check_public_url(self) -> CheckResult:
         return addresses.check_public_url(self.settings)

@@ -1,5 +1,7 @@
-"""Checks the mail server over one SMTP session: it is reachable, TLS is verified, and the login
-is accepted. The server sees EHLO, STARTTLS and AUTH but never MAIL, RCPT or DATA."""
+"""Checks the mail server over one SMTP session: it is reachable, TLS is verified, the login is
+accepted, and the sender address is taken. The server sees EHLO, STARTTLS, AUTH (one
+mechanism), then MAIL FROM:<sender> and RCPT TO:<sender> followed by RSET — never DATA, so no
+email is sent. A security setting that does not fit the port is named with the one that does."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from collections.abc import Iterator
 
 from frontdesk.core.config import SMTP_SECURITY_CHOICES, Settings, is_loopback_host
 from frontdesk.doctor.results import CheckResult, Status, result, skip
+from frontdesk.mail.dsn import probe_sender
+from frontdesk.mail.failures import WrongSecurity, login_once, open_smtp, probe_envelope
 from frontdesk.mail.sender import SendError, describe_smtp_error, server_reply, tls_context
 
 
@@ -27,7 +31,9 @@ def check_smtp(
         yield reach
         tls = probe.tls(reach)
         yield tls
-        yield probe.login(reach, tls, password, login_blocker)
+        login = probe.login(reach, tls, password, login_blocker)
+        yield login
+        yield probe.sender(tls, login)
     finally:
         conn = probe.conn
         if conn is not None:
@@ -95,12 +101,20 @@ class _SmtpProbe:
                     Status.PASS,
                     f"{self._where} accepts connections (implicit TLS)",
                 )
-            # Connecting reads the greeting; anything but 220 raises SMTPConnectError.
-            conn = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+            # Connecting reads the greeting; anything but 220 raises SMTPConnectError, and
+            # silence or a close before it raises WrongSecurity (an implicit-TLS port).
+            conn = open_smtp(
+                settings.smtp_host,
+                settings.smtp_port,
+                security=settings.smtp_security,
+                timeout=timeout,
+                context=None,
+            )
             self.conn = conn
             conn.ehlo()
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
+            fix = exc.fix if isinstance(exc, WrongSecurity) else fix
             return result("smtp_reachable", Status.FAIL, self._describe(exc), fix)
         return result("smtp_reachable", Status.PASS, f"{self._where} answered (220)")
 
@@ -148,8 +162,12 @@ class _SmtpProbe:
         timeout = self._timeout
         try:
             if security == "tls":
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                    settings.smtp_host, settings.smtp_port, timeout=timeout, context=context
+                conn: smtplib.SMTP = open_smtp(
+                    settings.smtp_host,
+                    settings.smtp_port,
+                    security="tls",
+                    timeout=timeout,
+                    context=context,
                 )
                 self.conn = conn
                 conn.ehlo()
@@ -171,6 +189,7 @@ class _SmtpProbe:
                 mode = "STARTTLS"
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
+            fix = exc.fix if isinstance(exc, WrongSecurity) else fix
             return result("smtp_tls", Status.FAIL, self._describe(exc), fix)
         sock = conn.sock
         version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
@@ -213,7 +232,7 @@ class _SmtpProbe:
                 "accepts mail without a login",
             )
         try:
-            conn.login(username, password)
+            login_once(conn, username, password)
         except smtplib.SMTPAuthenticationError as exc:
             return result(
                 "smtp_login",
@@ -226,6 +245,51 @@ class _SmtpProbe:
             self._drop()
             return result("smtp_login", Status.FAIL, self._describe(exc), fix)
         return result("smtp_login", Status.PASS, f"logged in as {username} (no email was sent)")
+
+    def sender(self, tls: CheckResult, login: CheckResult) -> CheckResult:
+        """MAIL FROM:<sender>, RCPT TO:<sender>, RSET on the logged-in session: a relay that
+        refuses the sender (often only at RCPT: "Sender address rejected") fails here."""
+        sender = self.settings.mail_from
+        if not sender:
+            return skip("smtp_sender", "skipped: FRONTDESK_MAIL_FROM is not set")
+        conn = self.conn
+        if conn is None or tls.status is Status.FAIL:
+            return skip("smtp_sender", "skipped: no verified connection to the mail server")
+        if login.status is Status.FAIL or (
+            login.status is Status.SKIP and self.settings.smtp_username
+        ):
+            return skip("smtp_sender", "skipped: not logged in")
+        try:
+            probe = probe_envelope(conn, probe_sender(self.settings), sender)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            return result(
+                "smtp_sender",
+                Status.FAIL,
+                self._describe(exc),
+                "check the mail server's log for why it ended the session",
+            )
+        if probe.setup is not None:
+            return result(
+                "smtp_sender",
+                Status.FAIL,
+                f"the server refused the sender <{sender}>: {probe.setup.detail}",
+                probe.setup.fix,
+            )
+        if probe.refused is not None:
+            return result(
+                "smtp_sender",
+                Status.WARN,
+                f"the server took the sender <{sender}> but refused it as a recipient: "
+                f"{probe.refused}",
+                "check that FRONTDESK_MAIL_FROM is a mailbox that exists (replies and bounces "
+                "go there)",
+            )
+        return result(
+            "smtp_sender",
+            Status.PASS,
+            f"MAIL FROM:<{sender}> and RCPT TO:<{sender}> accepted, then RSET (no email was sent)",
+        )
 
     def _drop(self) -> None:
         conn, self.conn = self.conn, None

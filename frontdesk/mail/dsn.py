@@ -21,6 +21,7 @@ from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
 
+from frontdesk.core.config import Settings
 from frontdesk.core.text import single_line
 
 TAG_BYTES = 8  # 16 hex characters: 64 random bits per email
@@ -42,6 +43,14 @@ def envelope_sender(bounce_address: str | None, tag: str | None) -> str | None:
     if not at:
         return bounce_address
     return f"{local}+{tag}@{domain}"
+
+
+def probe_sender(settings: Settings) -> str:
+    """The envelope sender a probe (doctor, the outbox's resume probe) gives in MAIL FROM: the
+    same shape as a real email's (a fresh tag on the bounce address when tags are on), since a
+    relay can take the plain From address and still refuse the tagged one."""
+    tagged = envelope_sender(settings.bounce_mailbox, settings.envelope_tag(new_bounce_tag()))
+    return tagged or settings.mail_from or ""
 
 
 def tag_in_address(address: str, bounce_address: str) -> str | None:

@@ -9,6 +9,7 @@ lost after the data was sent is retried with the same message and link (never a 
 Temporary failures retry after 5, 10, 20, 40 minutes, then hourly, and give up 48 hours after
 the first failure; a 5xx reply fails the row at once with the server's reason. Failures are
 audited. Once delivered, the stored bodies lose the link's token.
+A setup failure (`frontdesk.mail.failures`) fails no row: it pauses the outbox (`.pause`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from frontdesk.core.text import single_line
 from frontdesk.mail.compose import MessageError, build_message
 from frontdesk.mail.delivery import delivery_of
 from frontdesk.mail.dsn import envelope_sender
+from frontdesk.mail.pause import MailPauses
 from frontdesk.mail.secrets import PasswordLookup, SecretError
 from frontdesk.mail.sender import SendError, SmtpSender
 from frontdesk.practice import practice_row
@@ -85,6 +87,7 @@ class DeliveryReport:
     failed: int = 0
     cancelled: int = 0
     notes: tuple[str, ...] = ()
+    paused: bool = False  # a setup failure paused the outbox (frontdesk.mail.pause)
 
     @property
     def total(self) -> int:
@@ -97,6 +100,7 @@ class DeliveryReport:
             self.failed + other.failed,
             self.cancelled + other.cancelled,
             tuple(dict.fromkeys(self.notes + other.notes)),
+            self.paused or other.paused,
         )
 
     def summary(self) -> str:
@@ -196,7 +200,7 @@ def list_outbox(db: Database, limit: int = 200) -> list[OutboxItem]:
 
 @dataclass(frozen=True)
 class _Outcome:
-    kind: str  # sent | temporary | permanent | cancelled | released
+    kind: str  # sent | temporary | permanent | cancelled | released | paused
     reason: str = ""
 
 
@@ -243,6 +247,8 @@ class OutboxDelivery:
         self.chunk = max(1, chunk)
         self.owner = owner or f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
         self.monotonic = monotonic
+        self.pauses = MailPauses(db, clock)
+        self._paused_now = False
 
     # ------------------------------------------------------------------ queries
 
@@ -266,9 +272,12 @@ class OutboxDelivery:
 
     # ------------------------------------------------------------------ the run
 
-    def deliver_due(self, limit: int = 200) -> DeliveryReport:
+    def deliver_due(self, limit: int = 200, *, probe_now: bool = False) -> DeliveryReport:
         """Send up to `limit` due rows. Raises MailNotConfigured before touching any row when
-        sending cannot start; send failures are recorded on the rows, not raised."""
+        sending cannot start; send failures are recorded on the rows, not raised. While the
+        outbox is paused nothing is sent; a probe runs when due (`probe_now`: at once)."""
+        if limit >= 1 and not self._unpaused(probe_now):
+            return DeliveryReport(paused=True)
         if limit < 1 or self.due_count() == 0:
             return DeliveryReport()
         if not self.settings.mail_from:
@@ -293,6 +302,7 @@ class OutboxDelivery:
                     break
         finally:
             sender.close()
+        report += DeliveryReport(paused=self._paused_now)
         if report.sent or report.failed or report.cancelled:
             self._forget_old_bodies()
         if report.total:
@@ -320,6 +330,24 @@ class OutboxDelivery:
             except (MailNotConfigured, StoreError) as exc:
                 log.warning("outbox delivery: %s", exc)
             stop.wait(interval)
+
+    def _unpaused(self, probe_now: bool) -> bool:
+        """Whether sending may go on (not paused, or a probe just passed: MailPauses)."""
+        self._paused_now = False
+        return self.pauses.may_send(probe_now, self._probe_sender)
+
+    def _probe_sender(self) -> tuple[SmtpSender, str]:
+        if not self.settings.mail_from:
+            raise MailNotConfigured("FRONTDESK_MAIL_FROM (the sender address) is not set.")
+        return self.sender_factory(self.settings, self._password()[0]), self.settings.mail_from
+
+    def _held(self, exc: SendError) -> _Outcome:
+        """The rest of the chunk's outcome: paused (a setup failure: no row fails) or temporary."""
+        if exc.setup is None:
+            return _Outcome("temporary", exc.reason)
+        self.pauses.pause(exc.setup)
+        self._paused_now = True
+        return _Outcome("paused", exc.reason)
 
     def _password(self) -> tuple[str | None, tuple[str, ...]]:
         if not self.settings.smtp_username:
@@ -402,7 +430,7 @@ class OutboxDelivery:
         outcomes: dict[int, _Outcome] = {}
         started = self.monotonic()
         budget = (self.lease - timedelta(minutes=1)).total_seconds()
-        down: str | None = None
+        down: _Outcome | None = None
         live: set[int] = set()
         with self.db.engine.connect() as conn:
             for index, row in enumerate(rows):
@@ -413,7 +441,7 @@ class OutboxDelivery:
                         conn, [r.invitation_id for r in upcoming if r.invitation_id is not None]
                     )
                 if down is not None:
-                    outcomes[row_id] = _Outcome("temporary", down)
+                    outcomes[row_id] = down
                     continue
                 if self.monotonic() - started > budget:
                     outcomes[row_id] = _Outcome("released")  # lease nearly over: leave it
@@ -430,8 +458,7 @@ class OutboxDelivery:
                     try:
                         sender.connect()
                     except SendError as exc:
-                        down = exc.reason
-                        outcomes[row_id] = _Outcome("temporary", down)
+                        down = outcomes[row_id] = self._held(exc)
                         continue
                 try:
                     sender.send(
@@ -442,6 +469,9 @@ class OutboxDelivery:
                         ),
                     )
                 except SendError as exc:
+                    if exc.setup is not None:  # the setup, not this message: stop here
+                        down = outcomes[row_id] = self._held(exc)
+                        continue
                     kind = "permanent" if exc.permanent else "temporary"
                     outcomes[row_id] = _Outcome(kind, exc.reason)
                     continue
@@ -532,14 +562,13 @@ class OutboxDelivery:
         if outcome.kind == "released":
             state = OUTBOX_PENDING if row.attempts == 0 else OUTBOX_RETRYING
             return {**release, "state": state}, None, None
+        if outcome.kind == "paused":  # as it was: no attempt counted, no budget spent
+            state = OUTBOX_PENDING if row.attempts == 0 else OUTBOX_RETRYING
+            reason = single_line(outcome.reason)[:400]
+            return {**release, "state": state, "last_error": reason}, None, None
         reason = single_line(outcome.reason)[:400]
-        failed = {
-            **release,
-            "state": OUTBOX_FAILED,
-            "attempts": row.attempts + 1,
-            "body_text": reduce_body(row.body_text),
-            "body_html": reduce_body(row.body_html),
-        }
+        # Not delivered: it keeps its link for `frontdesk outbox retry` (dead once it expires).
+        failed = {**release, "state": OUTBOX_FAILED, "attempts": row.attempts + 1}
         if outcome.kind == "permanent":
             log.warning("outbox %s: not delivered (permanent failure)", row.id)
             return {**failed, "last_error": reason}, "failed", reason

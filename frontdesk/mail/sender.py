@@ -21,6 +21,18 @@ from frontdesk.core.config import Settings, is_loopback_host
 from frontdesk.core.errors import FrontDeskError
 from frontdesk.core.text import single_line
 from frontdesk.mail.compose import wire_policy
+from frontdesk.mail.dsn import probe_sender
+from frontdesk.mail.failures import (
+    EnvelopeProbe,
+    SetupFailure,
+    SetupKind,
+    WrongSecurity,
+    login_once,
+    open_smtp,
+    probe_envelope,
+    setup_of_connect_error,
+    setup_of_reply,
+)
 
 
 class SendError(FrontDeskError):
@@ -33,12 +45,14 @@ class SendError(FrontDeskError):
         permanent: bool = False,
         maybe_delivered: bool = False,
         connection: bool = False,
+        setup: SetupFailure | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.maybe_delivered = maybe_delivered
         self.connection = connection  # the connection is gone (or never came up)
+        self.setup = setup  # a setup failure (pauses the outbox), not this message's own
 
 
 def server_reply(code: int, text: bytes | str) -> str:
@@ -57,9 +71,15 @@ def tls_context(settings: Settings) -> ssl.SSLContext:
         try:
             context.load_verify_locations(cafile=settings.smtp_ca_file)
         except (OSError, ssl.SSLError) as exc:
+            reason = f"cannot load FRONTDESK_SMTP_CA_FILE {settings.smtp_ca_file}: {exc}"
             raise SendError(
-                f"cannot load FRONTDESK_SMTP_CA_FILE {settings.smtp_ca_file}: {exc}",
+                reason,
                 connection=True,
+                setup=SetupFailure.of(
+                    SetupKind.TLS,
+                    reason,
+                    "point FRONTDESK_SMTP_CA_FILE at a readable PEM file of CA certificates",
+                ),
             ) from None
     return context
 
@@ -103,29 +123,33 @@ class SmtpSender:
         settings = self.settings
         security = settings.smtp_security
         if security == "none" and not is_loopback_host(settings.smtp_host):
+            reason = "plain SMTP is allowed only to a loopback mail server; use starttls or tls"
             raise SendError(
-                "plain SMTP is allowed only to a loopback mail server; use starttls or tls",
-                connection=True,
+                reason, connection=True, setup=SetupFailure.of(SetupKind.SECURITY, reason)
             )
         conn: smtplib.SMTP | None = None
         try:
             context = self._context or (tls_context(settings) if security != "none" else None)
-            if security == "tls":
-                conn = smtplib.SMTP_SSL(
-                    settings.smtp_host,
-                    settings.smtp_port,
-                    timeout=settings.smtp_timeout,
-                    context=context,
-                )
-            else:
-                conn = smtplib.SMTP(
-                    settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
-                )
+            conn = open_smtp(
+                settings.smtp_host,
+                settings.smtp_port,
+                security=security,
+                timeout=settings.smtp_timeout,
+                context=context,
+            )
             conn.ehlo()
             if security == "starttls":
                 if not conn.has_extn("starttls"):
+                    reason = f"mail server {self.where} does not offer STARTTLS"
                     raise SendError(
-                        f"mail server {self.where} does not offer STARTTLS", connection=True
+                        reason,
+                        connection=True,
+                        setup=SetupFailure.of(
+                            SetupKind.SECURITY,
+                            reason,
+                            "enable STARTTLS on the server, or set FRONTDESK_SMTP_SECURITY=tls "
+                            "with its implicit-TLS port (465)",
+                        ),
                     )
                 conn.starttls(context=context)
                 conn.ehlo()
@@ -133,18 +157,34 @@ class SmtpSender:
             self.tls_version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
             if settings.smtp_username:
                 if self._password is None:
-                    raise SendError("SMTP password not set", connection=True)
-                if not conn.has_extn("auth"):
                     raise SendError(
-                        f"mail server {self.where} does not offer login (AUTH)", connection=True
+                        "SMTP password not set",
+                        connection=True,
+                        setup=SetupFailure.of(SetupKind.LOGIN, "SMTP password not set"),
                     )
-                conn.login(settings.smtp_username, self._password)
+                if not conn.has_extn("auth"):
+                    reason = f"mail server {self.where} does not offer login (AUTH)"
+                    raise SendError(
+                        reason,
+                        connection=True,
+                        setup=SetupFailure.of(
+                            SetupKind.LOGIN,
+                            reason,
+                            "enable AUTH on the mail server, or remove FRONTDESK_SMTP_USERNAME "
+                            "if it accepts mail without a login",
+                        ),
+                    )
+                login_once(conn, settings.smtp_username, self._password)
         except SendError:
             _close_quietly(conn)
             raise
         except (smtplib.SMTPException, OSError) as exc:
             _close_quietly(conn)
-            raise SendError(self._describe_connect_error(exc), connection=True) from None
+            reason = self._describe_connect_error(exc)
+            setup = setup_of_connect_error(
+                exc, reason, host=settings.smtp_host, port=settings.smtp_port
+            )
+            raise SendError(reason, connection=True, setup=setup) from None
         self._conn = conn
 
     def _describe_connect_error(self, exc: Exception) -> str:
@@ -246,7 +286,26 @@ class SmtpSender:
             self._drop()
             raise SendError(f"{what}: {reason}" if code != -1 else reason, connection=True)
         self._reset()
-        raise SendError(reason, permanent=500 <= code < 600)
+        stage = {"sender refused": "sender", "recipient refused": "recipient"}.get(what)
+        setup = setup_of_reply(stage, code, reason) if stage else None
+        raise SendError(reason, permanent=500 <= code < 600, setup=setup)
+
+    def probe_envelope(self, recipient: str) -> EnvelopeProbe:
+        """MAIL FROM:<the sender address>, RCPT TO:<recipient>, RSET: whether the server
+        takes the sender, without sending anything (connecting first if needed). Raises
+        SendError when the connection fails."""
+        self.connect()
+        conn = self._conn
+        assert conn is not None
+        try:
+            return probe_envelope(conn, probe_sender(self.settings), recipient)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            reason = self._describe_connect_error(exc)
+            setup = setup_of_connect_error(
+                exc, reason, host=self.settings.smtp_host, port=self.settings.smtp_port
+            )
+            raise SendError(reason, connection=True, setup=setup) from None
 
     def _reset(self) -> None:
         """Forget the failed transaction so the connection can carry the next message."""
@@ -299,6 +358,8 @@ def describe_smtp_error(
     """One line for a failure to reach, secure or log in to the mail server (never the
     password). `server` names the other end ("" where the context already says it)."""
     where = f"{server}{host}:{port}"
+    if isinstance(exc, WrongSecurity):
+        return exc.detail
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"{where} certificate not trusted: {exc.verify_message}"
     if isinstance(exc, ssl.SSLError):

@@ -20,7 +20,7 @@ from store.models.access import (
 from store.models.audit import AuditEvent
 from store.models.charts import Chart, ChartOwner, RelatedContact
 from store.models.columns import utc_datetime
-from store.models.mail import BounceNotice, OutboxEmail
+from store.models.mail import BounceNotice, MailPause, OutboxEmail
 from store.models.practice import Practice
 from store.states import InvitationKind, InvitationState, OutboxState, ResetOrigin, ResetState
 
@@ -59,6 +59,7 @@ __all__ = [
     "InvitationKind",
     "InvitationState",
     "LoginThrottle",
+    "MailPause",
     "OutboxEmail",
     "OutboxState",
     "PasswordReset",

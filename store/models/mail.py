@@ -70,3 +70,20 @@ class BounceNotice(SQLModel, table=True):
     outbox_id: int | None = Field(default=None, foreign_key="outbox_email.id", ondelete="SET NULL")
     status: str | None = Field(default=None, max_length=20)
     read_at: datetime = Field(sa_type=utc_datetime())
+
+
+class MailPause(SQLModel, table=True):
+    """The outbox is paused while this one row exists: a setup failure (TLS not trusted, login
+    or sender refused, wrong security for the port, server unreachable) stopped sending. Every
+    process (the TUI, the CLI, `frontdesk serve`) reads it; a successful probe deletes it."""
+
+    __tablename__ = "mail_pause"
+
+    id: int = Field(default=1, primary_key=True)  # always 1: one pause for the whole outbox
+    kind: str = Field(max_length=20)  # a frontdesk.mail.failures.SetupKind
+    detail: str = Field(max_length=500)  # what happened, in the server's words where it spoke
+    fix: str = Field(max_length=300)
+    since: datetime = Field(sa_type=utc_datetime())
+    probes: int = Field(default=0)  # failed probes since the pause began
+    next_probe_at: datetime = Field(sa_type=utc_datetime())
+    updated_at: datetime = Field(sa_type=utc_datetime())

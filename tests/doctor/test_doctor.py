@@ -98,12 +98,12 @@ def test_everything_passes(
         assert name in out
     assert "FAIL" not in out and "Fix:" not in out
     assert out.strip().splitlines()[-1] == (
-        "13 passed, 0 warning(s), 0 failed, 0 skipped."
+        "15 passed, 0 warning(s), 0 failed, 0 skipped."
         if db_url.startswith("sqlite")
-        else "12 passed, 0 warning(s), 0 failed, 1 skipped."
+        else "14 passed, 0 warning(s), 0 failed, 1 skipped."
     )
-    # Two runs logged in twice and sent nothing.
-    assert spy.commands == [] and spy.messages == []
+    # Two runs logged in twice, tried the sender (MAIL FROM, RCPT TO, RSET) and sent nothing.
+    assert spy.commands == ["MAIL", "RCPT"] * 2 and spy.messages == [] and spy.attempts == []
 
 
 def test_environment_password_where_no_keyring_works(

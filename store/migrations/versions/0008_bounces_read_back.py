@@ -6,7 +6,7 @@ matched to it (the diagnostic goes to `last_error`). `bounce_notice` remembers e
 notification the bounce reader looked at, by its place in the mailbox, so it is counted once.
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-07 21:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
