@@ -257,22 +257,6 @@ def withdrawable(session: Session, thread: MessageThread, account_id: int | None
     return last.id
 
 
-def waiting_since(session: Session, thread: MessageThread) -> datetime | None:
-    """When the client's oldest message the practice has not answered was written (the
-    first live client message after the newest live practice message), or None."""
-    assert thread.id is not None
-    answered = last_live(session, thread.id, author=MessageAuthor.STAFF)
-    query = select(sa.func.min(PortalMessage.created_at)).where(
-        PortalMessage.thread_id == thread.id,
-        PortalMessage.author == MessageAuthor.CLIENT,
-        col(PortalMessage.withdrawn_at).is_(None),
-    )
-    if answered is not None:
-        query = query.where(col(PortalMessage.created_at) >= answered.created_at)
-    first = session.exec(query).one()
-    return as_utc(first) if first is not None else None
-
-
 def recount(session: Session, thread: MessageThread) -> None:
     """After a withdrawal: the live count, the newest client message and the state again
     from what is left (nothing left: closed)."""

@@ -53,7 +53,6 @@ from frontdesk.portal.message_steps import (
     thread_counts,
     thread_page,
     thread_view,
-    waiting_since,
     withdrawable,
 )
 from frontdesk.practice import messaging_settings, practice_row
@@ -263,6 +262,9 @@ class MessageService:
                     session, kind=InboxKind.MESSAGE, source_id=thread.id,
                     reason=InboxCloseReason.WITHDRAWN, by=f"client:{account.id}", now=now,
                 )  # fmt: skip
+            elif not summary(thread, "").unread_by_practice:
+                # What still waits was read at the desk before the withdrawn message came.
+                inbox_items.mark_seen(session, kind=InboxKind.MESSAGE, source_id=thread.id, now=now)
             thread.updated_at = now
             session.add(thread)
             self._audit_client(
@@ -467,10 +469,11 @@ class MessageService:
         thread.updated_at = now
         session.add(thread)
         session.flush()
-        waiting = waiting_since(session, thread) or now
+        # A new item waits from now (a thread that waited already has its open item, which
+        # keeps the time it has waited since).
         inbox_items.open_item(
             session, kind=InboxKind.MESSAGE, source_id=thread.id, chart_id=thread.chart_id,
-            subject=thread.subject, audience=thread.audience, waiting_since=waiting, now=now,
+            subject=thread.subject, audience=thread.audience, waiting_since=now, now=now,
         )  # fmt: skip
         return message
 
