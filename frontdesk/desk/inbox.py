@@ -22,7 +22,7 @@ from frontdesk.core.clock import Clock, as_utc
 from frontdesk.core.errors import InvalidInput, NotFound
 from frontdesk.core.text import search_key
 from frontdesk.portal import inbox_items
-from frontdesk.portal.message_steps import close_thread
+from frontdesk.portal.message_steps import close_thread, is_row_id
 from store.db import Database
 from store.models import (
     Chart,
@@ -253,6 +253,8 @@ def _member(enum: type[E], value: str, field: str) -> E:
 
 
 def _locked(session: Session, item_id: int) -> InboxItem:
+    if not is_row_id(item_id):
+        raise NotFound(f"No inbox item {item_id}.")
     query = select(InboxItem).where(InboxItem.id == item_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
@@ -263,6 +265,8 @@ def _locked(session: Session, item_id: int) -> InboxItem:
 
 
 def _item_row(session: Session, item_id: int) -> InboxRow:
+    if not is_row_id(item_id):
+        raise NotFound(f"No inbox item {item_id}.")
     found = session.exec(
         select(InboxItem, Chart.chart_number, Chart.first_name, Chart.last_name)
         .join(Chart, col(Chart.id) == InboxItem.chart_id)
