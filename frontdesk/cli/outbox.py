@@ -67,6 +67,7 @@ def outbox_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def outbox_deliver(args: argparse.Namespace, ctx: CliContext) -> int:
+    ctx.services().queue_due_notices()  # "you have a new message" emails now due
     delivery = ctx.services().delivery()
     report = delivery.deliver_due(limit=max(1, args.limit), probe_now=True)
     return say_delivered(ctx, delivery, report)

@@ -20,9 +20,24 @@ from store.models.access import (
 from store.models.audit import AuditEvent
 from store.models.charts import Chart, ChartOwner, RelatedContact
 from store.models.columns import utc_datetime
+from store.models.inbox import InboxItem
 from store.models.mail import BounceNotice, MailPause, OutboxEmail
+from store.models.portal import MessageThread, PortalMessage
 from store.models.practice import Practice
-from store.states import InvitationKind, InvitationState, OutboxState, ResetOrigin, ResetState
+from store.states import (
+    InboxCloseReason,
+    InboxKind,
+    InboxState,
+    InvitationKind,
+    InvitationState,
+    MessageAudience,
+    MessageAuthor,
+    MessagingMode,
+    OutboxState,
+    ResetOrigin,
+    ResetState,
+    ThreadState,
+)
 
 # The state vocabularies under their historical names (see store.states). Typed as str: they are
 # compared with, and used as keys for, the plain strings read back from the state columns.
@@ -55,15 +70,24 @@ __all__ = [
     "BounceNotice",
     "Chart",
     "ChartOwner",
+    "InboxCloseReason",
+    "InboxItem",
+    "InboxKind",
+    "InboxState",
     "Invitation",
     "InvitationKind",
     "InvitationState",
     "LoginThrottle",
     "MailPause",
+    "MessageAudience",
+    "MessageAuthor",
+    "MessageThread",
+    "MessagingMode",
     "OutboxEmail",
     "OutboxState",
     "PasswordReset",
     "PortalAccount",
+    "PortalMessage",
     "PortalSession",
     "Practice",
     "RelatedContact",
@@ -71,5 +95,6 @@ __all__ = [
     "ResetState",
     "SQLModel",
     "ServerSecret",
+    "ThreadState",
     "utc_datetime",
 ]
