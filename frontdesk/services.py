@@ -22,6 +22,9 @@ from frontdesk.desk.history import ChartHistory
 from frontdesk.desk.search import ChartSearch
 from frontdesk.desk.views import ChartViews
 from frontdesk.mail.templates import TemplateService
+from frontdesk.portal.forms import FormLibrary
+from frontdesk.portal.new_chart import NewChartService
+from frontdesk.portal.tasks import TaskService
 from frontdesk.practice import PracticeSettings
 from store.db import Database, open_database
 
@@ -55,6 +58,9 @@ class Services:
     history: ChartHistory
     audit: AuditLog
     templates: TemplateService
+    forms: FormLibrary
+    tasks: TaskService
+    new_chart: NewChartService
 
     def delivery(self) -> OutboxDelivery:
         """The outbox delivery: this store, clock and settings, the SMTP password looked up
@@ -105,6 +111,8 @@ def build_services(
     charts = ChartRecords(db, clock, actor)
     invitations = InvitationService(db, clock, settings, actor, charts)
     audit = AuditLog(db, clock)
+    forms = FormLibrary(db, clock, actor)
+    tasks = TaskService(db, clock, settings, actor, forms)
     return Services(
         settings=settings,
         db=db,
@@ -122,4 +130,7 @@ def build_services(
         history=ChartHistory(db, clock, audit),
         audit=audit,
         templates=TemplateService(db, clock, settings, actor),
+        forms=forms,
+        tasks=tasks,
+        new_chart=NewChartService(db, clock, actor, charts, invitations, tasks, forms),
     )

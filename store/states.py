@@ -48,3 +48,25 @@ class ResetOrigin(StrEnum):
 
     CLIENT = "client"  # "Forgot your password?" on the sign-in page: 60 minutes
     STAFF = "staff"  # the desk sent it: 24 hours
+
+
+class TaskState(StrEnum):
+    """`task.state`: assigned → in_progress (the client's draft) → submitted (read-only for the
+    client) → reviewed (staff) or returned (back to the client, editable again); cancelled by
+    staff before it is submitted."""
+
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    REVIEWED = "reviewed"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+class FormKind(StrEnum):
+    """`form_version.kind`: a scored measure (PHQ-9, GAD-7), a consent acknowledgement, or a
+    questionnaire the practice writes (intake, ...)."""
+
+    MEASURE = "measure"
+    CONSENT = "consent"
+    QUESTIONNAIRE = "questionnaire"

@@ -20,9 +20,18 @@ from store.models.access import (
 from store.models.audit import AuditEvent
 from store.models.charts import Chart, ChartOwner, RelatedContact
 from store.models.columns import utc_datetime
+from store.models.forms import FormPackage, FormVersion, Task
 from store.models.mail import OutboxEmail
 from store.models.practice import Practice
-from store.states import InvitationKind, InvitationState, OutboxState, ResetOrigin, ResetState
+from store.states import (
+    FormKind,
+    InvitationKind,
+    InvitationState,
+    OutboxState,
+    ResetOrigin,
+    ResetState,
+    TaskState,
+)
 
 # The state vocabularies under their historical names (see store.states). Typed as str: they are
 # compared with, and used as keys for, the plain strings read back from the state columns.
@@ -52,6 +61,9 @@ __all__ = [
     "AuditEvent",
     "Chart",
     "ChartOwner",
+    "FormKind",
+    "FormPackage",
+    "FormVersion",
     "Invitation",
     "InvitationKind",
     "InvitationState",
@@ -67,5 +79,7 @@ __all__ = [
     "ResetState",
     "SQLModel",
     "ServerSecret",
+    "Task",
+    "TaskState",
     "utc_datetime",
 ]
