@@ -4,6 +4,8 @@ zone, reply-to), read with its fallback and its time zone in one place, and chan
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -13,7 +15,7 @@ from frontdesk.core import fields
 from frontdesk.core.clock import Clock, zone_named
 from frontdesk.core.errors import InvalidInput
 from store.db import Database
-from store.models import Practice
+from store.models import MessageAudience, MessagingMode, Practice
 
 PRACTICE_ID = 1  # the store holds one practice
 
@@ -29,6 +31,72 @@ def practice_row(session: Session) -> Practice:
 def practice_zone(practice: Practice) -> ZoneInfo:
     """The practice's time zone (UTC when its name is unknown here)."""
     return zone_named(practice.timezone)
+
+
+MESSAGE_PROMISE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class MessagingSettings:
+    """The practice's portal-messaging settings (issue 13), as the services and pages use
+    them. `promise` is the practice's words for when it answers ("within one business day"),
+    None when not set; `audiences` are those offered to clients, in the order shown;
+    `notify_email` is told (without content) when a client writes, None for no one."""
+
+    mode: MessagingMode
+    promise: str | None
+    audiences: tuple[MessageAudience, ...]
+    notify_email: str | None
+
+    @property
+    def clients_may_start(self) -> bool:
+        return self.mode is MessagingMode.ON
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode is not MessagingMode.OFF
+
+
+def messaging_settings(practice: Practice) -> MessagingSettings:
+    """The messaging settings of a practice row (unknown stored values fall back safely:
+    an unknown mode is OFF, unknown audiences are left out, none left means front desk)."""
+    try:
+        mode = MessagingMode(practice.messaging or MessagingMode.ON)
+    except ValueError:
+        mode = MessagingMode.OFF
+    audiences = tuple(
+        MessageAudience(name)
+        for name in (practice.message_audiences or "").split(",")
+        if name in MessageAudience.__members__.values()
+    )
+    return MessagingSettings(
+        mode=mode,
+        promise=(practice.message_promise or "").strip() or None,
+        audiences=audiences or (MessageAudience.FRONT_DESK,),
+        notify_email=practice.message_notify_email or None,
+    )
+
+
+def parse_audiences(value: str | Iterable[str]) -> tuple[MessageAudience, ...]:
+    """Audiences written `front_desk,billing` (or as a list): each known, none repeated, at
+    least one; InvalidInput naming `message_audiences` otherwise."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    found: list[MessageAudience] = []
+    for name in (n.strip().lower().replace("-", "_") for n in names):
+        if not name:
+            continue
+        try:
+            audience = MessageAudience(name)
+        except ValueError:
+            known = ", ".join(a.value for a in MessageAudience)
+            raise InvalidInput(
+                f"Unknown message audience {name!r}; use {known}.", "message_audiences"
+            ) from None
+        if audience not in found:
+            found.append(audience)
+    if not found:
+        raise InvalidInput("Offer at least one message audience.", "message_audiences")
+    return tuple(found)
 
 
 class PracticeSettings:
@@ -115,5 +183,69 @@ class PracticeSettings:
                     source=f"os:{self.actor}",
                 )
             return practice
+
+        return self.db.transact(work)
+
+    def messaging(self) -> MessagingSettings:
+        """The practice's portal-messaging settings, read now."""
+        return messaging_settings(self.practice())
+
+    def update_messaging(
+        self,
+        *,
+        mode: MessagingMode | str | None = None,
+        promise: str | None = None,
+        audiences: str | Iterable[str] | None = None,
+        notify_email: str | None = None,
+    ) -> MessagingSettings:
+        """Change the messaging settings (None leaves one as it is; "" clears the promise or
+        the notification address). Audited, one row naming what changed."""
+        if mode is not None:
+            try:
+                mode = MessagingMode(mode)
+            except ValueError:
+                known = ", ".join(m.value for m in MessagingMode)
+                raise InvalidInput(f"Messaging must be one of {known}.", "messaging") from None
+        if promise is not None:
+            promise = fields.clean_text(
+                promise, "message_promise", "The message promise", required=False,
+                limit=MESSAGE_PROMISE_LIMIT,
+            )  # fmt: skip
+        audience_text = None
+        if audiences is not None:
+            audience_text = ",".join(a.value for a in parse_audiences(audiences))
+        if notify_email is not None and notify_email.strip() != "":
+            notify_email = fields.email_or_error(notify_email, "message_notify_email")
+
+        def work(session: Session) -> MessagingSettings:
+            now = self.clock.now()
+            practice = session.get(Practice, PRACTICE_ID)
+            if practice is None:
+                raise InvalidInput("Set the practice up first (its name).", "name")
+            wanted: dict[str, str | None] = {}
+            if mode is not None:
+                wanted["messaging"] = mode
+            if promise is not None:
+                wanted["message_promise"] = promise or None
+            if audience_text is not None:
+                wanted["message_audiences"] = audience_text
+            if notify_email is not None:
+                wanted["message_notify_email"] = notify_email.strip() or None
+            changes = [key for key, value in wanted.items() if getattr(practice, key) != value]
+            for key, value in wanted.items():
+                setattr(practice, key, value)
+            if changes:
+                practice.updated_at = now
+                session.add(practice)
+                audit.record(
+                    session,
+                    at=now,
+                    actor=self.actor,
+                    action="messaging settings changed",
+                    detail=",".join(changes)
+                    + (f"; messaging {practice.messaging}" if "messaging" in changes else ""),
+                    source=f"os:{self.actor}",
+                )
+            return messaging_settings(practice)
 
         return self.db.transact(work)

@@ -19,10 +19,13 @@ from frontdesk.charts.records import ChartRecords
 from frontdesk.core.clock import Clock, SystemClock
 from frontdesk.core.config import Settings
 from frontdesk.desk.history import ChartHistory
+from frontdesk.desk.inbox import PortalInbox
 from frontdesk.desk.search import ChartSearch
 from frontdesk.desk.views import ChartViews
 from frontdesk.mail.templates import TemplateService
 from frontdesk.portal.forms import FormLibrary
+from frontdesk.portal.message_notices import queue_due_notices
+from frontdesk.portal.messages import MessageService
 from frontdesk.portal.new_chart import NewChartService
 from frontdesk.portal.tasks import TaskService
 from frontdesk.practice import PracticeSettings
@@ -58,9 +61,16 @@ class Services:
     history: ChartHistory
     audit: AuditLog
     templates: TemplateService
+    messages: MessageService
+    inbox: PortalInbox
     forms: FormLibrary
     tasks: TaskService
     new_chart: NewChartService
+
+    def queue_due_notices(self) -> int:
+        """Queue the content-free "you have a new message" emails that are due (the delivery
+        loop and `frontdesk outbox deliver` run it before they deliver); how many."""
+        return queue_due_notices(self.db, self.clock, self.settings)
 
     def delivery(self) -> OutboxDelivery:
         """The outbox delivery: this store, clock and settings, the SMTP password looked up
@@ -79,8 +89,12 @@ class Services:
         from frontdesk.mail.loop import OUTBOX_INTERVAL_SECONDS, OutboxLoop
         from frontdesk.mail.outbox import OutboxDelivery  # noqa: F401  (fails now, not later)
 
+        def deliver_round() -> object:
+            self.queue_due_notices()
+            return self.delivery().deliver_due()
+
         return OutboxLoop(
-            lambda: self.delivery().deliver_due(),
+            deliver_round,
             interval=OUTBOX_INTERVAL_SECONDS if interval is None else interval,
         )
 
@@ -130,6 +144,8 @@ def build_services(
         history=ChartHistory(db, clock, audit),
         audit=audit,
         templates=TemplateService(db, clock, settings, actor),
+        messages=MessageService(db, clock, settings, actor),
+        inbox=PortalInbox(db, clock, actor),
         forms=forms,
         tasks=tasks,
         new_chart=NewChartService(db, clock, actor, charts, invitations, tasks, forms),

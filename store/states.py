@@ -50,6 +50,64 @@ class ResetOrigin(StrEnum):
     STAFF = "staff"  # the desk sent it: 24 hours
 
 
+class MessageAudience(StrEnum):
+    """`message_thread.audience`: who at the practice a thread is for (decides which staff
+    see it). The practice offers some or all of them (`practice.message_audiences`)."""
+
+    FRONT_DESK = "front_desk"
+    BILLING = "billing"
+    CLINICAL = "clinical"
+
+
+class MessagingMode(StrEnum):
+    """`practice.messaging`: ON = clients may start threads and reply; REPLY_ONLY = clients
+    may only reply to threads the practice started; OFF = no portal messaging at all."""
+
+    ON = "on"
+    REPLY_ONLY = "reply-only"
+    OFF = "off"
+
+
+class MessageAuthor(StrEnum):
+    """Who wrote a message or started a thread: the portal account, or staff at the desk."""
+
+    CLIENT = "client"
+    STAFF = "staff"
+
+
+class ThreadState(StrEnum):
+    """`message_thread.state`. WAITING: the client wrote last and the practice owes an
+    answer; ANSWERED: the practice wrote last; CLOSED: marked done at the desk (or every
+    message was withdrawn). A client message to an answered or closed thread makes it
+    WAITING again."""
+
+    WAITING = "waiting"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class InboxKind(StrEnum):
+    """`inbox_item.kind`: what brought an item into the desk's Portal inbox (its
+    `source_id` is that thing's id)."""
+
+    MESSAGE = "message"  # source_id: a message_thread id
+
+
+class InboxState(StrEnum):
+    """`inbox_item.state`. At most one OPEN item per (kind, source_id)."""
+
+    OPEN = "open"
+    DONE = "done"
+
+
+class InboxCloseReason(StrEnum):
+    """`inbox_item.close_reason`: why an item left the open list."""
+
+    ANSWERED = "answered"  # the practice replied
+    DONE = "done"  # marked done at the desk
+    WITHDRAWN = "withdrawn"  # the client withdrew the only waiting message
+
+
 class TaskState(StrEnum):
     """`task.state`: assigned → in_progress (the client's draft) → submitted (read-only for the
     client) → reviewed (staff) or returned (back to the client, editable again); cancelled by

@@ -62,6 +62,7 @@ def outbox_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def outbox_deliver(args: argparse.Namespace, ctx: CliContext) -> int:
+    ctx.services().queue_due_notices()  # "you have a new message" emails now due
     report = ctx.services().delivery().deliver_due(limit=max(1, args.limit))
     for note in report.notes:
         ctx.warn(note)

@@ -42,6 +42,7 @@ NEW_MESSAGE_SUBJECT = "You have a new message in your Client Portal"
 RESET_SUBJECT = "Reset your Client Portal password"
 RESET_DONE_SUBJECT = "Your Client Portal password was changed"
 SIGN_IN_EMAIL_CHANGED_SUBJECT = "Your Client Portal sign-in email was changed"
+PRACTICE_MESSAGE_SUBJECT = "A client sent a message in the Client Portal"
 FORMS_WAITING_SUBJECT = "You have forms to complete"
 # A line the invitation adds when forms were assigned with the new chart (no form is named).
 FORMS_WAITING_LINE = (
@@ -163,6 +164,10 @@ password stays the same.
 {link}
 
 %s
+"""
+
+_PRACTICE_MESSAGE_BODY = """A client sent a message through the Client Portal. Open FrontDesk \
+to read it.
 """
 
 _FORMS_WAITING_BODY = """Hello {client_preferred_name},
@@ -316,6 +321,16 @@ def new_message_email(practice: Practice, *, greeting_name: str, link: str) -> C
     return _sign_in_notice(
         practice, _NEW_MESSAGE_BODY, NEW_MESSAGE_SUBJECT, greeting_name, link, call_us=False
     )
+
+
+def practice_message_email(practice: Practice) -> ComposedEmail:
+    """To the practice's notification address: a client wrote. No client, no subject, no
+    text, no link (staff read messages in FrontDesk)."""
+    values = _values(practice, greeting_name="", first_name=None, link="")
+    return _default(
+        practice, _PRACTICE_MESSAGE_BODY, PRACTICE_MESSAGE_SUBJECT, values, "",
+        with_phone="", without_phone="",
+    )  # fmt: skip
 
 
 def forms_waiting_email(practice: Practice, *, greeting_name: str, link: str) -> ComposedEmail:

@@ -21,16 +21,25 @@ from store.models.audit import AuditEvent
 from store.models.charts import Chart, ChartOwner, RelatedContact
 from store.models.columns import utc_datetime
 from store.models.forms import FormPackage, FormVersion, Task
+from store.models.inbox import InboxItem
 from store.models.mail import OutboxEmail
+from store.models.portal import MessageThread, PortalMessage
 from store.models.practice import Practice
 from store.states import (
     FormKind,
+    InboxCloseReason,
+    InboxKind,
+    InboxState,
     InvitationKind,
     InvitationState,
+    MessageAudience,
+    MessageAuthor,
+    MessagingMode,
     OutboxState,
     ResetOrigin,
     ResetState,
     TaskState,
+    ThreadState,
 )
 
 # The state vocabularies under their historical names (see store.states). Typed as str: they are
@@ -64,14 +73,23 @@ __all__ = [
     "FormKind",
     "FormPackage",
     "FormVersion",
+    "InboxCloseReason",
+    "InboxItem",
+    "InboxKind",
+    "InboxState",
     "Invitation",
     "InvitationKind",
     "InvitationState",
     "LoginThrottle",
+    "MessageAudience",
+    "MessageAuthor",
+    "MessageThread",
+    "MessagingMode",
     "OutboxEmail",
     "OutboxState",
     "PasswordReset",
     "PortalAccount",
+    "PortalMessage",
     "PortalSession",
     "Practice",
     "RelatedContact",
@@ -81,5 +99,6 @@ __all__ = [
     "ServerSecret",
     "Task",
     "TaskState",
+    "ThreadState",
     "utc_datetime",
 ]

@@ -71,6 +71,8 @@ class PortalAccount(SQLModel, table=True):
     throttled_until: datetime | None = Field(default=None, sa_type=utc_datetime())
     must_change_password: bool = Field(default=False)
     last_login_at: datetime | None = Field(default=None, sa_type=utc_datetime())
+    # The content-free "you have a new message" emails; the client can turn them off.
+    message_notices: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class PortalSession(SQLModel, table=True):

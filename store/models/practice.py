@@ -28,3 +28,14 @@ class Practice(SQLModel, table=True):
     template_subject: str | None = Field(default=None, max_length=300)
     template_body: str | None = Field(default=None, sa_type=sa.Text)
     updated_at: datetime | None = Field(default=None, sa_type=utc_datetime())
+    # Portal messages (issue 13): a MessagingMode, the words for when the practice answers,
+    # the audiences offered (comma-separated MessageAudience values, in the order shown) and
+    # an optional address told (without content) when a client writes.
+    messaging: str = Field(default="on", max_length=20, sa_column_kwargs={"server_default": "on"})
+    message_promise: str | None = Field(default=None, max_length=200)
+    message_audiences: str = Field(
+        default="front_desk,billing,clinical",
+        max_length=100,
+        sa_column_kwargs={"server_default": "front_desk,billing,clinical"},
+    )
+    message_notify_email: str | None = Field(default=None, max_length=320)

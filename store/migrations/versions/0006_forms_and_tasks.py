@@ -6,7 +6,7 @@ score and band, and the time of each transition. The built-in forms and the `new
 package are added by the form library on first use (frontdesk.portal.forms).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-07 21:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
