@@ -91,6 +91,7 @@ class InboxKind(StrEnum):
     `source_id` is that thing's id)."""
 
     MESSAGE = "message"  # source_id: a message_thread id
+    TASK = "task"  # source_id: a task id (a submitted form waiting for review)
 
 
 class InboxState(StrEnum):
@@ -106,6 +107,8 @@ class InboxCloseReason(StrEnum):
     ANSWERED = "answered"  # the practice replied
     DONE = "done"  # marked done at the desk
     WITHDRAWN = "withdrawn"  # the client withdrew the only waiting message
+    REVIEWED = "reviewed"  # a submitted form was reviewed
+    RETURNED = "returned"  # a submitted form went back to the client
 
 
 class TaskState(StrEnum):

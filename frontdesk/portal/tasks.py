@@ -15,7 +15,7 @@ account queues one content-free notice per assignment."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -29,6 +29,7 @@ from frontdesk.core.identity import parse_date_strict
 from frontdesk.core.text import has_controls, single_line
 from frontdesk.mail import compose
 from frontdesk.mail.queue import queue_email
+from frontdesk.portal import inbox_items
 from frontdesk.portal.answers import check_submission, clean_draft
 from frontdesk.portal.forms import FormLibrary, current_version, package_row
 from frontdesk.portal.scoring import is_scored, score
@@ -49,9 +50,14 @@ from frontdesk.portal.task_views import (
 from frontdesk.practice import practice_row, practice_zone
 from store.db import Database
 from store.models import Chart, FormVersion, PortalAccount, Task
-from store.states import TaskState
+from store.states import InboxCloseReason, InboxKind, TaskState
 
 FORMS_NOTICE_KIND = "forms_waiting"
+CLOSE_REASONS = {
+    TaskState.REVIEWED: InboxCloseReason.REVIEWED,
+    TaskState.RETURNED: InboxCloseReason.RETURNED,
+    TaskState.CANCELLED: InboxCloseReason.DONE,
+}
 MAX_REASON = 500
 
 
@@ -207,7 +213,7 @@ class TaskService:
             session.add(task)
             session.flush()
             self._audit_client(session, client, chart, "task submitted", task)
-            self.on_submitted(session, task)
+            self.on_submitted(session, task, version.title)
             done = detail_of(task, version, chart.chart_number)
             return SubmitResult(True, done, {}, crisis=task.item9_flag)
 
@@ -316,11 +322,33 @@ class TaskService:
             raise InvalidInput("The due date has already passed.", "due")
         return parsed
 
-    def on_submitted(self, session: Session, task: Task) -> None:
-        """Step: what the desk is told when a task is submitted (the inbox item)."""
+    def on_submitted(self, session: Session, task: Task, title: str) -> None:
+        """Step: a submitted task opens its Portal inbox item, urgent when PHQ-9 item 9 was
+        answered above "Not at all" (it stays on top until someone acknowledges it)."""
+        assert task.id is not None
+        inbox_items.open_item(
+            session,
+            kind=InboxKind.TASK,
+            source_id=task.id,
+            chart_id=task.chart_id,
+            subject=title,
+            now=self.clock.now(),
+            urgent=task.item9_flag,
+        )
 
     def on_closed(self, session: Session, task: Task) -> None:
-        """Step: a task left the desk's pending work (reviewed, returned, cancelled)."""
+        """Step: a task left the desk's pending work (reviewed, returned): its inbox item
+        closes in the same transaction, never left stale."""
+        assert task.id is not None
+        reason = CLOSE_REASONS.get(TaskState(task.state), InboxCloseReason.DONE)
+        inbox_items.close_items(
+            session,
+            kind=InboxKind.TASK,
+            source_id=task.id,
+            reason=reason,
+            by=self.actor,
+            now=self.clock.now(),
+        )
 
     # ---------------------------------------------------------------- internals
 
@@ -335,18 +363,7 @@ class TaskService:
             task, version, chart = self._staff_task(session, task_id, lock=True)
             if task.state not in allowed:
                 raise NotAllowed(_refusal(task, new_state))
-            now = self.clock.now()
-            task.state = new_state
-            task.updated_at = now
-            if new_state is TaskState.REVIEWED:
-                task.reviewed_at, task.reviewed_by = now, self.actor
-            elif new_state is TaskState.RETURNED:
-                task.returned_at, task.returned_by = now, self.actor
-                task.returned_reason = reason
-            elif new_state is TaskState.CANCELLED:
-                task.cancelled_at, task.cancelled_by = now, self.actor
-            session.add(task)
-            session.flush()
+            move(session, task, new_state, actor=self.actor, now=self.clock.now(), reason=reason)
             self._audit_staff(session, chart, f"task {new_state.value}", task)
             self.on_closed(session, task)
             if new_state is TaskState.RETURNED:
@@ -427,6 +444,48 @@ class TaskService:
             detail=f"task {task.id} ({task.form_key})",
             source="web",
         )
+
+
+def move(
+    session: Session,
+    task: Task,
+    new_state: TaskState,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """Step: put `task` in `new_state` (reviewed, returned, cancelled) as `actor`, stamped."""
+    task.state = new_state
+    task.updated_at = now
+    if new_state is TaskState.REVIEWED:
+        task.reviewed_at, task.reviewed_by = now, actor
+    elif new_state is TaskState.RETURNED:
+        task.returned_at, task.returned_by = now, actor
+        task.returned_reason = reason
+    elif new_state is TaskState.CANCELLED:
+        task.cancelled_at, task.cancelled_by = now, actor
+    session.add(task)
+    session.flush()
+
+
+def review_from_inbox(session: Session, task_id: int, *, actor: str, now: datetime) -> bool:
+    """Step: the desk marked a task's inbox item done — a submitted task is reviewed
+    (audited). False when it was not submitted (nothing changes)."""
+    task = session.get(Task, task_id)
+    if task is None or task.state != TaskState.SUBMITTED:
+        return False
+    move(session, task, TaskState.REVIEWED, actor=actor, now=now)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="task reviewed",
+        chart=session.get(Chart, task.chart_id),
+        detail=f"task {task.id} ({task.form_key}) from the inbox",
+        source=f"os:{actor}",
+    )
+    return True
 
 
 def _refusal(task: Task, new_state: TaskState) -> str:
