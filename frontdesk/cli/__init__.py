@@ -27,6 +27,7 @@ from frontdesk.cli import (
     demo,
     doctor,
     email,
+    forms,
     invites,
     outbox,
     owner,
@@ -34,6 +35,7 @@ from frontdesk.cli import (
     serve,
     signin,
     smtp,
+    tasks,
 )
 from frontdesk.cli.context import CliContext, CliError, UsageError
 from frontdesk.core.errors import FrontDeskError
@@ -65,6 +67,8 @@ COMMANDS: tuple[CommandGroup, ...] = (
     contacts,
     invites,
     owner,
+    forms,
+    tasks,
     signin,
     audit,
     outbox,
