@@ -274,13 +274,13 @@ def _sections(raw: object, kind: FormKind) -> tuple[Section, ...]:
 def _field(raw: object, where: str, form_kind: FormKind) -> FormField:
     if not isinstance(raw, dict):
         raise InvalidDefinition(f"{where}: expected a table/object with id, label and kind")
-    _no_unknown(raw, {"id", "label", "kind", "required", "help", "choices"}, where)
     field_id = _text(raw, "id", where, limit=60)
     if not FIELD_ID_RE.fullmatch(field_id):
         raise InvalidDefinition(
             f"{where}.id {field_id!r}: lowercase letters, digits and _ (starting with a letter)"
         )
     where = f"{where} {field_id!r}"
+    _no_unknown(raw, {"id", "label", "kind", "required", "help", "choices"}, where)
     label = _text(raw, "label", where, limit=MAX_LABEL)
     kind_text = _text(raw, "kind", where, limit=20)
     try:
