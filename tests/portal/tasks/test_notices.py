@@ -83,3 +83,15 @@ def test_no_notice_without_an_account(desk: Services) -> None:
         server.mailbox.messages.clear()
         assert desk.tasks.assign(NEW_CHART, package_key="new-client").notice_outbox_id is None
         assert deliver(desk, server) == []
+
+
+def test_a_returned_form_sends_the_same_notice(desk: Services, ana: Client) -> None:
+    task = desk.tasks.assign(ACTIVE_CHART, form_key="gad-7").tasks[0]
+    desk.tasks.submit(ana, task.id, {f"gad7_{n}": "1" for n in range(1, 8)})
+    with SmtpServer() as server:
+        deliver(desk, server)
+        server.mailbox.messages.clear()
+        desk.tasks.return_task(task.id, "Please check your answer to item 7 (GAD-7).")
+        (message,) = deliver(desk, server)
+    assert message["Subject"] == "You have forms to complete"
+    assert "item 7" not in body_text(message) and "GAD" not in body_text(message)

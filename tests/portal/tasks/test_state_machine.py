@@ -170,3 +170,12 @@ def test_a_blank_form_is_never_completed(desk: Services, ana: Client) -> None:
 
 def test_no_notice_for_a_chart_without_an_account(desk: Services) -> None:
     assert desk.tasks.assign(NEW_CHART, form_key="intake").notice_outbox_id is None
+
+
+def test_a_revoked_account_sees_nothing(desk: Services, ana: Client) -> None:
+    task = desk.tasks.assign(ACTIVE_CHART, form_key="phq-9").tasks[0]
+    desk.invitations.revoke_access(ACTIVE_CHART)
+    with pytest.raises(NotFound):
+        desk.tasks.client_tasks(ana)
+    with pytest.raises(NotFound):
+        desk.tasks.submit(ana, task.id, PHQ9_ZEROS)
