@@ -232,10 +232,14 @@ def error_summary(
 def posted_answers(values: Mapping[str, str]) -> Answers:
     """The answers in a posted form: one text per field id, and each multi-choice's ticked
     boxes (`<field id>-<n>`) gathered into a list under its field id, in the page's order.
-    Other names (the CSRF field, `action`) pass through; the service ignores them."""
+    Other names (the CSRF field, `action`) pass through; the service ignores them.
+
+    Browsers post a textarea's line breaks as CR LF (the HTML form encoding); they become
+    plain line breaks here, or the service would refuse the CR as a control character."""
     answers: Answers = {}
     ticked: dict[str, list[tuple[int, str]]] = {}
-    for name, value in values.items():
+    for name, raw in values.items():
+        value = raw.replace("\r\n", "\n").replace("\r", "\n")
         match = _CHECKBOX_NAME.fullmatch(name)
         if match:
             ticked.setdefault(match.group(1), []).append((int(match.group(2)), value))

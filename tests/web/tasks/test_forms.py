@@ -88,7 +88,7 @@ def test_each_form_kind_is_drawn_from_its_definition(ana: Browser) -> None:
     assert 'type="radio" id="f-substance_use-3" name="substance_use"' in intake
     legend = re.search(r"<legend>Have you seen a counselor.*?</legend>", intake)
     assert legend and "(required)" in legend.group(0)
-    assert 'Pronouns</label>' in intake  # an optional question is not marked
+    assert "Pronouns</label>" in intake  # an optional question is not marked
 
     phq9 = ana.web.get(ana.path("phq-9")).text
     assert phq9.count('class="question question-scale') == 9
@@ -126,9 +126,11 @@ def test_a_draft_is_saved_without_checks_and_shown_again(ana: Browser) -> None:
     assert task.state is TaskState.IN_PROGRESS
     assert task.answers["preferred_contact"] == ["Phone call", "Email"]
     page = ana.web.get(saved.headers["location"]).text
-    assert 'role="status">Draft saved.' in page
+    assert 'role="status">Draft saved Nov 26, 2026 at 10:00 AM EST.' in page
     assert 'value="she/her"' in page and ">Half of my answer</textarea>" in page
-    assert 'id="f-preferred_contact-1" name="preferred_contact-1" value="Phone call" checked' in page
+    assert (
+        'id="f-preferred_contact-1" name="preferred_contact-1" value="Phone call" checked' in page
+    )
     assert 'value="Text message" checked' not in page
     assert 'value="2025-04-01"' in page
     reload = ana.web.get(ana.path("intake")).text  # a plain reload: the draft, no notice
@@ -195,7 +197,7 @@ def test_save_then_submit_then_the_read_only_copy(ana: Browser) -> None:
     assert sent.status_code == 303 and sent.headers["location"].endswith("?m=sent")
     page = ana.web.get(sent.headers["location"]).text
     assert "Your form was sent to the practice." in page
-    assert "<form method=\"post\" action=\"http://127.0.0.1:8080/portal/tasks" not in page
+    assert '<form method="post" action="http://127.0.0.1:8080/portal/tasks' not in page
     assert "<input" not in main_of(page).split("</main>")[0]
     assert "Trouble sleeping since the move." in page and "Portal message" in page
     assert "Not answered" in page  # the optional questions left blank
@@ -229,6 +231,16 @@ def test_a_sent_form_cannot_be_changed_and_a_returned_one_can(ana: Browser) -> N
     ana.services.tasks.review(ana.tasks["intake"])
     assert ana.save("intake", INTAKE_OK).status_code == 409
     assert "Reviewed by the practice" in ana.web.get(ana.path("intake")).text
+
+
+def test_line_breaks_as_browsers_post_them_are_kept(ana: Browser) -> None:
+    """A browser posts a textarea's line breaks as CR LF: they are line breaks, not refused
+    control characters."""
+    sent = ana.submit("intake", {**INTAKE_OK, "reason": "First line\r\nSecond line\rThird"})
+    assert sent.status_code == 303, sent.text
+    reason = ana.services.tasks.task(ana.tasks["intake"]).answers["reason"]
+    assert reason == "First line\nSecond line\nThird"
+    assert "First line\nSecond line\nThird</dd>" in ana.web.get(ana.path("intake")).text
 
 
 def test_an_unknown_action_is_refused(ana: Browser) -> None:

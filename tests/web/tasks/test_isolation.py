@@ -59,8 +59,8 @@ def test_another_charts_task_is_not_found_on_every_route(
         assert task.state is TaskState.ASSIGNED and task.answers == {}
     listed = ana.web.get("/portal/tasks").text
     for task_id in ben.values():
-        assert f"/portal/tasks/{task_id}\"" not in listed
-    assert all(f"/portal/tasks/{task_id}\"" in listed for task_id in ana.tasks.values())
+        assert f'/portal/tasks/{task_id}"' not in listed
+    assert all(f'/portal/tasks/{task_id}"' in listed for task_id in ana.tasks.values())
 
 
 def test_missing_cancelled_and_oversized_ids_are_not_found(registered: Services) -> None:
