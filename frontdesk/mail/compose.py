@@ -264,7 +264,6 @@ def invitation_email(
 ) -> ComposedEmail:
     """The registration invitation (or its resend). Uses the practice template when enabled.
     `forms_waiting`: forms were assigned too; one more paragraph says so (naming none)."""
-    extra = f"\n\n{FORMS_WAITING_LINE}\n" if forms_waiting else ""
     values = _values(
         practice,
         greeting_name=greeting_name,
@@ -278,7 +277,7 @@ def invitation_email(
                 practice,
                 subject=render_line(practice.template_subject, practice, INVITATION_SUBJECT),
                 header=render_line(practice.template_header_name, practice, practice.name or ""),
-                body=Body.parse(practice.template_body.rstrip() + extra),
+                body=Body.parse(_template_with_forms_line(practice.template_body, forms_waiting)),
                 values=values,
                 button="Set up my account",
             )
@@ -293,6 +292,11 @@ def invitation_email(
         with_phone=_EXPIRED_WITH_PHONE,
         without_phone=_EXPIRED_NO_PHONE,
     )
+
+
+def _template_with_forms_line(body: str, forms_waiting: bool) -> str:
+    """A practice's own body, with the forms-waiting paragraph at its end."""
+    return f"{body.rstrip()}\n\n{FORMS_WAITING_LINE}\n" if forms_waiting else body
 
 
 def _with_forms_line(template: str, forms_waiting: bool) -> str:

@@ -59,6 +59,7 @@ CLOSE_REASONS = {
     TaskState.CANCELLED: InboxCloseReason.DONE,
 }
 MAX_REASON = 500
+MAX_ID = 2**31 - 1  # INTEGER's largest value on PostgreSQL
 
 
 class TaskService:
@@ -385,6 +386,8 @@ class TaskService:
 
     @staticmethod
     def _task_row(session: Session, task_id: int, *, lock: bool) -> Task | None:
+        if not 0 < task_id <= MAX_ID:  # an id no row can have is not found, never a DB error
+            return None
         query = select(Task).where(Task.id == task_id)
         if lock and session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()

@@ -197,3 +197,22 @@ def test_charts_add_with_invitation_and_package(cli: Cli, desk: Services) -> Non
     )  # fmt: skip
     assert line == "frontdesk: error: --package: No form package with key 'nope'."
     assert "No chart with number 'C-9'" in cli.fails("charts", "show", "C-9")
+
+
+def test_an_urgent_submission_in_the_inbox(cli: Cli, desk: Services) -> None:
+    set_up_practice(cli)
+    add_chart(cli, "C-1")
+    cli.ok("invites", "send", "C-1", "--yes")
+    register_chart(desk, "C-1")
+    cli.ok("tasks", "assign", "C-1", "--form", "phq-9")
+    task_id = cli.ok("tasks", "list", "C-1", "--json").json()[0]["id"]
+    answers = {f"phq9_{n}": "0" for n in range(1, 9)} | {"phq9_9": "1"}
+    assert desk.tasks.submit(client_of(desk, "C-1"), task_id, answers).crisis
+    (item,) = cli.ok("inbox", "--kind", "task", "--json").json()
+    assert (item["kind"], item["chart_number"], item["urgent"]) == ("task", "C-1", True)
+    cli.ok("inbox", "ack", str(item["id"]))
+    shown = cli.ok("tasks", "show", str(task_id), "--json").json()
+    assert shown["item9_flag"] is True and shown["severity"] == "minimal"
+    assert "item 9" in cli.ok("tasks", "show", str(task_id)).out
+    cli.ok("tasks", "review", str(task_id))
+    assert cli.ok("inbox", "--json").json() == []

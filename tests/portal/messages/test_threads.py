@@ -142,6 +142,8 @@ def test_another_charts_thread_is_not_found_for_every_client_action(
         ),
         lambda: services.messages.client_withdraw(ana.account_id, ana.chart_id, theirs.thread_id),
         lambda: services.messages.client_thread(ana.account_id, ana.chart_id, 999_999),
+        lambda: services.messages.client_thread(ana.account_id, ana.chart_id, 10**12),
+        lambda: services.messages.client_thread(ana.account_id, ana.chart_id, -1),
     ):
         with pytest.raises(NotFound) as refused:
             action()

@@ -120,3 +120,23 @@ def test_email_warnings(practice_ready: Services) -> None:
         NewChart(ChartInput("C-2", "Bo", "Park", "2015-01-01", "family@example.com"))
     )
     assert [w.kind for w in result.warnings] == [EmailWarningKind.ON_OTHER_CHART]
+
+
+def test_the_practice_template_gets_the_forms_line_too(practice_ready: Services) -> None:
+    services = practice_ready
+    services.templates.save(
+        subject="Welcome to {practice_name}",
+        body="Hi {client_preferred_name},\n\nSet up your account:\n\n{link}\n",
+    )
+    services.templates.set_enabled(True)
+    services.new_chart.create(NewChart(LEO, invite=True, package_key="new-client"))
+    (email,) = outbox_rows(services)
+    assert email.subject == "Welcome to Cedar Counseling"
+    assert email.body_text.rstrip().endswith(
+        "Cedar Counseling has also sent you forms to complete. You will find them in your "
+        "Client Portal once your account is set up."
+    )
+    services.new_chart.create(
+        NewChart(ChartInput("C-51", "Bo", "Park", "2015-01-01", "bo@example.com"), invite=True)
+    )
+    assert "forms" not in outbox_rows(services)[-1].body_text

@@ -179,3 +179,13 @@ def test_a_revoked_account_sees_nothing(desk: Services, ana: Client) -> None:
         desk.tasks.client_tasks(ana)
     with pytest.raises(NotFound):
         desk.tasks.submit(ana, task.id, PHQ9_ZEROS)
+
+
+@pytest.mark.parametrize("task_id", [0, -1, 2**31, 2**63])
+def test_an_id_no_row_can_have_is_not_found(desk: Services, ana: Client, task_id: int) -> None:
+    with pytest.raises(NotFound):
+        desk.tasks.task(task_id)
+    with pytest.raises(NotFound):
+        desk.tasks.client_task(ana, task_id)
+    with pytest.raises(NotFound):
+        desk.tasks.review(task_id)
