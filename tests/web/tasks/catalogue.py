@@ -53,7 +53,7 @@ def keep_task_pages(services: Services, web: Any, keep: Keep) -> None:
                         "preferred_contact-9": "Carrier pigeon"}),
         400,
     )  # fmt: skip
-    keep("tasks: intake, nothing answered", post("intake", {"action": "submit"}), 400)
+    keep("tasks: intake, sent blank", post("intake", {"action": "submit"}), 400)
     keep(
         "tasks: phq-9, errors",
         post("phq-9", {"action": "submit", "phq9_1": "1", "phq9_2": "7"}),
