@@ -25,6 +25,7 @@ from frontdesk.portal.form_definitions import (
     FormDefinition,
     FormField,
 )
+from frontdesk.portal.task_views import TaskDetail
 from store.states import FormKind
 
 _CHECKBOX_NAME = re.compile(r"([a-z][a-z0-9_]{0,59})-([0-9]{1,3})")
@@ -248,3 +249,31 @@ def posted_answers(values: Mapping[str, str]) -> Answers:
     for field_id, boxes in ticked.items():
         answers[field_id] = [value for _, value in sorted(boxes)]
     return answers
+
+
+@dataclass(frozen=True)
+class SentAnswer:
+    """One question of a sent form and the client's answer, in words."""
+
+    label: str
+    answer: str  # "" when left blank
+
+
+def answered_sections(detail: TaskDetail) -> list[tuple[str, list[SentAnswer]]]:
+    """What the client sent, by section, for their read-only copy: a measure's items are
+    numbered and answered in the scale's words only (the scores are for staff)."""
+    sections: list[tuple[str, list[SentAnswer]]] = []
+    number = 0
+    form = detail.form
+    for line in detail.lines:
+        f = form.field(line.field_id)
+        label, answer = line.label, line.answer
+        if f is not None and f.kind is FieldKind.MEASURE_ITEM:
+            number += 1
+            label = f"{number}. {label}"
+            value = str(detail.answers.get(f.id, ""))
+            answer = form.scale_label(int(value)) if value.isdigit() else answer
+        if not sections or sections[-1][0] != line.section:
+            sections.append((line.section, []))
+        sections[-1][1].append(SentAnswer(label, answer))
+    return sections

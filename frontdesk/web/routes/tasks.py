@@ -247,11 +247,7 @@ class TaskRoutes:
             found: ClientTasks = await acting(lambda: self.tasks.client_tasks(signed.session))
             next_task = found.to_do[0] if found.to_do else None
         form = detail.form
-        by_section: list[tuple[str, list[Any]]] = []
-        for line in detail.lines:
-            if not by_section or by_section[-1][0] != line.section:
-                by_section.append((line.section, []))
-            by_section[-1][1].append(line)
+        by_section = task_fields.answered_sections(detail)
         return self.pages.page(
             SENT_TEMPLATE,
             status,

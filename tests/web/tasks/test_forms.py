@@ -302,3 +302,26 @@ def test_hostile_text_is_shown_literally_in_the_draft_the_errors_and_the_copy(
     assert ana.submit("intake", {**INTAKE_OK, "reason": HOSTILE}).status_code == 303
     copy = ana.web.get(ana.path("intake")).text
     assert "<script>" not in copy and ESCAPED in copy and "49" not in copy
+
+
+def test_a_form_past_its_due_date_says_so(ana: Browser) -> None:
+    from frontdesk.core.clock import FrozenClock
+    from tests.web.conftest import sign_in
+
+    clock = ana.services.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(15 * 86400)  # Dec 11: the package was due Dec 10 (the session has ended)
+    assert sign_in(ana.web).status_code == 303
+    listed = ana.web.get("/portal/tasks").text
+    assert listed.count("Overdue: it was due Dec 10, 2026") == 4
+    page = ana.web.get(ana.path("gad-7")).text
+    assert "This form was due Thursday, December 10, 2026." in page
+
+
+def test_the_copy_of_a_measure_shows_the_answers_in_words_not_scores(ana: Browser) -> None:
+    sent = ana.submit("gad-7", {**{f"gad7_{n}": "2" for n in range(1, 8)}, "gad7_7": "3"})
+    page = ana.web.get(sent.headers["location"]).text
+    assert "<dt>7. Feeling afraid as if something awful might happen</dt>" in page
+    assert page.count(">More than half the days</dd>") == 6
+    assert ">Nearly every day</dd>" in page
+    assert "2 · " not in page and "15" not in page.split("<main", 1)[1]  # no item or total score
