@@ -223,6 +223,10 @@ def test_a_sent_form_cannot_be_changed_and_a_returned_one_can(ana: Browser) -> N
     assert "The practice sent this form back to you" in page
     assert "Their note: Please add a phone number." in page
     assert ">Trouble sleeping since the move.</textarea>" in page  # the answers to change
+    assert ana.save("intake", {**INTAKE_OK, "reason": "Sleep"}).status_code == 303
+    drafted = ana.web.get(ana.path("intake")).text  # the note stays while they correct it
+    assert "Their note: Please add a phone number." in drafted
+    assert "Please add a phone number." in ana.web.get("/portal/tasks").text
     changed = ana.submit("intake", {**INTAKE_OK, "reason": "Sleep, and a new job."})
     assert changed.status_code == 303
     task = ana.services.tasks.task(ana.tasks["intake"])
