@@ -1,7 +1,8 @@
 """The forms pages for the page-checks catalogue (tests/web/test_page_checks.py): the list
 empty and full, each form kind blank and with errors, a draft saved, a form sent back with
 the practice's note, the read-only copies (sent, reviewed, a consent), a refused change
-(409), and the PHQ-9 item-9 confirmation with the crisis resources."""
+(409), the PHQ-9 item-9 confirmation with the crisis resources, and a practice's own form
+(every kind, help texts, section text) blank and with errors."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from frontdesk.charts.records import ChartInput
 from frontdesk.services import Services
 from tests.factories import register_chart
 from tests.web.conftest import PASSWORD, csrf_of
+from tests.web.tasks.conftest import HISTORY_FORM
 
 Keep = Callable[[str, Any, int], None]
 CHART = "T-1"
@@ -84,6 +86,14 @@ def keep_task_pages(services: Services, web: Any, keep: Keep) -> None:
     keep("tasks: intake, sent back", web.get(f"/portal/tasks/{ids['intake']}"), 200)
     phq9 = {"action": "submit", **{f"phq9_{n}": "1" for n in range(1, 9)}, "phq9_9": "1"}
     keep("tasks: phq-9, item 9 confirmation", post("phq-9", phq9), 200)
+    services.forms.import_form(HISTORY_FORM)
+    ids["history"] = services.tasks.assign(CHART, form_key="history").tasks[0].id
+    keep("tasks: a practice's own form, blank", web.get(f"/portal/tasks/{ids['history']}"), 200)
+    keep(
+        "tasks: a practice's own form, errors",
+        post("history", {"action": "submit", "moved": "last spring", "pets-9": "Snake"}),
+        400,
+    )
     keep("tasks: list", web.get("/portal/tasks"), 200)
     keep("portal: with forms to complete", web.get("/portal"), 200)
     web.cookies.clear()

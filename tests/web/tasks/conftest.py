@@ -85,3 +85,36 @@ def ana(registered: Services) -> Iterator[Browser]:
 @pytest.fixture
 def ben_tasks(registered: Services, ana: Browser) -> dict[str, int]:
     return other_chart(registered)
+
+
+# A practice's own form with every kind a practice may use, help texts and section text.
+HISTORY_FORM: dict[str, Any] = {
+    "key": "history",
+    "title": "Family history",
+    "kind": "questionnaire",
+    "instructions": "A few questions about your family.\n\nTake your time.",
+    "sections": [
+        {
+            "title": "Household",
+            "text": "Who lives with you?\nInclude children.",
+            "fields": [
+                {"id": "household", "label": "Names and ages", "kind": "long_text",
+                 "required": True, "help": "One person per line."},
+                {"id": "moved", "label": "When did you last move?", "kind": "date",
+                 "help": "Roughly is fine."},
+                {"id": "pets", "label": "Pets at home", "kind": "multi_choice", "required": True,
+                 "choices": ["Dog", "Cat", "Other", "None"], "help": "Pets can help."},
+            ],
+        },
+        {
+            "title": "",
+            "fields": [
+                {"id": "siblings", "label": "Do you have siblings?", "kind": "yes_no"},
+                {"id": "order", "label": "Birth order", "kind": "choice",
+                 "choices": ["Oldest", "Middle", "Youngest", "Only child"], "help": "If known."},
+                {"id": "nickname", "label": "What does your family call you?",
+                 "kind": "short_text", "help": "Optional."},
+            ],
+        },
+    ],
+}  # fmt: skip

@@ -329,3 +329,46 @@ def test_the_copy_of_a_measure_shows_the_answers_in_words_not_scores(ana: Browse
     assert page.count(">More than half the days</dd>") == 6
     assert ">Nearly every day</dd>" in page
     assert "2 · " not in page and "15" not in page.split("<main", 1)[1]  # no item or total score
+
+
+def test_a_practices_own_form_is_drawn_and_checked_generically(ana: Browser) -> None:
+    from tests.web.conftest import CHART
+    from tests.web.tasks.conftest import HISTORY_FORM
+
+    services = ana.services
+    services.forms.import_form(HISTORY_FORM)
+    task_id = services.tasks.assign(CHART, form_key="history").tasks[0].id
+    path = f"/portal/tasks/{task_id}"
+    page = ana.web.get(path).text
+    assert '<p class="lead keep-lines">A few questions about your family.</p>' in page
+    assert '<p class="keep-lines">Take your time.</p>' in page
+    assert "<h2>Household</h2>" in page and "Who lives with you?\nInclude children." in page
+    assert page.count("<h2") == 1  # "Household"; the untitled section and no document: none
+    household = input_tag(page, "f-household")
+    assert 'aria-describedby="f-household-hint"' in household
+    pets = input_tag(page, "f-pets-1")
+    assert 'aria-describedby="f-pets-how f-pets-hint"' in pets
+    assert 'aria-describedby="f-moved-format f-moved-hint"' in input_tag(page, "f-moved")
+
+    refused = ana.post(path, {"action": "submit", "nickname": "Bee", "pets-9": "Snake"})
+    assert refused.status_code == 400
+    summary = refused.text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert re.findall(r'href="#([^"]+)"', summary) == ["f-household", "f-pets-1"]
+    pets = input_tag(refused.text, "f-pets-1")
+    assert 'aria-describedby="f-pets-how f-pets-hint f-pets-error"' in pets
+
+    sent = ana.post(
+        path,
+        {"action": "submit", "household": "Ana 41\r\nLeo 9", "pets-1": "Dog", "pets-2": "Cat",
+         "siblings": "yes", "order": "Middle"},
+    )  # fmt: skip
+    assert sent.status_code == 303
+    answers = services.tasks.task(task_id).answers
+    assert answers == {
+        "household": "Ana 41\nLeo 9",
+        "pets": ["Dog", "Cat"],
+        "siblings": "yes",
+        "order": "Middle",
+    }
+    copy = ana.web.get(path).text
+    assert ">Dog; Cat</dd>" in copy and ">Ana 41\nLeo 9</dd>" in copy
