@@ -23,8 +23,11 @@ from frontdesk.desk.inbox import PortalInbox
 from frontdesk.desk.search import ChartSearch
 from frontdesk.desk.views import ChartViews
 from frontdesk.mail.templates import TemplateService
+from frontdesk.portal.forms import FormLibrary
 from frontdesk.portal.message_notices import queue_due_notices
 from frontdesk.portal.messages import MessageService
+from frontdesk.portal.new_chart import NewChartService
+from frontdesk.portal.tasks import TaskService
 from frontdesk.practice import PracticeSettings
 from store.db import Database, open_database
 
@@ -63,6 +66,9 @@ class Services:
     templates: TemplateService
     messages: MessageService
     inbox: PortalInbox
+    forms: FormLibrary
+    tasks: TaskService
+    new_chart: NewChartService
 
     def queue_due_notices(self) -> int:
         """Queue the content-free "you have a new message" emails that are due (the delivery
@@ -157,6 +163,8 @@ def build_services(
     charts = ChartRecords(db, clock, actor)
     invitations = InvitationService(db, clock, settings, actor, charts)
     audit = AuditLog(db, clock)
+    forms = FormLibrary(db, clock, actor)
+    tasks = TaskService(db, clock, settings, actor, forms)
     return Services(
         settings=settings,
         db=db,
@@ -176,4 +184,7 @@ def build_services(
         templates=TemplateService(db, clock, settings, actor),
         messages=MessageService(db, clock, settings, actor),
         inbox=PortalInbox(db, clock, actor),
+        forms=forms,
+        tasks=tasks,
+        new_chart=NewChartService(db, clock, actor, charts, invitations, tasks, forms),
     )

@@ -92,6 +92,7 @@ class InboxKind(StrEnum):
     `source_id` is that thing's id)."""
 
     MESSAGE = "message"  # source_id: a message_thread id
+    TASK = "task"  # source_id: a task id (a submitted form waiting for review)
 
 
 class InboxState(StrEnum):
@@ -107,3 +108,27 @@ class InboxCloseReason(StrEnum):
     ANSWERED = "answered"  # the practice replied
     DONE = "done"  # marked done at the desk
     WITHDRAWN = "withdrawn"  # the client withdrew the only waiting message
+    REVIEWED = "reviewed"  # a submitted form was reviewed
+    RETURNED = "returned"  # a submitted form went back to the client
+
+
+class TaskState(StrEnum):
+    """`task.state`: assigned → in_progress (the client's draft) → submitted (read-only for the
+    client) → reviewed (staff) or returned (back to the client, editable again); cancelled by
+    staff before it is submitted."""
+
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    REVIEWED = "reviewed"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+class FormKind(StrEnum):
+    """`form_version.kind`: a scored measure (PHQ-9, GAD-7), a consent acknowledgement, or a
+    questionnaire the practice writes (intake, ...)."""
+
+    MEASURE = "measure"
+    CONSENT = "consent"
+    QUESTIONNAIRE = "questionnaire"

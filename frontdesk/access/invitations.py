@@ -287,9 +287,11 @@ class InvitationService:
             self.clock.now(),
         )
 
-    def issue_invitation(self, session: Session, chart: Chart, *, kind: str) -> int:
+    def issue_invitation(
+        self, session: Session, chart: Chart, *, kind: str, forms_waiting: bool = False
+    ) -> int:
         """Supersede every earlier invitation, create a new one and queue its email; returns
-        the email's outbox id."""
+        the email's outbox id. `forms_waiting`: the email also says forms are waiting."""
         practice = self._require_portal_active(session)
         row = self._owner_row(session, chart)
         owner = owner_of(session, chart, row)
@@ -329,6 +331,7 @@ class InvitationService:
             expires_at=invitation.expires_at,
             resend=kind == "resend",
             first_name=invitation_first_name(chart.first_name, owner),
+            forms_waiting=forms_waiting,
         )
         outbox_id = self.queue(session, chart, invitation, owner, message, kind, to=recipient)
         self._audit(

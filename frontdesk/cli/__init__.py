@@ -28,6 +28,7 @@ from frontdesk.cli import (
     demo,
     doctor,
     email,
+    forms,
     inbox,
     invites,
     messages,
@@ -37,6 +38,7 @@ from frontdesk.cli import (
     serve,
     signin,
     smtp,
+    tasks,
 )
 from frontdesk.cli.context import CliContext, CliError, UsageError
 from frontdesk.core.errors import FrontDeskError
@@ -68,6 +70,8 @@ COMMANDS: tuple[CommandGroup, ...] = (
     contacts,
     invites,
     owner,
+    forms,
+    tasks,
     signin,
     messages,
     inbox,

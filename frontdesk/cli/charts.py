@@ -20,6 +20,7 @@ from frontdesk.cli.display import (
     delivery_value,
     iter_charts,
     owner_label,
+    queued_tail,
     status_text,
     write_json_stream,
 )
@@ -36,7 +37,7 @@ from frontdesk.core.text import single_line
 
 if TYPE_CHECKING:
     from frontdesk.audit import AuditRow
-    from frontdesk.charts.records import ContactView
+    from frontdesk.charts.records import ChartInput, ContactView
     from frontdesk.cli.args import Commands
     from frontdesk.desk.views import ChartDetail, ChartSummary
 
@@ -71,6 +72,14 @@ def register(commands: Commands) -> None:
     p.add_argument("--email", required=True, metavar="E", help="the client's email address")
     p.add_argument("--preferred", metavar="P", help="preferred name")
     p.add_argument("--phone", metavar="P", help="phone number")
+    p.add_argument(
+        "--invite",
+        action="store_true",
+        help="also email the client an invitation to set up their portal account",
+    )
+    p.add_argument(
+        "--package", metavar="KEY", help="also assign this package of forms (e.g. new-client)"
+    )
 
     p = command(charts, "list", cmd_charts_list, "list charts by last name, page by page")
     p.add_argument("--search", default="", metavar="TEXT", help="name, chart number or email")
@@ -192,6 +201,8 @@ def cmd_charts_add(args: argparse.Namespace, ctx: CliContext) -> int:
         phone=args.phone,
     )
     services = ctx.services()
+    if args.invite or args.package:
+        return add_with_portal(args, ctx, data)
     try:
         number = services.charts.add_chart(data)
     except InvalidInput as exc:
@@ -201,6 +212,38 @@ def cmd_charts_add(args: argparse.Namespace, ctx: CliContext) -> int:
     suggestion = likely_typo(chart.email) if chart.email else None
     if suggestion:
         ctx.warn(f"the email {chart.email} may be a typo of {suggestion}")
+    return 0
+
+
+def add_with_portal(args: argparse.Namespace, ctx: CliContext, data: ChartInput) -> int:
+    """`charts add --invite / --package`: the chart, its invitation and its package's forms
+    in one transaction (frontdesk.portal.new_chart); one email says forms are waiting."""
+    from frontdesk.portal.new_chart import EmailWarningKind, NewChart
+
+    services = ctx.services()
+    new = NewChart(chart=data, invite=args.invite, package_key=args.package)
+    try:
+        result = services.new_chart.create(new)
+    except InvalidInput as exc:
+        raise field_error(exc, OPTIONS | {"package": "--package"}) from None
+    chart = services.views.chart(result.chart_number)
+    line = f"Chart {chart.chart_number} added: {chart.display_name}."
+    if result.assignment is not None:
+        forms = ", ".join(t.form_title for t in result.assignment.tasks)
+        line += f" Forms assigned ({args.package}): {forms}."
+    if result.invitation_outbox_id is not None:
+        email = single_line(result.owner.email or "")
+        line += f" Invitation to {email} queued" + queued_tail(ctx, 1) + "."
+    ctx.say(line)
+    for warning in result.warnings:
+        if warning.kind is EmailWarningKind.PROBABLE_TYPO:
+            ctx.warn(f"the email {warning.email} may be a typo of {warning.suggestion}")
+        else:
+            ctx.warn(
+                f"the email {warning.email} is also on chart(s) "
+                f"{', '.join(warning.chart_numbers)}; if a parent or guardian reads it, make "
+                "them the Chart Owner (frontdesk owner set)"
+            )
     return 0
 
 

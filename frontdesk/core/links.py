@@ -15,6 +15,7 @@ LOGOUT = "/logout"
 PORTAL = "/portal"
 HEALTHZ = "/healthz"
 STATIC = "/static"
+PORTAL_TASKS = "/portal/tasks"  # the client's forms (+ "/<id>": one form)
 
 # Paths that carry a secret token after their prefix (logs and kept emails never show it).
 TOKEN_PREFIXES = (REGISTER, RESET)
@@ -47,6 +48,11 @@ def login_link(public_base: str) -> str:
 def login_path(notice: str | None = None) -> str:
     """The sign-in page's path, with a notice code (`?m=`) when given."""
     return f"{LOGIN}?m={notice}" if notice else LOGIN
+
+
+def task_path(task_id: int) -> str:
+    """A signed-in client's form (task) page."""
+    return f"{PORTAL_TASKS}/{task_id}"
 
 
 def register_route() -> str:

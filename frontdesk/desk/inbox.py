@@ -23,6 +23,7 @@ from frontdesk.core.errors import InvalidInput, NotFound
 from frontdesk.core.text import search_key
 from frontdesk.portal import inbox_items
 from frontdesk.portal.message_steps import close_thread, is_row_id
+from frontdesk.portal.tasks import review_from_inbox
 from store.db import Database
 from store.models import (
     Chart,
@@ -170,6 +171,8 @@ class PortalInbox:
             )  # fmt: skip
             if item.kind == InboxKind.MESSAGE:
                 close_thread(session, item.source_id, now=now)
+            elif item.kind == InboxKind.TASK:  # a submitted form: done is reviewed
+                review_from_inbox(session, item.source_id, actor=self.actor, now=now)
             self._audit(session, item, "inbox item done", now)
             session.expire_all()
             return InboxChange(InboxOutcome.DONE, _item_row(session, item_id))

@@ -43,6 +43,12 @@ RESET_SUBJECT = "Reset your Client Portal password"
 RESET_DONE_SUBJECT = "Your Client Portal password was changed"
 SIGN_IN_EMAIL_CHANGED_SUBJECT = "Your Client Portal sign-in email was changed"
 PRACTICE_MESSAGE_SUBJECT = "A client sent a message in the Client Portal"
+FORMS_WAITING_SUBJECT = "You have forms to complete"
+# A line the invitation adds when forms were assigned with the new chart (no form is named).
+FORMS_WAITING_LINE = (
+    "{practice_name} has also sent you forms to complete. You will find them in your Client "
+    "Portal once your account is set up."
+)
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,13 @@ _PRACTICE_MESSAGE_BODY = """A client sent a message through the Client Portal. O
 to read it.
 """
 
+_FORMS_WAITING_BODY = """Hello {client_preferred_name},
+
+You have forms to complete for {practice_name}. Sign in to see them.
+
+{link}
+"""
+
 _CALL_WITH_PHONE = "If you did not expect this email, call {practice_name} at {practice_phone}."
 _CALL_NO_PHONE = "If you did not expect this email, contact {practice_name}."
 
@@ -247,8 +260,10 @@ def invitation_email(
     expires_at: datetime,
     resend: bool,
     first_name: str | None = None,
+    forms_waiting: bool = False,
 ) -> ComposedEmail:
-    """The registration invitation (or its resend). Uses the practice template when enabled."""
+    """The registration invitation (or its resend). Uses the practice template when enabled.
+    `forms_waiting`: forms were assigned too; one more paragraph says so (naming none)."""
     values = _values(
         practice,
         greeting_name=greeting_name,
@@ -262,7 +277,7 @@ def invitation_email(
                 practice,
                 subject=render_line(practice.template_subject, practice, INVITATION_SUBJECT),
                 header=render_line(practice.template_header_name, practice, practice.name or ""),
-                body=Body.parse(practice.template_body),
+                body=Body.parse(_template_with_forms_line(practice.template_body, forms_waiting)),
                 values=values,
                 button="Set up my account",
             )
@@ -270,13 +285,23 @@ def invitation_email(
             log.warning("practice email template unusable (%s); using the default", exc.field)
     return _default(
         practice,
-        _RESEND_BODY if resend else _INVITATION_BODY,
+        _with_forms_line(_RESEND_BODY if resend else _INVITATION_BODY, forms_waiting),
         RESEND_SUBJECT if resend else INVITATION_SUBJECT,
         values,
         "Set up my account",
         with_phone=_EXPIRED_WITH_PHONE,
         without_phone=_EXPIRED_NO_PHONE,
     )
+
+
+def _template_with_forms_line(body: str, forms_waiting: bool) -> str:
+    """A practice's own body, with the forms-waiting paragraph at its end."""
+    return f"{body.rstrip()}\n\n{FORMS_WAITING_LINE}\n" if forms_waiting else body
+
+
+def _with_forms_line(template: str, forms_waiting: bool) -> str:
+    """A default body with the forms-waiting paragraph before its closing line."""
+    return template.replace("%s", f"{FORMS_WAITING_LINE}\n\n%s") if forms_waiting else template
 
 
 def access_restored_email(practice: Practice, *, greeting_name: str, link: str) -> ComposedEmail:
@@ -310,6 +335,14 @@ def practice_message_email(practice: Practice) -> ComposedEmail:
         practice, _PRACTICE_MESSAGE_BODY, PRACTICE_MESSAGE_SUBJECT, values, "",
         with_phone="", without_phone="",
     )  # fmt: skip
+
+
+def forms_waiting_email(practice: Practice, *, greeting_name: str, link: str) -> ComposedEmail:
+    """Forms were assigned to an Active account's chart: "You have forms to complete for
+    <practice>. Sign in to see them." (never which forms)."""
+    return _sign_in_notice(
+        practice, _FORMS_WAITING_BODY, FORMS_WAITING_SUBJECT, greeting_name, link, call_us=False
+    )
 
 
 def password_reset_email(

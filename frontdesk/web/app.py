@@ -27,7 +27,7 @@ from frontdesk.core import links
 from frontdesk.services import Services
 from frontdesk.web.guard import Guard
 from frontdesk.web.pages import STATIC_DIR, Pages
-from frontdesk.web.routes import health, portal, registration, reset, signin
+from frontdesk.web.routes import health, portal, registration, reset, signin, tasks
 from frontdesk.web.security import ErrorShield, SecurityHeaders
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -56,6 +56,7 @@ def _routes(web: PortalWeb) -> list[BaseRoute]:
         *signin.routes(services, pages, guard),
         *reset.routes(services, pages, guard),
         *health.routes(services),
+        *tasks.routes(services, pages, guard),
         Mount(links.STATIC, StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

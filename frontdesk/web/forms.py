@@ -49,19 +49,22 @@ class PostedForm:
         return value
 
 
-async def read_form(request: Request) -> PostedForm:
-    """The urlencoded body of `request`, at most MAX_BODY_BYTES, as a PostedForm."""
+async def read_form(
+    request: Request, *, max_bytes: int = MAX_BODY_BYTES, max_fields: int = MAX_FIELDS
+) -> PostedForm:
+    """The urlencoded body of `request`, at most `max_bytes` and `max_fields` (the defaults
+    suit the account forms; a practice's long form asks for more), as a PostedForm."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise FormRejected(415, "not a form submission")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isdigit() and int(declared) > max_bytes:
         raise FormRejected(413, "form too large")
     body = bytearray()
     try:
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_BODY_BYTES:
+            if len(body) > max_bytes:
                 raise FormRejected(413, "form too large")
     except ClientDisconnect:
         raise FormRejected(400, "the browser went away") from None
@@ -72,7 +75,7 @@ async def read_form(request: Request) -> PostedForm:
             keep_blank_values=True,
             encoding="utf-8",
             errors="strict",
-            max_num_fields=MAX_FIELDS,
+            max_num_fields=max_fields,
         )
     except (UnicodeDecodeError, ValueError):
         raise FormRejected(400, "the form could not be read") from None

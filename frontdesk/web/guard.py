@@ -28,7 +28,7 @@ from frontdesk.access.signin import ActiveSession
 from frontdesk.core import links, tokens
 from frontdesk.services import Services
 from frontdesk.web import csrf
-from frontdesk.web.forms import FormRejected, PostedForm, read_form
+from frontdesk.web.forms import MAX_BODY_BYTES, MAX_FIELDS, FormRejected, PostedForm, read_form
 from frontdesk.web.pages import Pages
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -76,14 +76,22 @@ class Guard:
 
     # ------------------------------------------------------------------ the session guard
 
-    def signed_in(self, handler: SignedInHandler, *, ended_notice: bool = True) -> Handler:
+    def signed_in(
+        self,
+        handler: SignedInHandler,
+        *,
+        ended_notice: bool = True,
+        max_bytes: int = MAX_BODY_BYTES,
+        max_fields: int = MAX_FIELDS,
+    ) -> Handler:
         """`handler` behind the session guard: the one way a route gets its session.
 
         - POST (any method but GET / HEAD): the form is read first; a cross-site, oversized or
           unreadable one gets its error page.
         - No live session: a 303 to the sign-in page, the session cookie cleared if one was
           sent, with the "session ended" notice when one was (`ended_notice=False`: never,
-          for a sign-out, where leaving is what was asked).
+          for a sign-out, where leaving is what was asked). `max_bytes` / `max_fields` cap
+          the form (a practice's long form is bigger than the account forms).
         - POST without the session's CSRF token: the "form has expired" page (403).
         - Otherwise `handler(request, SignedIn(...))`."""
 
@@ -91,7 +99,7 @@ class Guard:
             posting = request.method not in SAFE_METHODS
             form = PostedForm({})
             if posting:
-                posted = await self.posted_form(request)
+                posted = await self.posted_form(request, max_bytes=max_bytes, max_fields=max_fields)
                 if isinstance(posted, Response):
                     return posted
                 form = posted
@@ -143,12 +151,18 @@ class Guard:
 
     # ------------------------------------------------------------------ forms and CSRF
 
-    async def posted_form(self, request: Request) -> PostedForm | Response:
+    async def posted_form(
+        self,
+        request: Request,
+        *,
+        max_bytes: int = MAX_BODY_BYTES,
+        max_fields: int = MAX_FIELDS,
+    ) -> PostedForm | Response:
         """The form of a POST, or the page refusing it (cross-site, too large, unreadable)."""
         if csrf.is_cross_site(request.headers, self.origin):
             return self.pages.csrf_failed()
         try:
-            return await read_form(request)
+            return await read_form(request, max_bytes=max_bytes, max_fields=max_fields)
         except FormRejected as rejected:
             return self.pages.error_page(rejected.status)
 

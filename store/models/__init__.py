@@ -20,11 +20,13 @@ from store.models.access import (
 from store.models.audit import AuditEvent
 from store.models.charts import Chart, ChartOwner, RelatedContact
 from store.models.columns import utc_datetime
+from store.models.forms import FormPackage, FormVersion, Task
 from store.models.inbox import InboxItem
 from store.models.mail import BounceNotice, MailPause, OutboxEmail
 from store.models.portal import MessageThread, PortalMessage
 from store.models.practice import Practice
 from store.states import (
+    FormKind,
     InboxCloseReason,
     InboxKind,
     InboxState,
@@ -36,6 +38,7 @@ from store.states import (
     OutboxState,
     ResetOrigin,
     ResetState,
+    TaskState,
     ThreadState,
 )
 
@@ -70,6 +73,9 @@ __all__ = [
     "BounceNotice",
     "Chart",
     "ChartOwner",
+    "FormKind",
+    "FormPackage",
+    "FormVersion",
     "InboxCloseReason",
     "InboxItem",
     "InboxKind",
@@ -95,6 +101,8 @@ __all__ = [
     "ResetState",
     "SQLModel",
     "ServerSecret",
+    "Task",
+    "TaskState",
     "ThreadState",
     "utc_datetime",
 ]

@@ -64,6 +64,7 @@ def test_real_processes_fail_in_one_line(lite: Cli, sqlite_url: str) -> None:
 EVERY_COMMAND = {
     "db", "practice", "charts", "contacts", "invites", "owner", "signin", "audit",
     "outbox", "email", "smtp", "imap", "serve", "doctor", "demo", "messages", "inbox",
+    "forms", "tasks",
 }  # fmt: skip
 
 

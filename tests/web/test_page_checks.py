@@ -50,6 +50,7 @@ from tests.web.conftest import (
     missing,
     reset_token,
 )
+from tests.web.tasks.catalogue import keep_task_pages
 
 VIEWPORTS = {"phone": {"width": 375, "height": 812}, "desktop": {"width": 1280, "height": 900}}
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -265,6 +266,7 @@ def build_catalogue(live: LiveServer, clock: FrozenClock) -> Catalogue:
         assert signed.status_code == 303, signed.text
         keep("portal", web.get("/portal"), 200)
         web.cookies.clear()
+        keep_task_pages(services, web, keep)
 
         keep("error: 403 form expired", web.post("/login", data={"email": "a@b.example"}), 403)
         keep("error: 404", web.get("/no/such/page"), 404)

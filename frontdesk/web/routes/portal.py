@@ -3,6 +3,7 @@ sends a visitor there (and the guard on to sign-in when there is no session)."""
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -35,6 +36,7 @@ class PortalRoutes:
 
     async def portal_get(self, request: Request, signed: SignedIn) -> Response:
         active = signed.session
+        forms = await run_in_threadpool(self.pages.services.tasks.client_tasks, active)
         return self.pages.page(
             HOME_TEMPLATE,
             title="Your Client Portal",
@@ -43,6 +45,8 @@ class PortalRoutes:
             csrf_field=csrf.CSRF_FIELD,
             csrf_token=active.csrf_token,
             idle_minutes=int(IDLE_TIMEOUT.total_seconds() // 60),
+            forms_to_do=len(forms.to_do),
+            tasks_url=self.pages.base + links.PORTAL_TASKS,
         )
 
 
