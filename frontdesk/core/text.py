@@ -10,6 +10,14 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069
 _LINE_BREAK_RE = re.compile("[\r\n\u2028\u2029\x85]")
 
 
+_ANY_LINE_BREAK_RE = re.compile("\r\n|[\r\u2028\u2029\x85]")
+
+
+def unify_line_breaks(value: str) -> str:
+    """Every kind of line break as one newline: browsers post a textarea's breaks as CR LF."""
+    return _ANY_LINE_BREAK_RE.sub("\n", value)
+
+
 def strip_controls(value: str) -> str:
     """Remove control characters (keeps tab and newline) so they never reach a terminal."""
     return _CONTROL_RE.sub("", value)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from frontdesk.core.identity import parse_date_strict
-from frontdesk.core.text import has_controls, strip_controls
+from frontdesk.core.text import has_controls, strip_controls, unify_line_breaks
 from frontdesk.portal.form_definitions import (
     FieldKind,
     FormDefinition,
@@ -57,7 +57,7 @@ def _texts(raw: object) -> list[str]:
 
 def _one(raw: object) -> str:
     texts = _texts(raw)
-    return texts[0] if texts else ""
+    return unify_line_breaks(texts[0]) if texts else ""
 
 
 def clean_draft(form: FormDefinition, raw: Mapping[str, object]) -> Answers:

@@ -5,10 +5,9 @@ silently (SECURITY.md U4: it would reach a terminal at the desk)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from frontdesk.core.text import has_controls
+from frontdesk.core.text import has_controls, unify_line_breaks
 from frontdesk.portal.message_results import (
     BODY_LIMIT,
     SUBJECT_LIMIT,
@@ -17,13 +16,11 @@ from frontdesk.portal.message_results import (
 )
 from store.states import MessageAudience
 
-_LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029]")
-
 
 def body_text(value: str | None) -> str:
     """A typed body as it is stored: every line break one newline, blank lines at either end
     and trailing spaces of the whole dropped (the words and the inner layout kept)."""
-    text = _LINE_BREAKS.sub("\n", value or "")
+    text = unify_line_breaks(value or "")
     return text.strip("\n").rstrip()
 
 

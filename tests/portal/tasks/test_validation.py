@@ -82,6 +82,14 @@ def test_a_good_submission_is_stored_normalised(desk: Services, ana: Client, tas
     assert words["many"] == "X; Z" and words["ok"] == "No" and words["story"]
 
 
+def test_a_browsers_line_breaks_are_one_newline(desk: Services, ana: Client, task_id: int) -> None:
+    """Browsers post a textarea's line breaks as CR LF: they are line breaks, not controls."""
+    draft = desk.tasks.save_draft(ana, task_id, {"story": "one\r\ntwo\rthree"})
+    assert draft.answers == {"story": "one\ntwo\nthree"}
+    result = desk.tasks.submit(ana, task_id, GOOD | {"story": "line one\r\nline two"})
+    assert result.ok and result.task.answers["story"] == "line one\nline two"
+
+
 def test_a_draft_keeps_what_was_typed(desk: Services, ana: Client, task_id: int) -> None:
     draft = desk.tasks.save_draft(
         ana, task_id, {"name": "An\x1ba", "when": "2024-02-3", "pick": "C", "many": ["Y", "W"]}
