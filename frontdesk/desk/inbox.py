@@ -1,11 +1,12 @@
 """The desk's Portal inbox, read side: every open item that needs the front desk, whatever
 portal feature brought it in (messages now; forms, tasks and requests with their issues).
 
-Order: urgent on top, then unread, then the longest waiting (the index
+Order: urgent (not yet acknowledged) on top, then unread, then the longest waiting (the index
 `ix_inbox_item_order` holds that order, so a page is read, never sorted). Filters by kind,
 audience, state and a typed search over the client's name, chart number and the subject.
 `done` closes an item by hand (a message thread is then closed until the client writes
-again) and `ack` records that someone saw an urgent item; both are audited."""
+again) and `ack` records that someone saw an urgent item, which then leaves the top and
+takes its place among the rest; both are audited."""
 
 from __future__ import annotations
 
@@ -180,8 +181,9 @@ class PortalInbox:
         return self.db.transact(work)
 
     def ack(self, item_id: int) -> InboxChange:
-        """Record that someone at the desk saw an (urgent) item: who and when (audited). The
-        item stays open until its work is done."""
+        """Record that someone at the desk saw an (urgent) item: who and when (audited). It
+        stays on top only until then (`urgent` is lowered; `acknowledged_at` keeps that it was
+        flagged), and stays open until its work is done."""
 
         def work(session: Session) -> InboxChange:
             now = self.clock.now()
@@ -190,6 +192,7 @@ class PortalInbox:
                 return InboxChange(InboxOutcome.ALREADY_ACKNOWLEDGED, _item_row(session, item_id))
             item.acknowledged_at = now
             item.acknowledged_by = self.actor[:100]
+            item.urgent = False
             item.updated_at = now
             session.add(item)
             session.flush()

@@ -44,8 +44,9 @@ def open_item(
     urgent: bool = False,
 ) -> InboxItem:
     """Open an item for the source, or refresh its open one: unread again, subject and
-    audience current, `urgent` raised (never lowered here; `ack` records that staff saw an
-    urgent item). A refreshed item keeps its `waiting_since` (it has waited since then)."""
+    audience current, `urgent` raised (never lowered here: `ack` lowers it when staff have
+    seen it; raised anew, it asks for a new acknowledgement). A refreshed item keeps its
+    `waiting_since` (it has waited since then)."""
     item = open_item_of(session, kind, source_id)
     if item is None:
         item = InboxItem(
@@ -64,7 +65,9 @@ def open_item(
     else:
         item.subject = subject[:SUBJECT_WIDTH]
         item.audience = audience
-        item.urgent = item.urgent or urgent
+        if urgent and not item.urgent:  # urgent again: on top until seen again
+            item.urgent = True
+            item.acknowledged_at = item.acknowledged_by = None
         item.unread = True
         item.updated_at = now
     session.add(item)

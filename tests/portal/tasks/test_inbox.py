@@ -58,6 +58,10 @@ def test_item9_is_urgent_and_on_top(desk: Services, ana: Client, ben: Client) ->
     change = desk.inbox.ack(items[0].id)
     assert change.outcome is InboxOutcome.ACKNOWLEDGED
     assert change.item.acknowledged_by == desk.actor
+    # On top only until acknowledged: then it takes its place by waiting time (ben's first).
+    after = desk.inbox.items().items
+    assert [(i.source_id, i.urgent) for i in after] == [(calm.id, False), (flagged.id, False)]
+    assert after[1].acknowledged_at is not None and desk.inbox.counts().urgent == 0
     actions = [row.action for row in desk.audit.history(ACTIVE_CHART)]
     assert "inbox item acknowledged" in actions
 
