@@ -13,6 +13,7 @@ FORGOT = "/forgot"
 LOGIN = "/login"
 LOGOUT = "/logout"
 PORTAL = "/portal"
+PORTAL_MESSAGES = "/portal/messages"  # the client's threads (+ "/new", "/<id>", "/<id>/withdraw")
 HEALTHZ = "/healthz"
 STATIC = "/static"
 
@@ -47,6 +48,11 @@ def login_link(public_base: str) -> str:
 def login_path(notice: str | None = None) -> str:
     """The sign-in page's path, with a notice code (`?m=`) when given."""
     return f"{LOGIN}?m={notice}" if notice else LOGIN
+
+
+def message_thread_path(thread_id: int) -> str:
+    """A signed-in client's message thread page."""
+    return f"{PORTAL_MESSAGES}/{thread_id}"
 
 
 def register_route() -> str:

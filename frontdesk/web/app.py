@@ -27,7 +27,7 @@ from frontdesk.core import links
 from frontdesk.services import Services
 from frontdesk.web.guard import Guard
 from frontdesk.web.pages import STATIC_DIR, Pages
-from frontdesk.web.routes import health, portal, registration, reset, signin
+from frontdesk.web.routes import health, messages, portal, registration, reset, signin
 from frontdesk.web.security import ErrorShield, SecurityHeaders
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -51,7 +51,8 @@ def _allowed_hosts(public_url: str, extra: list[str] | None) -> list[str]:
 def _routes(web: PortalWeb) -> list[BaseRoute]:
     services, pages, guard = web.services, web.pages, web.guard
     return [
-        *portal.routes(pages, guard),
+        *portal.routes(services, pages, guard),
+        *messages.routes(services, pages, guard),
         *registration.routes(services, pages, guard),
         *signin.routes(services, pages, guard),
         *reset.routes(services, pages, guard),
