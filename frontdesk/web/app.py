@@ -48,11 +48,11 @@ def _allowed_hosts(public_url: str, extra: list[str] | None) -> list[str]:
     return list(dict.fromkeys(h for h in hosts if h))
 
 
-def _routes(web: PortalWeb) -> list[BaseRoute]:
+def _routes(web: PortalWeb, message_routes: messages.MessageRoutes) -> list[BaseRoute]:
     services, pages, guard = web.services, web.pages, web.guard
     return [
         *portal.routes(services, pages, guard),
-        *messages.routes(services, pages, guard),
+        *message_routes.routes(),
         *registration.routes(services, pages, guard),
         *signin.routes(services, pages, guard),
         *reset.routes(services, pages, guard),
@@ -75,10 +75,13 @@ def create_web_app(services: Services, *, trusted_hosts: list[str] | None = None
         ),
         Middleware(ErrorShield, error_page=pages.error_page),
     ]
+    message_routes = messages.MessageRoutes(services, pages, web.guard)
     app = Starlette(
-        routes=_routes(web),
+        routes=_routes(web, message_routes),
         middleware=middleware,
         exception_handlers={HTTPException: pages.http_error},
     )
     app.state.web = web
+    # Thread views written behind the page (SQLite; None elsewhere): `serve` closes it.
+    app.state.message_views = message_routes.reads.views
     return app

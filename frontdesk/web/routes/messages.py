@@ -49,7 +49,8 @@ from frontdesk.services import Services
 from frontdesk.web import csrf
 from frontdesk.web.guard import Guard, SignedIn
 from frontdesk.web.pages import Pages
-from store.states import MessageAudience, MessagingMode, ThreadState
+from frontdesk.web.routes.message_rows import AUDIENCE_LABELS, STATE_WORDS, RowRenderer
+from store.states import MessagingMode
 
 LIST_TEMPLATE = "messages/list.html"
 COMPOSE_TEMPLATE = "messages/compose.html"
@@ -58,16 +59,6 @@ MAX_ID = 2**63 - 1  # larger ids are no one's thread (and would not fit the data
 MAX_PAGE = 1_000_000
 T = TypeVar("T")
 
-AUDIENCE_LABELS = {
-    MessageAudience.FRONT_DESK: "Front desk",
-    MessageAudience.BILLING: "Billing",
-    MessageAudience.CLINICAL: "Clinical team",
-}
-STATE_WORDS = {
-    ThreadState.WAITING: "Waiting for the practice",
-    ThreadState.ANSWERED: "The practice replied",
-    ThreadState.CLOSED: "Closed",
-}
 EMERGENCY = "Not for emergencies: call 911 or 988."
 DEFAULT_PROMISE = "The practice reads messages during business hours."
 
@@ -190,6 +181,8 @@ class MessageRoutes:
         self.pages = pages
         self.guard = guard
         self.reads = ClientMessagePages(services.db, services.clock, services.messages)
+        self.rows = RowRenderer(pages.env)
+        self.messages_url = pages.base + links.PORTAL_MESSAGES
 
     def routes(self) -> list[BaseRoute]:
         guarded = self.guard.signed_in
@@ -207,6 +200,12 @@ class MessageRoutes:
 
     # ------------------------------------------------------------------ shared context
 
+    async def read(self, work: Callable[..., T], *args: Any) -> T:
+        """A page's read: in place where it never waits (SQLite), else in the thread pool."""
+        if self.reads.in_place:
+            return work(*args)
+        return await run_in_threadpool(work, *args)
+
     def context(self, signed: SignedIn, title: str, **extra: Any) -> dict[str, Any]:
         notice_code = extra.pop("notice_code", "")
         notice, problem = NOTICES.get(notice_code, ("", False))
@@ -215,7 +214,7 @@ class MessageRoutes:
             "session": signed.session,
             "csrf_field": csrf.CSRF_FIELD,
             "csrf_token": signed.session.csrf_token,
-            "messages_url": self.pages.base + links.PORTAL_MESSAGES,
+            "messages_url": self.messages_url,
             "portal_url": self.pages.base + links.PORTAL,
             "base_url": self.pages.base,
             "audience_labels": AUDIENCE_LABELS,
@@ -240,7 +239,7 @@ class MessageRoutes:
     # ------------------------------------------------------------------ the list
 
     async def list_get(self, request: Request, signed: SignedIn) -> Response:
-        data = await run_in_threadpool(
+        data = await self.read(
             self.reads.threads, signed.account_id, signed.chart_id, page_number(request)
         )
         return self.list_page(signed, data, self.notice_code(request))
@@ -254,6 +253,7 @@ class MessageRoutes:
                 "Messages" if listing.page == 1 else f"Messages, page {listing.page}",
                 data=data,
                 listing=listing,
+                rows=self.rows.threads(listing.threads, data.zone, self.messages_url),
                 notice_code=notice,
             ),
         )
@@ -273,7 +273,7 @@ class MessageRoutes:
     # ------------------------------------------------------------------ starting a thread
 
     async def compose_get(self, request: Request, signed: SignedIn) -> Response:
-        overview = await run_in_threadpool(self.reads.overview, signed.account_id, signed.chart_id)
+        overview = await self.read(self.reads.overview, signed.account_id, signed.chart_id)
         return self.compose_page(signed, overview, Form({}, {}))
 
     def compose_page(
@@ -332,7 +332,7 @@ class MessageRoutes:
         thread_id = thread_id_of(request)
         address = self.guard.client_address(request)
         page = page_number(request)
-        data = await run_in_threadpool(
+        data = await self.read(
             lambda: self.reads.thread(
                 signed.account_id, signed.chart_id, thread_id, page, client_address=address
             )
@@ -362,6 +362,7 @@ class MessageRoutes:
                 data=data,
                 view=view,
                 thread=view.thread,
+                rows=self.rows.messages(view, data.zone),
                 thread_url=f"{self.pages.base}{links.message_thread_path(view.thread.id)}",
                 promise=data.promise or DEFAULT_PROMISE,
                 values=form.values,
@@ -384,7 +385,7 @@ class MessageRoutes:
                 )
             )  # fmt: skip
         except MessageInvalid as invalid:
-            data = await run_in_threadpool(
+            data = await self.read(
                 lambda: self.reads.thread(
                     signed.account_id, signed.chart_id, thread_id, None, client_address=address
                 )
