@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -197,6 +199,36 @@ def _messages(
     return tuple(sorted(views, key=lambda m: (m.created_at, m.id)))
 
 
+KEPT_READS = 256
+KEPT_READ_CHARS = 64_000
+
+
+class UnchangedReads:
+    """`Database.read_row_sqlite`, answered from the last answer while the database has not
+    changed: SQLite's `PRAGMA data_version` on the reading connection (one per thread, and
+    never a writer) changes whenever any other connection commits, so an unchanged version
+    means an unchanged answer. A page viewed again and again costs one pragma."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._kept: OrderedDict[tuple[Any, ...], tuple[Any, tuple[Any, ...] | None]] = OrderedDict()
+
+    def row(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        version_row = self.db.read_row_sqlite("PRAGMA data_version", {})
+        version = version_row[0] if version_row else None
+        key = (threading.get_ident(), sql, *sorted(params.items()))
+        found = self._kept.get(key)
+        if found is not None and found[0] == version:
+            return found[1]
+        row = self.db.read_row_sqlite(sql, params)
+        if sum(len(v) for v in row or () if isinstance(v, str)) <= KEPT_READ_CHARS:
+            self._kept[key] = (version, row)
+            self._kept.move_to_end(key)
+            if len(self._kept) > KEPT_READS:
+                self._kept.popitem(last=False)
+        return row
+
+
 class ClientMessagePages:
     """The reads behind the client's message pages. `in_place`: the reads are quick reads
     that never wait (SQLite), so the web runs them on its event loop; otherwise they block
@@ -208,6 +240,7 @@ class ClientMessagePages:
         self.messages = messages
         self.in_place = db.is_sqlite
         self.views = ViewRecorder(db) if db.is_sqlite else None
+        self.unchanged = UnchangedReads(db)
         self._zones: dict[str, ZoneInfo] = {}
         self._rules: dict[tuple[Any, ...], MessagingSettings] = {}
 
@@ -251,7 +284,7 @@ class ClientMessagePages:
             "account": account_id, "chart": chart_id,
             "limit": per_page, "offset": (page - 1) * per_page,
         }  # fmt: skip
-        row = self.db.read_row_sqlite(_LIST_SQL, params)
+        row = self.unchanged.row(_LIST_SQL, params)
         if row is None or row[0] is not None:  # not the session's account, or disabled
             self.messages.client_overview(account_id, chart_id)  # raises as the service does
             raise NotFound("No such portal account.")
@@ -309,7 +342,7 @@ class ClientMessagePages:
     ) -> ThreadPageData | None:
         now = self.clock.now()
         params = {"account": account_id, "chart": chart_id, "thread": thread_id}
-        row = self.db.read_row_sqlite(_THREAD_SQL, params)
+        row = self.unchanged.row(_THREAD_SQL, params)
         if row is None:
             return None
         if row[0] is not None:  # the account is disabled: the service's answer
@@ -324,7 +357,7 @@ class ClientMessagePages:
         page = pages if page is None else min(max(1, page), pages)
         start, end = (page - 1) * MESSAGES_PER_PAGE, min(total, page * MESSAGES_PER_PAGE)
         from_end = total - end < start  # the newest pages are counted from the newest message
-        found = self.db.read_row_sqlite(
+        found = self.unchanged.row(
             _MESSAGES_FROM_END_SQL if from_end else _MESSAGES_SQL,
             {"thread": thread_id, "limit": end - start,
              "offset": total - end if from_end else start},

@@ -11,6 +11,8 @@ it (the withdraw form, which carries the session's CSRF token, is the page's own
 
 from __future__ import annotations
 
+import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +22,11 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
+from starlette.responses import HTMLResponse
 
 from frontdesk.portal.message_reads import when
 from frontdesk.portal.message_results import MessageView, ThreadSummary, ThreadView
+from frontdesk.web.pages import Pages
 from store.states import MessageAudience, MessageAuthor, ThreadState
 
 AUDIENCE_LABELS = {
@@ -154,3 +158,40 @@ class RowRenderer:
             mine = m.author is MessageAuthor.CLIENT
             items.append(MessageItem(m.id, mine, html, m.id == view.withdrawable_id))
         return items
+
+
+KEPT_PAGES = 128
+KEPT_PAGE_CHARS = 200_000
+
+
+class PageKeeper:
+    """Whole pages kept as rendered, with the CSRF token left as a slot, as `Pages.blank_form`
+    keeps blank forms: the list and a thread page come back unchanged on every view until
+    something in them changes. `key` names everything a page shows besides its `anchor`, the
+    rows object the reads hand back unchanged (held here, so its identity stays its own)."""
+
+    def __init__(self, pages: Pages) -> None:
+        self.pages = pages
+        self.slot = f"csrf-slot-{secrets.token_hex(16)}"
+        self._kept: OrderedDict[tuple[Any, ...], tuple[object, str]] = OrderedDict()
+
+    def page(
+        self,
+        template: str,
+        key: tuple[Any, ...],
+        anchor: object,
+        csrf_token: str,
+        context: dict[str, Any],
+    ) -> HTMLResponse:
+        full_key = (template, id(anchor), *key, *self.pages.practice_contact)
+        found = self._kept.get(full_key)
+        if found is not None and found[0] is anchor:
+            self._kept.move_to_end(full_key)
+            html = found[1]
+        else:
+            html = self.pages.render(template, **{**context, "csrf_token": self.slot})
+            if len(html) <= KEPT_PAGE_CHARS:
+                self._kept[full_key] = (anchor, html)
+                if len(self._kept) > KEPT_PAGES:
+                    self._kept.popitem(last=False)
+        return HTMLResponse(html.replace(self.slot, csrf_token))

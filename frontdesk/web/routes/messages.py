@@ -49,7 +49,12 @@ from frontdesk.services import Services
 from frontdesk.web import csrf
 from frontdesk.web.guard import Guard, SignedIn
 from frontdesk.web.pages import Pages
-from frontdesk.web.routes.message_rows import AUDIENCE_LABELS, STATE_WORDS, RowRenderer
+from frontdesk.web.routes.message_rows import (
+    AUDIENCE_LABELS,
+    STATE_WORDS,
+    PageKeeper,
+    RowRenderer,
+)
 from store.states import MessagingMode
 
 LIST_TEMPLATE = "messages/list.html"
@@ -182,6 +187,7 @@ class MessageRoutes:
         self.guard = guard
         self.reads = ClientMessagePages(services.db, services.clock, services.messages)
         self.rows = RowRenderer(pages.env)
+        self.kept = PageKeeper(pages)
         self.messages_url = pages.base + links.PORTAL_MESSAGES
 
     def routes(self) -> list[BaseRoute]:
@@ -246,16 +252,22 @@ class MessageRoutes:
 
     def list_page(self, signed: SignedIn, data: ThreadsPageData, notice: str) -> HTMLResponse:
         listing = data.page
-        return self.pages.page(
-            LIST_TEMPLATE,
-            **self.context(
-                signed,
-                "Messages" if listing.page == 1 else f"Messages, page {listing.page}",
-                data=data,
-                listing=listing,
-                rows=self.rows.threads(listing.threads, data.zone, self.messages_url),
-                notice_code=notice,
-            ),
+        context = self.context(
+            signed,
+            "Messages" if listing.page == 1 else f"Messages, page {listing.page}",
+            data=data,
+            listing=listing,
+            rows=self.rows.threads(listing.threads, data.zone, self.messages_url),
+            notice_code=notice,
+        )
+        if not self.reads.in_place:
+            return self.pages.page(LIST_TEMPLATE, **context)
+        key = (
+            listing.page, listing.pages, listing.total, listing.unread, data.overview,
+            data.zone, notice, signed.session.practice_name,
+        )  # fmt: skip
+        return self.kept.page(
+            LIST_TEMPLATE, key, listing.threads, signed.session.csrf_token, context
         )
 
     async def emails_post(self, request: Request, signed: SignedIn) -> Response:
@@ -353,24 +365,29 @@ class MessageRoutes:
         title = view.thread.subject
         if view.page != view.pages:
             title = f"{title} (page {view.page} of {view.pages})"
-        return self.pages.page(
-            THREAD_TEMPLATE,
-            status,
-            **self.context(
-                signed,
-                title,
-                data=data,
-                view=view,
-                thread=view.thread,
-                rows=self.rows.messages(view, data.zone),
-                thread_url=f"{self.pages.base}{links.message_thread_path(view.thread.id)}",
-                promise=data.promise or DEFAULT_PROMISE,
-                values=form.values,
-                errors=form.errors,
-                left=left_words(form.values.get("body", "")),
-                messaging_off=data.mode is MessagingMode.OFF,
-                notice_code=notice,
-            ),
+        context = self.context(
+            signed,
+            title,
+            data=data,
+            view=view,
+            thread=view.thread,
+            rows=self.rows.messages(view, data.zone),
+            thread_url=f"{self.pages.base}{links.message_thread_path(view.thread.id)}",
+            promise=data.promise or DEFAULT_PROMISE,
+            values=form.values,
+            errors=form.errors,
+            left=left_words(form.values.get("body", "")),
+            messaging_off=data.mode is MessagingMode.OFF,
+            notice_code=notice,
+        )
+        if form.values or form.errors or status != 200 or not self.reads.in_place:
+            return self.pages.page(THREAD_TEMPLATE, status, **context)
+        key = (
+            view.thread, view.page, view.pages, view.total, view.withdrawable_id, view.can_reply,
+            data.mode, data.promise, data.zone, notice, signed.session.practice_name,
+        )  # fmt: skip
+        return self.kept.page(
+            THREAD_TEMPLATE, key, view.messages, signed.session.csrf_token, context
         )
 
     async def reply_post(self, request: Request, signed: SignedIn) -> Response:
