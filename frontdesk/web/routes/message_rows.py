@@ -40,6 +40,8 @@ STATE_WORDS = {
     ThreadState.CLOSED: "Closed",
 }
 
+WITHDRAWN_SUBJECT = "(withdrawn)"
+
 
 @lru_cache(maxsize=16_384)
 def stamp(moment: datetime, zone: ZoneInfo) -> tuple[str, str]:
@@ -82,7 +84,8 @@ def thread_rows(threads: tuple[ThreadSummary, ...], zone: ZoneInfo) -> list[Thre
             f"{AUDIENCE_LABELS.get(t.audience, t.audience)} · "
             f"{STATE_WORDS.get(t.state, t.state)} · {count} · "
         )
-        rows.append(ThreadRow(t.id, t.subject, t.unread_by_client, meta, iso, shown))
+        subject = t.subject or WITHDRAWN_SUBJECT  # everything of it withdrawn by the client
+        rows.append(ThreadRow(t.id, subject, t.unread_by_client, meta, iso, shown))
     return rows
 
 

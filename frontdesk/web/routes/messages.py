@@ -52,6 +52,7 @@ from frontdesk.web.pages import Pages
 from frontdesk.web.routes.message_rows import (
     AUDIENCE_LABELS,
     STATE_WORDS,
+    WITHDRAWN_SUBJECT,
     PageKeeper,
     RowRenderer,
 )
@@ -362,7 +363,7 @@ class MessageRoutes:
         notice: str = "",
     ) -> HTMLResponse:
         view = data.view
-        title = view.thread.subject
+        title = view.thread.subject or WITHDRAWN_SUBJECT
         if view.page != view.pages:
             title = f"{title} (page {view.page} of {view.pages})"
         context = self.context(

@@ -258,6 +258,9 @@ def test_withdraw_until_the_practice_reads_it(
     after = ana.web.get(done.headers["location"]).text
     assert "You withdrew this message." in after and "Please ignore this one" not in after
     assert "Withdraw this message" not in after
+    # Everything of a thread the client began is withdrawn: its subject goes too.
+    assert '<h1 class="thread-title">(withdrawn)</h1>' in after and "Rescheduling" not in after
+    assert "(withdrawn)" in ana.web.get("/portal/messages").text
 
     clock.advance(60)
     second = ana.post(f"/portal/messages/{thread}", {"body": "The real question"},
