@@ -1,5 +1,5 @@
 """The Client Portal web endpoint: the emailed registration link, sign-in, a forgotten password
-(`/forgot`, the emailed `/reset/<token>` link), and the portal page.
+(`/forgot`, the emailed `/reset/<token>` link), the portal home and the client's messages.
 
 `create_web_app(services)` puts the parts together: one module per capability under
 `frontdesk.web.routes` (its route table and handlers), its templates under
