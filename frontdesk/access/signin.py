@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -41,7 +41,6 @@ from frontdesk.core import tokens
 from frontdesk.core.clock import Clock, as_utc
 from frontdesk.core.emails import InvalidEmail, mask_email, normalize_email
 from frontdesk.core.text import has_controls, single_line
-from frontdesk.practice import practice_row
 from store.db import Database
 from store.models import (
     Chart,
@@ -109,6 +108,30 @@ class ActiveSession:
     practice_phone: str
     created_at: datetime
     last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionLookup:
+    """What a session cookie points at, as read: the live session (or None) and the write the
+    read calls for: "end" (it ran out), "touch" (record its activity) or None."""
+
+    active: ActiveSession | None
+    id_digest: str
+    write: str | None
+    now: datetime | None = None
+
+
+# The session, its account and chart, and the practice: one row for every signed-in page.
+_SESSION_SQL = """
+SELECT s.ended_at, s.last_seen_at, s.created_at, s.csrf_token,
+       a.id, a.chart_id, a.disabled_at, a.owner_name, a.email, a.related_contact_id,
+       c.preferred_name, c.first_name, c.last_name, p.name, p.phone
+FROM portal_session AS s
+LEFT JOIN portal_account AS a ON a.id = s.account_id
+LEFT JOIN chart AS c ON c.id = a.chart_id
+LEFT JOIN practice AS p ON p.id = 1
+WHERE s.id_digest = :digest
+"""
 
 
 def _digest(*parts: str) -> str:
@@ -381,53 +404,72 @@ class SignInService:
         run out (then it is ended): a client clicking around does not write on every click.
         The idle clock may so start up to that long before the last view: a session ends
         between 14 min 30 s and 15 min after it, never later."""
+        return self.settle_session(self.look_up_session(session_id))
+
+    def look_up_session(self, session_id: str | None) -> SessionLookup:
+        """The reading half of `session`: one row (session, account, chart, practice). On
+        SQLite it goes straight through the driver and never waits for a lock, so the web
+        runs it in place; `settle_session` does the write it may ask for."""
         if not session_id or not tokens.looks_like_token(session_id):
-            return None
+            return SessionLookup(None, "", None)
         id_digest = tokens.digest(session_id)
         now = self.clock.now()
-        with self.db.read() as session:
-            row = session.exec(
-                select(PortalSession).where(PortalSession.id_digest == id_digest)
-            ).first()
-            if row is None or row.ended_at is not None:
-                return None
-            account = session.get(PortalAccount, row.account_id)
-            chart = session.get(Chart, account.chart_id) if account is not None else None
-            practice = practice_row(session)
-        idle = now - as_utc(row.last_seen_at)
-        age = now - as_utc(row.created_at)
+        row = self._session_row(id_digest)
+        if row is None or row[0] is not None:  # unknown, or ended
+            return SessionLookup(None, id_digest, None)
+        (
+            _ended, last_seen_at, created_at, csrf_token, account_id, chart_id, disabled_at,
+            owner_name, email, related_contact_id, preferred, first, last, practice_name,
+            practice_phone,
+        ) = row  # fmt: skip
+        seen, started = as_utc(last_seen_at), as_utc(created_at)
         if (
-            account is None
-            or account.disabled_at is not None
-            or idle > IDLE_TIMEOUT
-            or age > ABSOLUTE_TIMEOUT
+            account_id is None
+            or disabled_at is not None
+            or now - seen > IDLE_TIMEOUT
+            or now - started > ABSOLUTE_TIMEOUT
         ):
-            self._update_live_session(id_digest, ended_at=now)
-            return None
-        seen = as_utc(row.last_seen_at)
-        if idle >= SESSION_TOUCH_EVERY:
-            if not self._update_live_session(id_digest, last_seen_at=now):
-                return None  # ended meanwhile (sign-out, Revoke Access)
-            seen = now
-        client = (
-            single_line(f"{chart.preferred_name or chart.first_name} {chart.last_name}")
-            if chart
-            else ""
-        )
-        assert account.id is not None
-        return ActiveSession(
-            account_id=account.id,
-            chart_id=account.chart_id,
-            csrf_token=row.csrf_token,
-            owner_name=single_line(account.owner_name),
-            email=account.email,
+            return SessionLookup(None, id_digest, "end", now)
+        client = single_line(f"{preferred or first} {last}") if last is not None else ""
+        active = ActiveSession(
+            account_id=int(account_id),
+            chart_id=int(chart_id),
+            csrf_token=str(csrf_token),
+            owner_name=single_line(owner_name or ""),
+            email=str(email),
             client_name=client,
-            for_someone_else=account.related_contact_id is not None,
-            practice_name=practice.name,
-            practice_phone=practice.phone,
-            created_at=as_utc(row.created_at),
+            for_someone_else=related_contact_id is not None,
+            practice_name=str(practice_name or ""),
+            practice_phone=str(practice_phone or ""),
+            created_at=started,
             last_seen_at=seen,
         )
+        touch = "touch" if now - seen >= SESSION_TOUCH_EVERY else None
+        return SessionLookup(active, id_digest, touch, now)
+
+    def settle_session(self, lookup: SessionLookup) -> ActiveSession | None:
+        """The writing half of `session`: end a run-out session, or record the activity of a
+        live one (None when it ended meanwhile: sign-out, Revoke Access)."""
+        if lookup.write == "end" and lookup.now is not None:
+            self._update_live_session(lookup.id_digest, ended_at=lookup.now)
+            return None
+        active = lookup.active
+        if lookup.write == "touch" and active is not None and lookup.now is not None:
+            if not self._update_live_session(lookup.id_digest, last_seen_at=lookup.now):
+                return None
+            return replace(active, last_seen_at=lookup.now)
+        return active
+
+    def _session_row(self, id_digest: str) -> tuple[Any, ...] | None:
+        if self.db.is_sqlite:
+            found = self.db.read_row_sqlite(_SESSION_SQL, {"digest": id_digest})
+            if found is None:
+                return None
+            convert = self.db.datetime_from_sqlite
+            return (convert(found[0]), convert(found[1]), convert(found[2]), *found[3:])
+        with self.db.read_connection() as conn:
+            first = conn.execute(sa.text(_SESSION_SQL), {"digest": id_digest}).first()
+        return None if first is None else tuple(first)
 
     def _update_live_session(self, id_digest: str, **values: datetime) -> bool:
         """Set `values` on the session if it is still live (one conditional UPDATE);

@@ -13,6 +13,7 @@ FORGOT = "/forgot"
 LOGIN = "/login"
 LOGOUT = "/logout"
 PORTAL = "/portal"
+PORTAL_MESSAGES = "/portal/messages"  # the client's threads (+ "/new", "/<id>", "/<id>/withdraw")
 HEALTHZ = "/healthz"
 STATIC = "/static"
 PORTAL_TASKS = "/portal/tasks"  # the client's forms (+ "/<id>": one form)
@@ -53,6 +54,11 @@ def login_path(notice: str | None = None) -> str:
 def task_path(task_id: int) -> str:
     """A signed-in client's form (task) page."""
     return f"{PORTAL_TASKS}/{task_id}"
+
+
+def message_thread_path(thread_id: int) -> str:
+    """A signed-in client's message thread page."""
+    return f"{PORTAL_MESSAGES}/{thread_id}"
 
 
 def register_route() -> str:

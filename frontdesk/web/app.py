@@ -1,5 +1,5 @@
 """The Client Portal web endpoint: the emailed registration link, sign-in, a forgotten password
-(`/forgot`, the emailed `/reset/<token>` link), and the portal page.
+(`/forgot`, the emailed `/reset/<token>` link), the portal home and the client's messages.
 
 `create_web_app(services)` puts the parts together: one module per capability under
 `frontdesk.web.routes` (its route table and handlers), its templates under
@@ -27,7 +27,7 @@ from frontdesk.core import links
 from frontdesk.services import Services
 from frontdesk.web.guard import Guard
 from frontdesk.web.pages import STATIC_DIR, Pages
-from frontdesk.web.routes import health, portal, registration, reset, signin, tasks
+from frontdesk.web.routes import health, messages, portal, registration, reset, signin, tasks
 from frontdesk.web.security import ErrorShield, SecurityHeaders
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -48,10 +48,11 @@ def _allowed_hosts(public_url: str, extra: list[str] | None) -> list[str]:
     return list(dict.fromkeys(h for h in hosts if h))
 
 
-def _routes(web: PortalWeb) -> list[BaseRoute]:
+def _routes(web: PortalWeb, message_routes: messages.MessageRoutes) -> list[BaseRoute]:
     services, pages, guard = web.services, web.pages, web.guard
     return [
-        *portal.routes(pages, guard),
+        *portal.routes(services, pages, guard),
+        *message_routes.routes(),
         *registration.routes(services, pages, guard),
         *signin.routes(services, pages, guard),
         *reset.routes(services, pages, guard),
@@ -75,10 +76,13 @@ def create_web_app(services: Services, *, trusted_hosts: list[str] | None = None
         ),
         Middleware(ErrorShield, error_page=pages.error_page),
     ]
+    message_routes = messages.MessageRoutes(services, pages, web.guard)
     app = Starlette(
-        routes=_routes(web),
+        routes=_routes(web, message_routes),
         middleware=middleware,
         exception_handlers={HTTPException: pages.http_error},
     )
     app.state.web = web
+    # Thread views written behind the page (SQLite; None elsewhere): `serve` closes it.
+    app.state.message_views = message_routes.reads.views
     return app

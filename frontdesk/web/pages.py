@@ -100,6 +100,11 @@ class Pages:
     def practice_name(self) -> str:
         return self._practice[0]
 
+    @property
+    def practice_contact(self) -> tuple[str, str]:
+        """The practice's name and phone as the pages show them now."""
+        return self._practice
+
     def remember_practice(self, name: str, phone: str) -> None:
         self._practice = (name, phone)
 

@@ -100,6 +100,9 @@ def serve(services: Services, host: str = "127.0.0.1", port: int = 8080) -> None
     try:
         server.run()
     finally:
+        views = getattr(app.state, "message_views", None)
+        if views is not None:
+            views.close()  # the thread views still waiting to be written
         outbox.stop()
         if bounces is not None:
             bounces.stop()

@@ -10,9 +10,15 @@ portal page is requested with a signed-in session's cookie (the session is looke
 touched each time). The hello-world is measured before and after the FrontDesk pages; the mean
 is the baseline.
 
+The message pages (issue 13) are requested by a signed-in client whose account holds 1,000
+messages over 200 threads (5 each) and one more thread of 1,000 messages: the list page
+(`GET /portal/messages`, the newest 20 threads of 201) and that long thread's page (`GET
+/portal/messages/<id>`, its newest page; each view marks the thread read and is audited).
+
     python -m tests.benchmarks.bench_web [--seconds 5] [--connections 8] [--quick] [--json]
 
-Target (issue 5): the registration page at least 40% of the hello-world's requests per second.
+Targets: the registration page (issue 5), the message list and a thread page (issue 13) at
+least 40% of the hello-world's requests per second.
 """
 
 from __future__ import annotations
@@ -164,11 +170,57 @@ def _stop(proc_port: tuple[subprocess.Popen[bytes], int]) -> None:
     proc.wait(20)
 
 
-def _prepare(folder: Path) -> tuple[str, str, str]:
+LIST_THREADS = 200  # threads of MESSAGES_EACH messages in the benchmark's account
+MESSAGES_EACH = 5
+LONG_THREAD = 1_000  # messages in its one long thread
+
+
+def _add_messages(services: Any, chart_number: str) -> int:
+    """The signed-in client's 1,000 messages over 200 threads, and a thread of 1,000 (its
+    id), written through the messages service as the web and the desk write them."""
+    from sqlmodel import select
+
+    from store.models import PortalAccount
+
+    with services.db.read() as session:
+        account = session.exec(
+            select(PortalAccount).where(PortalAccount.email == "ben@example.com")
+        ).one()
+    messages = services.messages
+    clock = services.clock
+    for n in range(LIST_THREADS):
+        started = messages.client_start(
+            account.id, account.chart_id, audience="front_desk",
+            subject=f"Question {n:03d} about my appointment", body="Hello,\nA question.",
+        )  # fmt: skip
+        for k in range(1, MESSAGES_EACH):
+            clock.advance(0.001)
+            if k % 2:
+                messages.staff_reply(started.thread_id, body=f"Answer {k}: thank you.")
+            else:
+                messages.client_reply(
+                    account.id, account.chart_id, started.thread_id, body=f"Follow-up {k}."
+                )
+    long = messages.staff_start(chart_number, subject="Our ongoing conversation", body="1")
+    body = "A message of a usual length, with a second line.\nThank you, see you on Thursday."
+    for k in range(2, LONG_THREAD + 1):
+        clock.advance(0.001)
+        if k % 2:
+            messages.staff_reply(long.thread_id, body=f"{k}. {body}")
+        else:
+            messages.client_reply(account.id, account.chart_id, long.thread_id, body=f"{k}. {body}")
+    return int(long.thread_id)
+
+
+def _prepare(folder: Path) -> tuple[str, str, str, int]:
     """A practice, chart C-1001 with a live invitation (its token), and a second chart whose
-    owner registered and signed in (the session id)."""
+    owner registered and signed in (the session id), with its messages (the long thread's
+    id)."""
+    from datetime import UTC, datetime, timedelta
+
     from frontdesk.access.signin import SignInService
     from frontdesk.charts.records import ChartInput
+    from frontdesk.core.clock import FrozenClock
     from frontdesk.services import build_services
     from tests.factories import latest_token, register_chart
     from tests.web.conftest import PASSWORD, make_settings, prepare
@@ -183,12 +235,22 @@ def _prepare(folder: Path) -> tuple[str, str, str]:
     services.invitations.send_invitation("C-2002")
     registered = register_chart(services, "C-2002", password=PASSWORD)
     assert registered.state == "registered", registered
+    services.close()
+    # The messages are written an hour back on a frozen clock (one millisecond apart), so the
+    # session below, on the real clock, is the newest thing in the store.
+    writing = build_services(
+        make_settings(database_url),
+        clock=FrozenClock(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)),
+    )
+    long_thread = _add_messages(writing, "C-2002")
+    writing.close()
+    services = build_services(make_settings(database_url))
     signed_in = SignInService(services.db, services.clock).sign_in(
         "ben@example.com", PASSWORD, client_address="127.0.0.1"
     )
     assert signed_in.ok and signed_in.session_id
     services.close()
-    return database_url, token, signed_in.session_id
+    return database_url, token, signed_in.session_id, long_thread
 
 
 def measure(
@@ -197,7 +259,7 @@ def measure(
     """Measure the servers one after the other; returns the JSON-able results."""
     args = argparse.Namespace(seconds=seconds, connections=connections, max_requests=max_requests)
     with tempfile.TemporaryDirectory() as folder:
-        database_url, token, session_id = _prepare(Path(folder))
+        database_url, token, session_id, long_thread = _prepare(Path(folder))
         hello = _start("hello", database_url)
         try:
             hello_before = _measure(hello, "/", args)
@@ -207,7 +269,10 @@ def measure(
         try:
             register = _measure(portal, f"/register/{token}", args)
             login = _measure(portal, "/login", args)
-            page = _measure(portal, "/portal", args, cookie=f"fd_session={session_id}")
+            cookie = f"fd_session={session_id}"
+            page = _measure(portal, "/portal", args, cookie=cookie)
+            listing = _measure(portal, "/portal/messages", args, cookie=cookie)
+            thread = _measure(portal, f"/portal/messages/{long_thread}", args, cookie=cookie)
         finally:
             _stop(portal)
         hello = _start("hello", database_url)
@@ -222,6 +287,8 @@ def measure(
         "register_page_rps": round(register),
         "login_page_rps": round(login),
         "portal_page_rps": round(page),
+        "messages_list_rps": round(listing),
+        "thread_page_rps": round(thread),
         "ratio": round(register / base, 3),
         "seconds": seconds,
         "connections": connections,
@@ -263,6 +330,26 @@ def run(quick: bool = False, seconds: float | None = None, connections: int = 8)
             r["portal_page_rps"] / base,
             "— (none named)",
             None,
+        ),
+        Result(
+            "web: GET /portal/messages, 201 threads (1 worker)",
+            f"{r['messages_list_rps']:,} req/s",
+            hello,
+            r["messages_list_rps"] / base,
+            f"≥ {TARGET:.2f}× hello-world",
+            r["messages_list_rps"] / base >= TARGET,
+            f"signed in; the newest 20 of {LIST_THREADS + 1} threads, "
+            f"{LIST_THREADS * MESSAGES_EACH + LONG_THREAD:,} messages in the account",
+        ),
+        Result(
+            "web: GET /portal/messages/<id>, 1,000 messages (1 worker)",
+            f"{r['thread_page_rps']:,} req/s",
+            hello,
+            r["thread_page_rps"] / base,
+            f"≥ {TARGET:.2f}× hello-world",
+            r["thread_page_rps"] / base >= TARGET,
+            f"signed in; the newest page of a {LONG_THREAD:,}-message thread, each view "
+            "marked read and audited",
         ),
     ]
     return rows

@@ -59,7 +59,13 @@ NEW_PASSWORD = "violet harbor sunrise kettle"
 # Read at import: the suite's autouse fixture clears FRONTDESK_* variables for each test.
 ARTIFACTS = os.environ.get("FRONTDESK_TEST_ARTIFACTS")
 # Templates that are parts of pages, never a page of their own.
-PARTS = {"shared/base.html", "shared/macros.html"}
+PARTS = {
+    "shared/base.html",
+    "shared/macros.html",
+    "messages/_banner.html",
+    "messages/_body_field.html",
+    "messages/_rows.html",
+}
 
 
 @dataclass(frozen=True)
@@ -265,6 +271,7 @@ def build_catalogue(live: LiveServer, clock: FrozenClock) -> Catalogue:
         signed = post("/login", {"email": "r1@example.com", "password": PASSWORD})
         assert signed.status_code == 303, signed.text
         keep("portal", web.get("/portal"), 200)
+        _message_pages(services, web, keep, post, clock)
         web.cookies.clear()
         keep_task_pages(services, web, keep)
 
@@ -293,6 +300,74 @@ def build_catalogue(live: LiveServer, clock: FrozenClock) -> Catalogue:
                 del services.resets.inspect
     env.get_template = get_template
     return Catalogue(live.url, pages, rendered)
+
+
+def _message_pages(
+    services: Services,
+    web: Any,
+    keep: Callable[[str, Any, int], None],
+    post: Callable[..., Any],
+    clock: FrozenClock,
+) -> None:
+    """The messages pages of the signed-in R-1 (issue 13), in every state."""
+    keep("messages: none yet", web.get("/portal/messages"), 200)
+    keep("messages: compose", web.get("/portal/messages/new"), 200)
+    new = {"audience": "billing", "subject": "About my invoice", "body": "Hello,\nA question."}
+    keep(
+        "messages: compose, field errors",
+        post("/portal/messages", {**new, "subject": "s" * 121, "body": "bell\x07"},
+             form_from="/portal/messages"),
+        400,
+    )  # fmt: skip
+    started = post("/portal/messages", new, form_from="/portal/messages")
+    assert started.status_code == 303, started.text[:300]
+    thread = started.headers["location"].split("?")[0].removeprefix(str(web.base_url))
+    keep(
+        "messages: thread just started (withdraw offered)",
+        web.get(started.headers["location"]),
+        200,
+    )
+    keep(
+        "messages: reply, field errors",
+        post(thread, {"body": "x" * 5001}, form_from=thread),
+        400,
+    )
+    account = services.messages.thread_summary(int(thread.rsplit("/", 1)[1]))
+    clock.advance(60)
+    services.messages.staff_thread(account.id)
+    services.messages.staff_reply(account.id, body="Thank you. <b>Not bold</b>\nSecond line.")
+    refused = post(thread + "/withdraw", {"message_id": ""}, form_from=thread)
+    keep("messages: withdraw refused", web.get(refused.headers["location"]), 200)
+    for n in range(45):
+        clock.advance(1)
+        services.messages.staff_reply(account.id, body=f"Message {n}")
+    long = services.messages.staff_start("R-1", subject="Paperwork", body="Please sign.")
+    keep("messages: list with unread", web.get("/portal/messages"), 200)
+    keep("portal: unread messages", web.get("/portal"), 200)
+    keep("messages: thread, newest page", web.get(thread), 200)
+    keep("messages: thread, older page", web.get(thread + "?page=1"), 200)
+    for n in range(21):
+        clock.advance(1)
+        services.messages.staff_start("R-1", subject=f"Notice {n}", body="x")
+    keep("messages: list, page 2", web.get("/portal/messages?page=2"), 200)
+    emails = post("/portal/messages/emails", {"notices": "off"}, form_from="/portal/messages")
+    keep("messages: emails off", web.get(emails.headers["location"]), 200)
+    services.practice.update_messaging(
+        mode="reply-only", promise="We answer within one business day."
+    )
+    keep("messages: compose, reply-only", web.get("/portal/messages/new"), 200)
+    keep("messages: list, reply-only", web.get("/portal/messages"), 200)
+    keep("messages: thread, reply-only (client-started)", web.get(thread), 200)
+    keep("messages: thread, reply-only (practice-started)",
+         web.get(f"/portal/messages/{long.thread_id}"), 200)  # fmt: skip
+    services.practice.update_messaging(mode="off")
+    keep("messages: list, off", web.get("/portal/messages"), 200)
+    keep("messages: compose, off", web.get("/portal/messages/new"), 200)
+    keep("messages: thread, off", web.get(thread), 200)
+    keep("portal: messaging off", web.get("/portal"), 200)
+    keep("messages: another chart's thread (404)", web.get("/portal/messages/999999"), 404)
+    services.practice.update_messaging(mode="on", promise="")
+    clock.advance(30)
 
 
 @pytest.fixture(scope="module")

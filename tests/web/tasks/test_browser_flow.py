@@ -99,7 +99,9 @@ def test_new_chart_to_reviewed_phq9_in_a_real_browser(
         page.get_by_role("heading", name="Welcome, Leo").wait_for()
         shots.take("1-portal")
 
-        page.get_by_role("link", name="Forms to complete (4)").click()
+        tile = page.locator(".tile-link", has_text="Forms and tasks")
+        assert tile.locator(".tile-count").inner_text() == "4 to complete"
+        tile.click()
         page.get_by_role("heading", name="Your forms").wait_for()
         shots.take("2-list")
         page.get_by_role("link", name="Intake questionnaire").click()
