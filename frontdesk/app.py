@@ -163,12 +163,14 @@ class FrontDeskApp(App[None]):
         assert self._open_services_with is not None
         try:
             services = self._open_services_with()
-            _prepare_search(services)
-            _settle_heap()
         except (StoreError, ConfigError) as exc:
             self.post_message(self.ServicesFailed(str(exc)))
             return
+        # The first page now; the search's other statements are built while it is read and
+        # drawn (typing waits for none of them), then start-up's objects are settled.
         self.post_message(self.ServicesOpened(services))
+        _prepare_search(services)
+        _settle_heap()
 
     @on(ServicesOpened)
     def _services_opened(self, event: ServicesOpened) -> None:
