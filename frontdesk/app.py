@@ -30,6 +30,7 @@ from screens.actions import (
     ActionFinished,
     ActionKind,
     ActionRequested,
+    BulkRequested,
     ChartChanged,
     Deliver,
     DeliveryUnavailable,
@@ -167,12 +168,14 @@ class FrontDeskApp(App[None]):
         assert self._open_services_with is not None
         try:
             services = self._open_services_with()
-            _prepare_search(services)
-            _settle_heap()
         except (StoreError, ConfigError) as exc:
             self.post_message(self.ServicesFailed(str(exc)))
             return
+        # The first page now; the search's other statements are built while it is read and
+        # drawn (typing waits for none of them), then start-up's objects are settled.
         self.post_message(self.ServicesOpened(services))
+        _prepare_search(services)
+        _settle_heap()
 
     @on(ServicesOpened)
     def _services_opened(self, event: ServicesOpened) -> None:
@@ -250,6 +253,22 @@ class FrontDeskApp(App[None]):
             exit_on_error=False,
         )
         self._requests[worker] = request
+
+    @on(BulkRequested)
+    def _run_bulk(self, event: BulkRequested) -> None:
+        """A confirmed bulk action: its progress, then its summary (screens/bulk_*.py)."""
+        from screens.bulk_progress import BulkOutcome, BulkProgress
+        from screens.bulk_summary import BulkSummary
+
+        if self._services is None:
+            return
+
+        def finished(outcome: BulkOutcome | None) -> None:
+            if outcome is not None:
+                self.push_screen(BulkSummary(outcome))
+
+        run = self.services.invitations.run_bulk
+        self.push_screen(BulkProgress(event.plan, run, self._resolve_delivery), finished)
 
     @on(ActionFinished)
     def _action_finished(self, event: ActionFinished) -> None:
@@ -380,6 +399,21 @@ class FrontDeskApp(App[None]):
             yield SystemCommand(
                 "Back to the chart list", "Close this chart  (Esc)", screen.action_back
             )
+        if isinstance(screen, ChartBrowser):
+            from frontdesk.access.outcomes import BulkAction
+            from frontdesk.desk.wording import bulk_title
+
+            bulk_helps = {
+                BulkAction.RESEND_EXPIRED: "A new link for every Expired chart  (^g on Expired)",
+                BulkAction.RESEND_LOCKED: "A new link for every Locked chart  (^g on Locked)",
+                BulkAction.INVITE_WITHOUT_ACCESS: (
+                    "Invite every chart with No Portal Access  (^g on No Portal Access)"
+                ),
+            }
+            for action, help_text in bulk_helps.items():
+                yield SystemCommand(
+                    bulk_title(action), help_text, partial(screen.start_bulk, action)
+                )
         if self.demo is not None:
             yield SystemCommand(
                 "Demo mailbox",

@@ -22,7 +22,7 @@ from frontdesk.access.rules import PortalAction, PortalStatus, refusal
 from screens.display import PracticeView, local_time
 
 if TYPE_CHECKING:  # the database layer is imported when the services open, not at start
-    from frontdesk.access.outcomes import ActionOutcome
+    from frontdesk.access.outcomes import ActionOutcome, BulkPlan
     from frontdesk.charts.records import ContactInput
     from frontdesk.desk.views import ChartSummary
     from frontdesk.services import Services
@@ -223,6 +223,14 @@ class ActionRequested(Message):
     def __init__(self, request: DeskRequest) -> None:
         super().__init__()
         self.request = request
+
+
+class BulkRequested(Message):
+    """A screen asks the app to run a confirmed bulk action (screens.bulk_progress)."""
+
+    def __init__(self, plan: BulkPlan) -> None:
+        super().__init__()
+        self.plan = plan
 
 
 class ActionFinished(Message):

@@ -28,6 +28,7 @@ from screens.safe_text import template
 from screens.widgets import DataLine, DataStatic
 
 if TYPE_CHECKING:  # the database layer loads when the services open, not at start
+    from frontdesk.access.outcomes import BulkAction, BulkPlan
     from frontdesk.desk.views import ChartSummary
     from frontdesk.services import Services
 
@@ -93,6 +94,16 @@ class ChartBrowser(Screen[None]):
         Binding("escape", "leave_search", "To the results", show=False),
         Binding("q", "app.quit", "Quit", id="browser.quit"),
         Binding("f5", "refresh", "Refresh", show=False, id="browser.refresh"),
+        # One key, the bulk action of the worklist shown (check_action); ctrl, so it works
+        # from the search box too (not ctrl+b: tmux's prefix).
+        Binding("ctrl+g", "bulk('expired')", "Resend all expired", id="browser.bulk_expired"),
+        Binding("ctrl+g", "bulk('locked')", "Resend all locked", id="browser.bulk_locked"),
+        Binding(
+            "ctrl+g",
+            "bulk('no_portal_access')",
+            "Invite all without access",
+            id="browser.bulk_invite",
+        ),
     ]
 
     class PageLoaded(Message):
@@ -394,6 +405,7 @@ class ChartBrowser(Screen[None]):
         self.query_state = BrowserQuery(self.query_state.text, status, 0)
         self.total = None
         self._load()
+        self.refresh_bindings()  # the bulk action's key follows the worklist
 
     @on(ChartTable.PageEdge)
     def _page_edge(self, event: ChartTable.PageEdge) -> None:
@@ -448,6 +460,40 @@ class ChartBrowser(Screen[None]):
 
     def action_refresh(self) -> None:
         self._reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "bulk":  # shown on its own worklist only; dimmed until the store is open
+            if parameters != (self.query_state.status,):
+                return False
+            return True if self.services is not None else None
+        return True
+
+    def action_bulk(self, status: str) -> None:
+        from screens.bulk_confirm import BULK_ACTIONS
+
+        self.start_bulk(BULK_ACTIONS[status])
+
+    def start_bulk(self, action: BulkAction) -> None:
+        """A bulk action (from its key or the command palette): its whole worklist shown,
+        then its confirmation; once confirmed, the app runs it (screens/bulk_*.py)."""
+        from functools import partial
+
+        from screens.actions import BulkRequested
+        from screens.bulk_confirm import BulkConfirm, read_plan_view
+
+        if self.services is None:
+            self.app.bell()
+            return
+        status = action.statuses[0].value
+        if self.query_state != BrowserQuery("", status, 0):
+            self.show_worklist(status)
+
+        def confirmed(plan: BulkPlan | None) -> None:
+            if plan is not None:
+                self.app.post_message(BulkRequested(plan))
+
+        read = partial(read_plan_view, self.services, action)
+        self.app.push_screen(BulkConfirm(action, read), confirmed)
 
     def action_open_chart(self) -> None:
         from screens.chart_screen import ChartScreen  # loaded on first use, not at start

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import make_msgid
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -37,7 +36,7 @@ from frontdesk.core.config import Settings
 from frontdesk.core.emails import InvalidEmail, mask_email, normalize_email
 from frontdesk.core.text import single_line
 from frontdesk.mail import compose
-from frontdesk.mail.dsn import new_bounce_tag
+from frontdesk.mail.queue import outbox_row
 from frontdesk.practice import PRACTICE_ID
 from store.models import (
     INVITATION_LIVE,
@@ -278,29 +277,15 @@ def prepare_send(
         "locked_at": None,
         "ended_at": None,
     }
-    # As mail.queue.queue_email writes it: the Message-ID is made once, here.
-    domain = (settings.mail_from or "frontdesk.invalid").rpartition("@")[2] or "frontdesk.invalid"
-    outbox = {
-        "kind": kind,
-        "chart_id": facts.chart_id,
-        "invitation_id": None,
-        "to_address": recipient,
-        "to_name": single_line(owner.name),
-        "subject": message.subject,
-        "body_text": message.text,
-        "body_html": message.html,
-        "message_id": make_msgid(domain=domain),
-        "bounce_tag": new_bounce_tag(),
-        "state": OUTBOX_PENDING,
-        "attempts": 0,
-        "created_at": now,
-        "next_attempt_at": now,
-        "lease_until": None,
-        "lease_owner": None,
-        "first_failure_at": None,
-        "last_error": None,
-        "sent_at": None,
-    }
+    outbox = outbox_row(
+        settings,
+        message,
+        kind=kind,
+        now=now,
+        to_address=recipient,
+        to_name=owner.name,
+        chart_id=facts.chart_id,
+    )  # the invitation id is filled in once the invitations are inserted
     action = "invitation resent" if resend else "invitation sent"
     return Send(facts, recipient, invitation, outbox, audit_row(facts, action, actor, now))
 

@@ -60,5 +60,5 @@ def add_yes(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="JSON output for scripts")
+def add_json(parser: argparse.ArgumentParser, help: str = "JSON output for scripts") -> None:
+    parser.add_argument("--json", action="store_true", help=help)

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from frontdesk.access.outcomes import BulkAction
 from frontdesk.access.rules import STATUS_FILTERS, PortalStatus
 from frontdesk.cli.args import add_json, add_yes, command, group
+from frontdesk.cli.bulk import run_bulk
 from frontdesk.cli.context import CliContext, UsageError, cell, iso
 from frontdesk.cli.display import (
     delivery_detail,
@@ -20,18 +22,14 @@ from frontdesk.cli.display import (
     iter_charts,
     new_link_expiry,
     owner_label,
-    plural,
-    queued_note,
     queued_sentence,
-    queued_tail,
     status_text,
     write_json_stream,
 )
 from frontdesk.core.text import single_line
-from frontdesk.desk.wording import action_sentence, skip_reason_words
+from frontdesk.desk.wording import action_sentence
 
 if TYPE_CHECKING:
-    from frontdesk.access.outcomes import BulkResult
     from frontdesk.cli.args import Commands
     from frontdesk.desk.search import ChartSearch
     from frontdesk.desk.views import ChartSummary
@@ -60,6 +58,7 @@ def register(commands: Commands) -> None:
         help="go-live: invite every chart with a valid email and no portal access",
     )
     add_yes(p)
+    add_json(p, "with --all-without-access: the result as JSON (sent, skipped, failed)")
 
     p = command(
         invites, "resend", cmd_invites_resend, "send a new link; earlier links stop working"
@@ -70,6 +69,7 @@ def register(commands: Commands) -> None:
         "--include-locked", action="store_true", help="with --all-expired: locked ones too"
     )
     add_yes(p)
+    add_json(p, "with --all-expired: the result as JSON (sent, skipped, failed)")
 
     p = command(
         invites,
@@ -155,32 +155,23 @@ def cmd_invites_list(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _bulk_summary(ctx: CliContext, result: BulkResult, noun: str) -> int:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for header in ("Chart", "Result", "Reason"):
-        table.add_column(header)
-    for number in result.done:
-        table.add_row(cell(number), cell("queued"), cell(""))
-    for number, reason in result.skipped:
-        table.add_row(cell(number), cell("skipped"), cell(skip_reason_words(reason)))
-    if result.done or result.skipped:
-        ctx.stdout.print(table)
-    done, skipped = len(result.done), len(result.skipped)
-    if not done:
-        ctx.say(f"Nothing queued, {skipped:,} skipped.")
-    elif not skipped:
-        ctx.say(f"{plural(done, noun)} queued{queued_tail(ctx, done)}.")
-    else:
-        ctx.say(f"{plural(done, noun)} queued, {skipped:,} skipped. {queued_note(ctx, done)}")
-    return 0
-
-
 def _chart_arg(args: argparse.Namespace, flag_set: bool, flag: str) -> str | None:
     if flag_set and args.chart:
         raise UsageError(f"give either CHART or {flag}, not both")
     if not flag_set and not args.chart:
         raise UsageError(f"give a CHART (or {flag})")
+    if not flag_set and args.json:
+        raise UsageError(f"--json goes with {flag}")
     return None if flag_set else str(args.chart)
+
+
+def _nothing_to_do(ctx: CliContext, args: argparse.Namespace, sentence: str) -> int:
+    """A bulk action that finds no chart: the sentence, or (--json) the empty result."""
+    if args.json:
+        ctx.print_json({"sent": [], "skipped": [], "failed": []})
+    else:
+        ctx.say(sentence)
+    return 0
 
 
 def cmd_invites_send(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -189,14 +180,17 @@ def cmd_invites_send(args: argparse.Namespace, ctx: CliContext) -> int:
     if number is None:
         count = services.search.count_charts(status=PortalStatus.NO_PORTAL_ACCESS.value)
         if not count:
-            ctx.say("Every chart already has an invitation or portal access; nothing to send.")
-            return 0
+            return _nothing_to_do(
+                ctx,
+                args,
+                "Every chart already has an invitation or portal access; nothing to send.",
+            )
         ctx.confirm(
             f"Send portal invitations to the {count:,} chart(s) without portal access? Each "
             f"owner with a valid email gets a link that expires {new_link_expiry(ctx)}.",
             assume_yes=args.yes,
         )
-        return _bulk_summary(ctx, services.invitations.send_all_without_access(), "invitation")
+        return run_bulk(ctx, BulkAction.INVITE_WITHOUT_ACCESS, as_json=args.json, noun="invitation")
     chart = services.views.chart(number)
     ctx.confirm(
         f"Send a portal invitation to {_who(chart)}? The link expires {new_link_expiry(ctx)}.",
@@ -217,18 +211,20 @@ def cmd_invites_resend(args: argparse.Namespace, ctx: CliContext) -> int:
         count = sum(services.search.count_charts(status=s) for s in statuses)
         which = "expired or locked" if args.include_locked else "expired"
         if not count:
-            ctx.say(f"No chart has an {which} invitation; nothing to resend.")
-            return 0
+            return _nothing_to_do(
+                ctx, args, f"No chart has an {which} invitation; nothing to resend."
+            )
         ctx.confirm(
             f"Resend the invitations of the {count:,} chart(s) with an {which} invitation? "
             f"Their earlier links stop working; the new links expire {new_link_expiry(ctx)}.",
             assume_yes=args.yes,
         )
-        return _bulk_summary(
-            ctx,
-            services.invitations.resend_all_expired(include_locked=args.include_locked),
-            "new invitation",
+        action = (
+            BulkAction.RESEND_EXPIRED_AND_LOCKED
+            if args.include_locked
+            else BulkAction.RESEND_EXPIRED
         )
+        return run_bulk(ctx, action, as_json=args.json, noun="new invitation")
     if args.include_locked:
         raise UsageError("--include-locked goes with --all-expired")
     chart = services.views.chart(number)

@@ -97,3 +97,28 @@ _SKIP_WORDS = {
 def skip_reason_words(reason: str) -> str:
     """Why a bulk action left a chart alone, for staff (`SkipReason` values)."""
     return _SKIP_WORDS.get(str(reason), str(reason).replace("_", " "))
+
+
+_FAILURE_WORDS = {
+    "database": "the database refused its changes (nothing of it was kept)",
+    "busy": "the database stayed busy with other work; run the action again",
+    "error": "an unexpected error (details are in the log; nothing of it was kept)",
+}
+
+
+def bulk_failure_words(kind: str) -> str:
+    """Why a chart of a bulk action failed, for staff (`FailureKind` values)."""
+    return _FAILURE_WORDS.get(str(kind), str(kind).replace("_", " "))
+
+
+_BULK_TITLES = {
+    "invite_without_access": "Invite all without access",
+    "resend_expired": "Resend all expired",
+    "resend_locked": "Resend all locked",
+    "resend_expired_and_locked": "Resend all expired and locked",
+}
+
+
+def bulk_title(action: str) -> str:
+    """A bulk action's name as staff see it ("Resend all expired"; `BulkAction` values)."""
+    return _BULK_TITLES.get(str(action), str(action).replace("_", " ").capitalize())

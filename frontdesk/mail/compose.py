@@ -63,9 +63,11 @@ class MessageError(FrontDeskError, ValueError):
     """An outbox row cannot become a safe email (bad header value, no sender address)."""
 
 
+@lru_cache(maxsize=64)
 def format_expiry(expires_at: datetime, timezone: str) -> str:
     """'Thursday, December 3 at 4:00 PM EST' in the practice's time zone (with its
-    abbreviation: a client may read the email in another zone)."""
+    abbreviation: a client may read the email in another zone). Cached: a bulk action's
+    links all expire at the same moment."""
     local = as_utc(expires_at).astimezone(zone_named(timezone))
     hour = local.strftime("%I").lstrip("0") or "12"
     zone = local.tzname() or "UTC"
@@ -181,6 +183,13 @@ _CALL_WITH_PHONE = "If you did not expect this email, call {practice_name} at {p
 _CALL_NO_PHONE = "If you did not expect this email, contact {practice_name}."
 
 
+@lru_cache(maxsize=64)
+def parsed_body(text: str) -> Body:
+    """`Body.parse(text)`, parsed once per text: the built-in bodies and a practice's template
+    are the same for every email (a bulk action composes thousands). Bodies are immutable."""
+    return Body.parse(text)
+
+
 def _values(
     practice: Practice,
     *,
@@ -241,7 +250,7 @@ def _default(
     without_phone: str,
 ) -> ComposedEmail:
     tail = with_phone if values["practice_phone"] else without_phone
-    body = Body.parse(template.replace("%s", tail) if "%s" in template else template)
+    body = parsed_body(template.replace("%s", tail) if "%s" in template else template)
     return _compose(
         practice,
         subject=subject,
@@ -277,7 +286,7 @@ def invitation_email(
                 practice,
                 subject=render_line(practice.template_subject, practice, INVITATION_SUBJECT),
                 header=render_line(practice.template_header_name, practice, practice.name or ""),
-                body=Body.parse(_template_with_forms_line(practice.template_body, forms_waiting)),
+                body=parsed_body(_template_with_forms_line(practice.template_body, forms_waiting)),
                 values=values,
                 button="Set up my account",
             )

@@ -15,6 +15,7 @@ import html
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from frontdesk.core.errors import FrontDeskError
 from frontdesk.core.text import single_line
@@ -169,17 +170,30 @@ class Body:
     def text(self, values: Mapping[str, str]) -> str:
         return "\n\n".join(render_text(p, values).strip() for p in self.paragraphs) + "\n"
 
+    @cached_property
+    def _html_paragraphs(self) -> tuple[tuple[Part, ...] | None, ...]:
+        """Each paragraph with its literals escaped once (None: the link alone, a button)."""
+        return tuple(
+            None
+            if self._is_link_only(paragraph)
+            else tuple(
+                html.escape(part, quote=True) if isinstance(part, str) else part
+                for part in paragraph
+            )
+            for paragraph in self.paragraphs
+        )
+
     def html_blocks(self, values: Mapping[str, str], *, button: str) -> str:
         """The paragraphs as HTML; every literal and value is escaped."""
         blocks = []
-        for paragraph in self.paragraphs:
-            if self._is_link_only(paragraph):
+        for paragraph in self._html_paragraphs:
+            if paragraph is None:
                 blocks.append(button_html(values["link"], button))
                 continue
             pieces = []
             for part in paragraph:
                 if isinstance(part, str):
-                    pieces.append(html.escape(part, quote=True))
+                    pieces.append(part)  # escaped when the body was parsed
                 elif part.name == "link":
                     safe = html.escape(values["link"], quote=True)
                     pieces.append(f'<a href="{safe}">{safe}</a>')
