@@ -32,7 +32,7 @@ def register(commands: Commands) -> None:
 
 
 def outbox_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    from frontdesk.mail.outbox import list_outbox
+    from frontdesk.mail.outbox_list import list_outbox
 
     items = list_outbox(ctx.services().db, limit=max(1, args.limit))
     if args.json:

@@ -15,12 +15,8 @@ from sqlmodel import select
 
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
-from frontdesk.mail.outbox import (
-    MailNotConfigured,
-    list_outbox,
-    reduce_body,
-    retry_delay,
-)
+from frontdesk.mail.outbox import MailNotConfigured, reduce_body, retry_delay
+from frontdesk.mail.outbox_list import list_outbox
 from frontdesk.services import Services
 from store.models import (
     OUTBOX_CANCELLED,
