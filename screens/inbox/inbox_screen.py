@@ -18,6 +18,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
@@ -35,7 +36,7 @@ from screens.inbox.wording import (
     kind_label,
 )
 from screens.safe_text import cell, template
-from screens.widgets import DataLine
+from screens.widgets import DataLine, DataStatic
 
 if TYPE_CHECKING:
     from frontdesk.desk.inbox import InboxCounts, InboxPage, InboxRow
@@ -117,10 +118,11 @@ class InboxTable(DataTable[Text]):
         if width != self._width or not self.columns:
             self._width = width
             self.clear(columns=True)
-            subject = max(12, width - 1 - 14 - (1 + 16 + 7 + 10 + 5 + 6))
+            client = 16 + min(14, max(0, width - 80) // 3)  # wider screens: longer names
+            subject = max(12, width - 1 - 14 - (1 + client + 7 + 10 + 5 + 6))
             for label, size in (
                 ("", 1),
-                ("Client", 16),
+                ("Client", client),
                 ("Subject", subject),
                 ("Kind", 7),
                 ("For", 10),
@@ -235,6 +237,7 @@ class InboxScreen(Screen[None]):
             yield Label("State", classes="filter-label")
             yield _select(STATE_CHOICES, "open", "inbox-state")
         yield InboxTable(id="inbox-items")
+        yield DataStatic(id="inbox-empty")
         yield DataLine("Reading the inbox…", id="inbox-summary")
         yield Footer()
 
@@ -351,18 +354,26 @@ class InboxScreen(Screen[None]):
         filtered = query.text.strip() or query.kind or query.audience or query.state != "open"
         self.set_class(not shown, "-empty")
         if not shown:
+            empty = self.query_one("#inbox-empty", DataStatic)
             if query.text.strip():
-                summary.show(template("No items match “$text”.", text=query.text.strip()))
+                empty.show(template("No items match “$text”.", text=query.text.strip()))
             elif filtered:
-                summary.show("No items under these filters.")
+                empty.show("No items under these filters.")
             else:
-                summary.show("Nothing is waiting for the desk. New portal messages show here.")
+                empty.show(
+                    Content(
+                        "Nothing is waiting for the desk.\n"
+                        "New portal messages from clients show here within seconds."
+                    )
+                )
+            summary.show("0 items" + (" under these filters" if filtered else ""))
             return
         first, last = query.offset + 1, query.offset + shown
         total = self.total or shown
         noun = "item" if total == 1 else "items"
+        scope = " under these filters" if filtered else ""
         more = "  (↓ at the end: next page)" if last < total else ""
-        summary.show(f"{first:,}–{last:,} of {total:,} {noun}{more}")
+        summary.show(f"{first:,}–{last:,} of {total:,} {noun}{scope}{more}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event)

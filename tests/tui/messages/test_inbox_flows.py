@@ -12,7 +12,7 @@ from screens.chart_screen import ChartScreen
 from screens.inbox.inbox_screen import InboxScreen, InboxTable
 from screens.inbox.message_dialogs import ComposeDialog, ReplyDialog
 from screens.inbox.thread_screen import ThreadScreen
-from screens.widgets import DataLine
+from screens.widgets import DataLine, DataStatic
 from store.models import InboxCloseReason, InboxState, ThreadState
 from tests.factories import ACTIVE, EXPIRING, NO_ACCESS
 from tests.tui.conftest import AppFactory, open_chart, settle
@@ -100,8 +100,8 @@ async def test_inbox_open_reply_and_the_client_reads_the_reply(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, InboxScreen) and inbox_subjects(app) == []
-        summary = app.screen.query_one("#inbox-summary", DataLine).visual.plain
-        assert summary.startswith("Nothing is waiting for the desk")
+        empty = app.screen.query_one("#inbox-empty", DataStatic).visual.plain
+        assert empty.startswith("Nothing is waiting for the desk.")
 
 
 async def test_reply_dialog_shows_the_count_and_errors_in_the_dialog(
