@@ -300,15 +300,32 @@ class FrontDeskApp(App[None]):
             return
         await self.push_screen(MailboxScreen(self.demo, refresh_interval=self.refresh_interval))
 
+    async def action_portal_inbox(self) -> None:
+        """Open the Portal inbox (or go back to it, when it is open under this screen)."""
+        from screens.inbox.inbox_screen import InboxScreen
+
+        if self._services is None:
+            self.bell()  # the store is still opening
+            return
+        if any(isinstance(screen, InboxScreen) for screen in self.screen_stack):
+            while not isinstance(self.screen, InboxScreen):
+                await self.pop_screen()
+            return
+        await self.push_screen(InboxScreen(self.services, refresh_interval=self.refresh_interval))
+
     def action_refresh(self) -> None:
         from screens.chart_screen import ChartScreen  # loaded when first opened, not at start
 
         screen = self.screen
         if isinstance(screen, ChartBrowser | ChartScreen):
             screen.action_refresh()
+        elif callable(refresh := getattr(screen, "action_refresh", None)):
+            refresh()  # the Portal inbox and a message thread
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from screens.chart.messages_panel import PortalMessagesPanel
         from screens.chart_screen import ChartScreen
+        from screens.inbox.thread_screen import ThreadScreen
 
         if isinstance(screen, ChartScreen):
             yield SystemCommand(
@@ -344,6 +361,11 @@ class FrontDeskApp(App[None]):
                 "Remove the contact highlighted in the list  (del on the contact list)",
                 screen.action_remove_contact,
             )
+            yield SystemCommand(
+                "New portal message",
+                "Write to the client on the Client Portal  (n on the Portal messages list)",
+                screen.query_one(PortalMessagesPanel).action_new_message,
+            )
             helps = {
                 ActionKind.RESEND: "Email a new 7-day link; older links stop working",
                 ActionKind.REVOKE: "End portal access and open portal sessions",
@@ -364,6 +386,17 @@ class FrontDeskApp(App[None]):
                 "The emails the demo sent, with their links  (Ctrl+O)",
                 self.action_demo_mailbox,
             )
+        if isinstance(screen, ThreadScreen):
+            yield SystemCommand("Reply", "Reply to this thread  (r)", screen.action_reply)
+            yield SystemCommand(
+                "Mark done", "Close the inbox item; the thread too  (d)", screen.action_done
+            )
+            yield SystemCommand("Open chart", "This client's chart  (o)", screen.action_open_chart)
+        yield SystemCommand(
+            "Portal inbox",
+            "Messages and everything else from the portal that needs the desk  (^t)",
+            self.action_portal_inbox,
+        )
         yield SystemCommand(
             "Search charts", "Find a chart by name, chart number or email  (/)", self.action_search
         )

@@ -85,6 +85,8 @@ class ChartBrowser(Screen[None]):
         Binding("slash", "focus_search", "Search", id="browser.search", priority=True),
         Binding("enter", "open_chart", "Open chart", id="browser.open"),
         Binding("escape", "leave_search", "To the results", show=False),
+        # ctrl: works from the search box too (the app opens the inbox, or goes back to it)
+        Binding("ctrl+t", "app.portal_inbox", "Inbox", id="browser.inbox"),
         Binding("q", "app.quit", "Quit", id="browser.quit"),
         Binding("f5", "refresh", "Refresh", show=False, id="browser.refresh"),
     ]

@@ -34,6 +34,7 @@ from screens.actions import (
     menu_items,
 )
 from screens.change_owner_dialog import ChangeOwnerDialog
+from screens.chart.messages_panel import PortalMessagesPanel
 from screens.chart_overview import OWNER_REMOVE_REASON, ChartOverview, ContactList
 from screens.confirm_dialog import (
     activate_dialog,
@@ -135,6 +136,12 @@ class ChartScreen(Screen[None]):
                 VerticalScroll(id="communications-scroll"),
             ):
                 yield ClientPortalPanel(id="client-portal")
+                yield PortalMessagesPanel(
+                    self.services,
+                    self.chart_number,
+                    refresh_interval=self.refresh_interval,
+                    id="portal-messages",
+                )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -1,0 +1,473 @@
+"""The Portal inbox: every item that needs the desk (new messages, threads awaiting the
+practice; later issues add forms and requests), urgent first, then unread, then the longest
+waiting. Type to filter (client, chart number, email, subject); pick a kind, an audience and a
+state; ↑/↓ move, Enter opens. Living data: the store's inbox stamp is read every second and
+the page re-read when it changed, so a message sent on the web shows within two seconds.
+
+Reads run in thread workers that never touch widgets; results come back as messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from time import monotonic
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import Reactive
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select
+from textual.worker import Worker, get_current_worker
+
+from screens.errors import report_worker_failure, toast
+from screens.inbox.wording import (
+    AUDIENCE_CHOICES,
+    KIND_CHOICES,
+    STATE_CHOICES,
+    audience_label,
+    elapsed,
+    kind_label,
+)
+from screens.safe_text import cell, template
+from screens.widgets import DataLine, DataStatic
+
+if TYPE_CHECKING:
+    from frontdesk.desk.inbox import InboxCounts, InboxPage, InboxRow
+    from frontdesk.services import Services
+
+PAGE_SIZE = 50  # items read per page
+AGES_EVERY = 30.0  # seconds: re-read an unchanged page now and then, so ages move on
+
+Stamp = tuple[int, datetime | None]
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """What the inbox shows: filter text, kind, audience, state ("" = any) and page offset."""
+
+    text: str = ""
+    kind: str = ""
+    audience: str = ""
+    state: str = "open"
+    offset: int = 0
+
+
+class FilterInput(Input):
+    """The filter box: typing filters; ↑/↓ and PgUp/PgDn move in the list; Enter opens."""
+
+    # A fixed-size box that scrolls its own text: a keystroke needs a repaint, not a layout.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "screen.open_item", "Open", id="inbox.open"),
+        Binding("down", "screen.cursor(1)", "Next item", show=False),
+        Binding("up", "screen.cursor(-1)", "Previous item", show=False),
+        Binding("pagedown", "screen.page(1)", "Next page", show=False),
+        Binding("pageup", "screen.page(-1)", "Previous page", show=False),
+    ]
+
+
+class InboxTable(DataTable[Text]):
+    """The items, one row each; ↓ on the last row / ↑ on the first asks for the next /
+    previous page (`PageEdge`)."""
+
+    class PageEdge(Message):
+        def __init__(self, direction: int) -> None:
+            super().__init__()
+            self.direction = direction
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.items: tuple[InboxRow, ...] = ()
+        self._width = 0
+        self._rows: list[tuple[object, ...]] = []
+
+    @property
+    def highlighted(self) -> InboxRow | None:
+        if not self.items or not 0 <= self.cursor_row < len(self.items):
+            return None
+        return self.items[self.cursor_row]
+
+    def show_items(self, items: tuple[InboxRow, ...], now: datetime, *, at_end: bool) -> None:
+        """Show `items` (the cursor stays on the item it was on, if still listed)."""
+        current = self.highlighted
+        rows = [_row_values(item, now) for item in items]
+        if rows == self._rows and self.columns and self._width == self.size.width:
+            self.items = items
+            return
+        self.items = items
+        self._rows = rows
+        self._fill()
+        if at_end and items:
+            self.move_cursor(row=len(items) - 1, animate=False)
+        elif current is not None:
+            for index, item in enumerate(items):
+                if item.id == current.id:
+                    self.move_cursor(row=index, animate=False)
+                    break
+
+    def _fill(self) -> None:
+        width = self.size.width
+        if width != self._width or not self.columns:
+            self._width = width
+            self.clear(columns=True)
+            client = 16 + min(14, max(0, width - 80) // 3)  # wider screens: longer names
+            subject = max(12, width - 1 - 14 - (1 + client + 7 + 10 + 5 + 6))
+            for label, size in (
+                ("", 1),
+                ("Client", client),
+                ("Subject", subject),
+                ("Kind", 7),
+                ("For", 10),
+                ("Age", 5),
+                ("Waited", 6),
+            ):
+                self.add_column(label, width=size, key=label or "mark")
+        else:
+            self.clear()
+        widths = [column.width for column in self.ordered_columns]
+        for item, values in zip(self.items, self._rows, strict=True):
+            style = "bold" if item.unread else ""
+            mark = "!" if item.urgent else ("●" if item.unread else "")
+            self.add_row(
+                cell(mark, "bold" if item.urgent else ""),
+                *(
+                    cell(value, style, width=size)
+                    for value, size in zip(values[1:], widths[1:], strict=True)
+                ),
+                key=str(item.id),
+            )
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width and self.items:
+            self._fill()
+
+    def action_cursor_down(self) -> None:
+        if self.items and self.cursor_row >= len(self.items) - 1:
+            self.post_message(self.PageEdge(1))
+            return
+        super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.cursor_row <= 0:
+            self.post_message(self.PageEdge(-1))
+            return
+        super().action_cursor_up()
+
+
+def _row_values(item: InboxRow, now: datetime) -> tuple[object, ...]:
+    return (
+        item.id,
+        item.client_name,
+        item.subject,
+        kind_label(item.kind),
+        audience_label(item.audience),
+        elapsed(item.created_at, now),
+        elapsed(item.waiting_since, now) if item.state == "open" else "—",
+    )
+
+
+class InboxScreen(Screen[None]):
+    """The Portal inbox. Type to filter, Tab to the kind / audience / state filters and the
+    list, Enter opens an item, Escape goes back."""
+
+    AUTO_FOCUS = "#inbox-filter"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="inbox.back"),
+        Binding("enter", "open_item", "Open", id="inbox.open"),
+        Binding("slash", "focus_filter", "Filter", priority=True, id="inbox.filter"),
+        Binding("f5", "refresh", "Refresh", show=False, id="inbox.refresh"),
+    ]
+
+    class Loaded(Message):
+        def __init__(
+            self,
+            query: InboxQuery,
+            page: InboxPage,
+            counts: InboxCounts | None,
+            stamp: Stamp,
+            now: datetime,
+            at_end: bool,
+        ) -> None:
+            super().__init__()
+            self.query = query
+            self.page = page
+            self.counts = counts
+            self.stamp = stamp
+            self.now = now
+            self.at_end = at_end
+
+    class LoadFailed(Message):
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, services: Services, *, refresh_interval: float = 1.0) -> None:
+        super().__init__()
+        self.services = services
+        self.refresh_interval = refresh_interval
+        self.query_state = InboxQuery()
+        self.shown_query: InboxQuery | None = None
+        self.total: int | None = None
+        self.counts: InboxCounts | None = None
+        self._stamp: Stamp | None = None
+        self._read_at = 0.0
+        self._typed_at = 0.0
+        self._last_error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield FilterInput(
+            placeholder="Filter: client, chart number, email or subject  (/)",
+            id="inbox-filter",
+            compact=True,
+        )
+        with Horizontal(id="inbox-filters"):
+            yield Label("Kind", classes="filter-label")
+            yield _select(KIND_CHOICES, "", "inbox-kind")
+            yield Label("For", classes="filter-label")
+            yield _select(AUDIENCE_CHOICES, "", "inbox-audience")
+            yield Label("State", classes="filter-label")
+            yield _select(STATE_CHOICES, "open", "inbox-state")
+        yield InboxTable(id="inbox-items")
+        yield DataStatic(id="inbox-empty")
+        yield DataLine("Reading the inbox…", id="inbox-summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Portal inbox"
+        self.sub_title = ""
+        self._load()
+        self.set_interval(self.refresh_interval, self._tick, name="inbox refresh")
+
+    # ------------------------------------------------------------------ loading
+
+    def _load(self, *, at_end: bool = False, typing: bool = False) -> None:
+        self._read(self.query_state, at_end, not typing)
+
+    @work(thread=True, exclusive=True, group="inbox-page", exit_on_error=False)
+    def _read(self, query: InboxQuery, at_end: bool, with_counts: bool) -> None:
+        self._fetch(query, at_end, with_counts)
+
+    def _fetch(self, query: InboxQuery, at_end: bool, with_counts: bool) -> None:
+        """Read a page (on a worker's thread) and post it, or why it could not be read."""
+        from frontdesk.core.errors import FrontDeskError
+        from store.db import StoreError
+
+        worker = get_current_worker()
+        try:
+            page = self.services.inbox.items(
+                kind=query.kind or None,
+                audience=query.audience or None,
+                state=query.state or None,
+                search=query.text,
+                limit=PAGE_SIZE,
+                offset=query.offset,
+            )
+            counts = self.services.inbox.counts() if with_counts else None
+            stamp = self.services.inbox.stamp()
+            now = self.services.clock.now()
+        except (FrontDeskError, StoreError) as exc:
+            self.post_message(self.LoadFailed(str(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Loaded(query, page, counts, stamp, now, at_end))
+
+    @work(thread=True, exclusive=True, group="inbox-page", exit_on_error=False)
+    def _poll(self, query: InboxQuery, known: Stamp | None, ages_due: bool) -> None:
+        """Living data: re-read the page when anything in the inbox changed (or its ages
+        are due), else nothing."""
+        from frontdesk.core.errors import FrontDeskError
+        from store.db import StoreError
+
+        try:
+            stamp = self.services.inbox.stamp()
+        except (FrontDeskError, StoreError) as exc:
+            self.post_message(self.LoadFailed(str(exc)))
+            return
+        if stamp != known or ages_due:
+            self._fetch(query, False, True)
+
+    def _busy(self) -> bool:
+        return any(
+            worker.node is self and worker.group == "inbox-page" and not worker.is_finished
+            for worker in self.app.workers
+        )
+
+    def _tick(self) -> None:
+        if not self.is_current or self._busy():
+            return
+        if monotonic() - self._typed_at < self.refresh_interval:
+            return  # the desk is typing: its own reads are fresher than a refresh
+        self._poll(self.query_state, self._stamp, monotonic() - self._read_at > AGES_EVERY)
+
+    def on_screen_resume(self) -> None:
+        if self.shown_query is not None:
+            self._load()  # back from a thread: it may have been answered or marked done
+
+    @on(Loaded)
+    def _loaded(self, event: Loaded) -> None:
+        if event.query != self.query_state:
+            return  # an older query; a newer one is on its way
+        self._last_error = None
+        page = event.page
+        if not page.items and event.query.offset > 0:
+            self.query_state = replace(event.query, offset=0)
+            self._load()
+            return
+        self._stamp = event.stamp
+        self._read_at = monotonic()
+        self.total = page.total
+        if event.counts is not None:
+            self.counts = event.counts
+            self._show_counts()
+        self.query_one(InboxTable).show_items(page.items, event.now, at_end=event.at_end)
+        self.shown_query = event.query
+        self._show_summary()
+
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
+        if event.error != self._last_error:
+            toast(self, event.error, title="Could not read the inbox", severity="error")
+        self._last_error = event.error
+
+    def _show_counts(self) -> None:
+        counts = self.counts
+        if counts is None:
+            return
+        parts = [f"{counts.open:,} open", f"{counts.unread:,} unread"]
+        if counts.urgent:
+            parts.append(f"{counts.urgent:,} urgent")
+        self.sub_title = " · ".join(parts)
+
+    def _show_summary(self) -> None:
+        query = self.query_state
+        shown = len(self.query_one(InboxTable).items)
+        summary = self.query_one("#inbox-summary", DataLine)
+        filtered = query.text.strip() or query.kind or query.audience or query.state != "open"
+        self.set_class(not shown, "-empty")
+        if not shown:
+            empty = self.query_one("#inbox-empty", DataStatic)
+            if query.text.strip():
+                empty.show(template("No items match “$text”.", text=query.text.strip()))
+            elif filtered:
+                empty.show("No items under these filters.")
+            else:
+                empty.show(
+                    Content(
+                        "Nothing is waiting for the desk.\n"
+                        "New portal messages from clients show here within seconds."
+                    )
+                )
+            summary.show("0 items" + (" under these filters" if filtered else ""))
+            return
+        first, last = query.offset + 1, query.offset + shown
+        total = self.total or shown
+        noun = "item" if total == 1 else "items"
+        scope = " under these filters" if filtered else ""
+        more = "  (↓ at the end: next page)" if last < total else ""
+        summary.show(f"{first:,}–{last:,} of {total:,} {noun}{scope}{more}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_failure(self, event)
+
+    # ------------------------------------------------------------------ input
+
+    @on(Input.Changed, "#inbox-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        self.query_state = replace(self.query_state, text=event.value, offset=0)
+        self._typed_at = monotonic()
+        self._load(typing=True)
+
+    @on(Select.Changed)
+    def _filter_picked(self, event: Select.Changed) -> None:
+        field = {"inbox-kind": "kind", "inbox-audience": "audience", "inbox-state": "state"}.get(
+            event.select.id or ""
+        )
+        if field is None:
+            return
+        value = "" if event.value is Select.NULL else str(event.value)
+        if getattr(self.query_state, field) == value:
+            return
+        self.query_state = replace(self.query_state, offset=0, **{field: value})
+        self._load()
+
+    @on(InboxTable.PageEdge)
+    def _page_edge(self, event: InboxTable.PageEdge) -> None:
+        query = self.query_state
+        shown = len(self.query_one(InboxTable).items)
+        if event.direction > 0:
+            if self.total is None or query.offset + shown >= self.total:
+                return
+            self.query_state = replace(query, offset=query.offset + PAGE_SIZE)
+            self._load()
+        elif query.offset > 0:
+            self.query_state = replace(query, offset=max(0, query.offset - PAGE_SIZE))
+            self._load(at_end=True)
+
+    @on(DataTable.RowSelected, "#inbox-items")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_item()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_focus_filter(self) -> None:
+        box = self.query_one("#inbox-filter", Input)
+        self.set_focus(box)
+        box.select_all()
+
+    def action_cursor(self, step: int) -> None:
+        table = self.query_one(InboxTable)
+        if step > 0:
+            table.action_cursor_down()
+        else:
+            table.action_cursor_up()
+
+    def action_page(self, step: int) -> None:
+        table = self.query_one(InboxTable)
+        if step > 0:
+            table.action_page_down()
+        else:
+            table.action_page_up()
+
+    def action_refresh(self) -> None:
+        self._load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_open_item(self) -> None:
+        from screens.inbox.thread_screen import ThreadScreen
+
+        item = self.query_one(InboxTable).highlighted
+        if item is None:
+            self.app.bell()
+            return
+        if item.kind != "message":
+            toast(self, f"{kind_label(item.kind)} items open from their own screen.")
+            return
+        self.app.push_screen(
+            ThreadScreen(
+                self.services,
+                item.source_id,
+                refresh_interval=self.refresh_interval,
+            )
+        )
+
+
+def _select(choices: tuple[tuple[str, str], ...], value: str, id: str) -> Select[str]:
+    return Select(
+        [(label, key) for key, label in choices],
+        value=value,
+        allow_blank=False,
+        compact=True,
+        id=id,
+    )
