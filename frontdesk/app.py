@@ -313,6 +313,15 @@ class FrontDeskApp(App[None]):
             return
         await self.push_screen(InboxScreen(self.services, refresh_interval=self.refresh_interval))
 
+    def action_new_chart(self) -> None:
+        """The New chart form (screens/new_chart.py); the new chart opens once created."""
+        from screens.new_chart import open_new_chart
+
+        if self._services is None:
+            self.bell()  # the store is still opening
+            return
+        open_new_chart(self, self.services)
+
     def action_refresh(self) -> None:
         from screens.chart_screen import ChartScreen  # loaded when first opened, not at start
 
@@ -378,6 +387,11 @@ class FrontDeskApp(App[None]):
                     action_label(kind), help_text, partial(screen.request_action, kind)
                 )
             yield SystemCommand(
+                "Assign forms",
+                "Assign a form or a package (intake, consent, PHQ-9, GAD-7)  (f)",
+                screen.action_assign_forms,
+            )
+            yield SystemCommand(
                 "Back to the chart list", "Close this chart  (Esc)", screen.action_back
             )
         if self.demo is not None:
@@ -386,6 +400,7 @@ class FrontDeskApp(App[None]):
                 "The emails the demo sent, with their links  (Ctrl+O)",
                 self.action_demo_mailbox,
             )
+        yield from _task_commands(screen)
         if isinstance(screen, ThreadScreen):
             yield SystemCommand("Reply", "Reply to this thread  (r)", screen.action_reply)
             yield SystemCommand(
@@ -398,6 +413,11 @@ class FrontDeskApp(App[None]):
             self.action_portal_inbox,
         )
         yield SystemCommand(
+            "New chart",
+            "Add a client: demographics, Chart Owner, invitation, forms package  (^n)",
+            self.action_new_chart,
+        )
+        yield SystemCommand(
             "Search charts", "Find a chart by name, chart number or email  (/)", self.action_search
         )
         for status, label in STATUS_FILTERS:
@@ -407,6 +427,22 @@ class FrontDeskApp(App[None]):
                 partial(self.show_worklist, status),
             )
         yield from super().get_system_commands(screen)
+
+
+def _task_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
+    """The task view's actions in the palette (screens/tasks/task_screen.py)."""
+    from screens.tasks.task_screen import TaskScreen
+
+    if isinstance(screen, TaskScreen):
+        yield SystemCommand("Mark reviewed", "A submitted form; closes its item  (r)",
+                            screen.action_review)  # fmt: skip
+        yield SystemCommand("Return to client", "With a reason they read  (t)",
+                            screen.action_return_task)  # fmt: skip
+        yield SystemCommand("Cancel form", "Before the client sends it  (x)",
+                            screen.action_cancel_task)  # fmt: skip
+        yield SystemCommand("Acknowledge urgent item", "Record that you saw it  (a)",
+                            screen.action_acknowledge)  # fmt: skip
+        yield SystemCommand("Open chart", "This client's chart  (o)", screen.action_open_chart)
 
 
 def _prepare_search(services: Services) -> None:

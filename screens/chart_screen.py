@@ -35,6 +35,7 @@ from screens.actions import (
 )
 from screens.change_owner_dialog import ChangeOwnerDialog
 from screens.chart.messages_panel import PortalMessagesPanel
+from screens.chart.tasks_panel import ChartTasksPanel
 from screens.chart_overview import OWNER_REMOVE_REASON, ChartOverview, ContactList
 from screens.confirm_dialog import (
     activate_dialog,
@@ -79,6 +80,7 @@ class ChartScreen(Screen[None]):
         Binding("c", "communications", "Communications", id="chart.communications"),
         Binding("p", "toggle_portal", "Portal", id="chart.portal"),
         Binding("full_stop", "menu", "⋮ Menu", key_display=".", id="chart.menu"),
+        Binding("f", "assign_forms", "Forms", show=False, id="chart.assign_forms"),
         # Out of the footer so the keys above (and the demo's ^o) fit 80 columns; they still
         # work and are listed in the key panel and the command palette.
         Binding("slash", "app.search", "Search", show=False, id="chart.search"),
@@ -136,6 +138,12 @@ class ChartScreen(Screen[None]):
                 VerticalScroll(id="communications-scroll"),
             ):
                 yield ClientPortalPanel(id="client-portal")
+                yield ChartTasksPanel(
+                    self.services,
+                    self.chart_number,
+                    refresh_interval=self.refresh_interval,
+                    id="chart-tasks",
+                )
                 yield PortalMessagesPanel(
                     self.services,
                     self.chart_number,
@@ -276,6 +284,10 @@ class ChartScreen(Screen[None]):
             panel.collapsed = False
         else:
             panel.collapsed = not panel.collapsed
+
+    def action_assign_forms(self) -> None:  # the Forms section asks, confirms, runs
+        self._show_communications()
+        self.query_one(ChartTasksPanel).action_assign()
 
     def action_menu(self) -> None:
         if self.chart is None or self.busy:
@@ -486,7 +498,9 @@ class ChartScreen(Screen[None]):
 
 
 # Actions that need the chart loaded and no request running.
-_NEEDS_CHART = frozenset({"menu", "edit", "add_contact", "edit_contact", "remove_contact"})
+_NEEDS_CHART = frozenset(
+    {"menu", "edit", "add_contact", "edit_contact", "remove_contact", "assign_forms"}
+)
 
 
 class _Confirmed:

@@ -166,7 +166,7 @@ def _row_values(item: InboxRow, now: datetime) -> tuple[object, ...]:
     return (
         item.id,
         item.client_name,
-        item.subject,
+        ("URGENT · " if item.urgent and item.acknowledged_at is None else "") + item.subject,
         kind_label(item.kind),
         audience_label(item.audience),
         elapsed(item.created_at, now),
@@ -450,6 +450,11 @@ class InboxScreen(Screen[None]):
         item = self.query_one(InboxTable).highlighted
         if item is None:
             self.app.bell()
+            return
+        if item.kind == "task":  # a submitted form: its task view (screens/tasks/)
+            from screens.tasks.task_screen import open_inbox_item
+
+            open_inbox_item(self.app, self.services, item, refresh_interval=self.refresh_interval)
             return
         if item.kind != "message":
             toast(self, f"{kind_label(item.kind)} items open from their own screen.")

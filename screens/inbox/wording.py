@@ -17,7 +17,7 @@ THREAD_STATE_LABELS = {
 ITEM_STATE_LABELS = {"open": "Open", "done": "Done"}
 
 # The inbox's filter choices: (value passed to the service, label); "" means any.
-KIND_CHOICES = (("", "All kinds"), ("message", "Messages"))
+KIND_CHOICES = (("", "All kinds"), ("message", "Messages"), ("task", "Forms"))
 AUDIENCE_CHOICES = (("", "All audiences"), *tuple(AUDIENCE_LABELS.items()))
 STATE_CHOICES = (("open", "Open"), ("done", "Done"), ("", "Open and done"))
 
