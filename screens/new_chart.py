@@ -88,9 +88,12 @@ class NewChartDialog(ModalScreen["NewChartResult | None"]):
     class Warned(Message):
         """New email warnings (by field); nothing was written."""
 
-        def __init__(self, warnings: dict[str, list[EmailWarning]]) -> None:
+        def __init__(
+            self, warnings: dict[str, list[EmailWarning]], *, on_create: bool = False
+        ) -> None:
             super().__init__()
             self.warnings = warnings
+            self.on_create = on_create  # Create was pressed: its field takes the focus
 
     class Refused(Message):
         """A value was refused: `message` belongs at `field` (None: the form)."""
@@ -234,7 +237,7 @@ class NewChartDialog(ModalScreen["NewChartResult | None"]):
         from store.db import StoreError
 
         try:
-            warnings = self.check_email(email)
+            warnings = _worth_saying(field, self.check_email(email))
         except (FrontDeskError, StoreError):
             return  # only advice; Create checks again and says what went wrong
         if warnings:
@@ -294,14 +297,12 @@ class NewChartDialog(ModalScreen["NewChartResult | None"]):
             if new.owner is not None:
                 emails["owner_email"] = new.owner.email
             for field, email in emails.items():
-                if (
-                    email
-                    and email.strip().lower() not in warned
-                    and (found := self.check_email(email))
-                ):
+                if not email or email.strip().lower() in warned:
+                    continue
+                if found := _worth_saying(field, self.check_email(email)):
                     fresh[field] = found
             if fresh:
-                self.post_message(self.Warned(fresh))
+                self.post_message(self.Warned(fresh, on_create=True))
                 return
             result = self.create(new)
         except InvalidInput as refused:
@@ -339,7 +340,7 @@ class NewChartDialog(ModalScreen["NewChartResult | None"]):
             sentences.append("Create again to keep it.")
             self._show(field, " ".join(sentences), warning=True)
             first = first or field
-        if first is not None and self.busy is False and self.focused is None:
+        if first is not None and event.on_create:
             self.field_input(first).focus()
 
     @on(Refused)
@@ -375,6 +376,14 @@ def _error_place(field: str | None) -> str | None:
     if field in FIELD_NAMES or field == "package":
         return field
     return None
+
+
+def _worth_saying(field: str, warnings: list[EmailWarning]) -> list[EmailWarning]:
+    """The warnings the desk is shown for a field: for the owner's (a parent's) address only
+    a probable typo; a parent who owns several children's charts is usual."""
+    if field == "email":
+        return warnings
+    return [warning for warning in warnings if warning.kind == "probable_typo"]
 
 
 def _other_chart_sentence(warning: EmailWarning, *, owner: bool) -> str:

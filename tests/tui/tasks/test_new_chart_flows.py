@@ -209,3 +209,28 @@ async def test_probable_typo_is_pointed_out_once(make_app: AppFactory, seeded_ur
         await settle(pilot)
         assert await wait_until(pilot, lambda: isinstance(app.screen, ChartScreen), 5)
     assert app.services.views.chart("C-2004").email == "lee@gmial.com"
+
+
+async def test_a_typo_is_pointed_out_on_leaving_the_field(
+    make_app: AppFactory, seeded_url: str
+) -> None:
+    """Said as soon as the desk tabs on; Ctrl+S then keeps the address as typed."""
+    app = make_app(seeded_url)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_form(pilot)
+        await fill(
+            pilot,
+            chart_number="C-2005",
+            first_name="Ivy",
+            last_name="Ng",
+            date_of_birth="1970-07-07",
+            email="ivy@yaho.com",
+        )
+        await pilot.press("tab")
+        await settle(pilot)
+        assert field_error(app, "email").startswith("Did you mean ivy@yahoo.com?")
+        assert app.screen.query_one("#field-phone", Input).has_focus  # focus not taken back
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ChartScreen), 5)
+    assert app.services.views.chart("C-2005").email == "ivy@yaho.com"
