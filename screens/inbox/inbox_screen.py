@@ -12,6 +12,7 @@ import asyncio
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
 
@@ -83,6 +84,12 @@ class FilterInput(Input):
 class InboxTable(DataTable[Text]):
     """The items, one row each; ↓ on the last row / ↑ on the first asks for the next /
     previous page (`PageEdge`)."""
+
+    # A page with another number of rows changes the table's virtual size, which a
+    # ScrollView declares a layout change: the whole screen would be laid out again on such a
+    # keystroke. The table keeps its size and its scroll bar's gutter (the stylesheet:
+    # `scrollbar-gutter: stable`), so a repaint is enough.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     class PageEdge(Message):
         def __init__(self, direction: int) -> None:
@@ -211,7 +218,7 @@ class InboxScreen(Screen[None]):
     class Counted(Message):
         """How many items match `query` (all pages), and the open inbox's counts."""
 
-        def __init__(self, query: InboxQuery, total: int, counts: InboxCounts) -> None:
+        def __init__(self, query: InboxQuery, total: int, counts: InboxCounts | None) -> None:
             super().__init__()
             self.query = query
             self.total = total
@@ -292,13 +299,13 @@ class InboxScreen(Screen[None]):
             self._count_timer.stop()
             self._count_timer = None
         if typing:
-            self._count_timer = self.set_timer(COUNT_AFTER, self._count)
+            self._count_timer = self.set_timer(COUNT_AFTER, partial(self._count, typed=True))
         else:
             self._count()
 
-    def _count(self) -> None:
+    def _count(self, *, typed: bool = False) -> None:
         self._count_timer = None
-        self._read_count(replace(self.query_state, offset=0))
+        self._read_count(replace(self.query_state, offset=0), self._index, typed)
 
     @work(exclusive=True, group="inbox-page", exit_on_error=False)
     async def _show_when_read(
@@ -313,20 +320,25 @@ class InboxScreen(Screen[None]):
             self._loaded(self.Loaded(query, items, stamp, now, at_end))
 
     @work(thread=True, exclusive=True, group="inbox-count", exit_on_error=False)
-    def _read_count(self, query: InboxQuery) -> None:
+    def _read_count(self, query: InboxQuery, index: OpenIndex | None, typed: bool) -> None:
+        """Count the matches (typed words over the open items: in the index) and, unless
+        this is the count after typing, the open inbox's counts for the title."""
         from frontdesk.core.errors import FrontDeskError
         from store.db import StoreError
 
         worker = get_current_worker()
         try:
-            total = self.services.inbox.items(
-                kind=query.kind or None,
-                audience=query.audience or None,
-                state=query.state or None,
-                search=query.text,
-                limit=1,
-            ).total
-            counts = self.services.inbox.counts()
+            if index is not None and query.state == "open" and query.text.strip():
+                total = index.count(kind=query.kind, audience=query.audience, search=query.text)
+            else:
+                total = self.services.inbox.items(
+                    kind=query.kind or None,
+                    audience=query.audience or None,
+                    state=query.state or None,
+                    search=query.text,
+                    limit=1,
+                ).total
+            counts = None if typed else self.services.inbox.counts()
         except (FrontDeskError, StoreError) as exc:
             self.post_message(self.LoadFailed(str(exc)))
             return
@@ -413,8 +425,9 @@ class InboxScreen(Screen[None]):
 
     @on(Counted)
     def _counted(self, event: Counted) -> None:
-        self.counts = event.counts
-        self._show_counts()
+        if event.counts is not None:
+            self.counts = event.counts
+            self._show_counts()
         if event.query == replace(self.query_state, offset=0):
             self.total = event.total
             self._show_summary()

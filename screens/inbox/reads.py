@@ -15,8 +15,10 @@ All read only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from frontdesk.core.text import search_key
@@ -83,23 +85,24 @@ class OpenIndex:
     entries: tuple[Entry, ...]
     stamp: Stamp  # the inbox's stamp when it was read
 
-    def match(self, *, kind: str, audience: str, search: str, limit: int, offset: int) -> list[int]:
-        """The ids of one page of matches, in inbox order: each word of `search` in the
-        chart's search text or the subject, as `PortalInbox.items` matches them."""
+    def _matches(self, kind: str, audience: str, search: str) -> Iterator[int]:
+        """The ids of the matches in inbox order: each word of `search` in the chart's
+        search text or the subject, as `PortalInbox.items` matches them."""
         words = search_key(search).split()
-        found: list[int] = []
-        skip = offset
         for item_id, item_kind, item_audience, chart_text, subject in self.entries:
             if (kind and item_kind != kind) or (audience and item_audience != audience):
                 continue
             if all(word in chart_text or word in subject for word in words):
-                if skip:
-                    skip -= 1
-                    continue
-                found.append(item_id)
-                if len(found) >= limit:
-                    break
-        return found
+                yield item_id
+
+    def match(self, *, kind: str, audience: str, search: str, limit: int, offset: int) -> list[int]:
+        """The ids of one page of matches."""
+        found = self._matches(kind, audience, search)
+        return list(islice(found, max(0, offset), max(0, offset) + max(1, limit)))
+
+    def count(self, *, kind: str, audience: str, search: str) -> int:
+        """How many items match."""
+        return sum(1 for _ in self._matches(kind, audience, search))
 
 
 def open_index(services: Services) -> OpenIndex:

@@ -33,6 +33,9 @@ def test_the_screens_reads_match_the_service(
     services = app.services
     index = open_index(services)
     assert index.stamp == services.inbox.stamp()
+    assert index.count(kind=kind, audience=audience, search=search) == (
+        services.inbox.items(kind=kind or None, audience=audience or None, search=search).total
+    )
     for offset in (0, 1):
         expected = services.inbox.items(
             kind=kind or None, audience=audience or None, search=search, limit=2, offset=offset
