@@ -99,6 +99,44 @@ def parse_audiences(value: str | Iterable[str]) -> tuple[MessageAudience, ...]:
     return tuple(found)
 
 
+def messaging_changes(
+    *,
+    mode: MessagingMode | str | None = None,
+    promise: str | None = None,
+    audiences: str | Iterable[str] | None = None,
+    notify_email: str | None = None,
+) -> dict[str, str | None]:
+    """The practice columns that these messaging settings would set, checked and cleaned
+    (InvalidInput naming the field otherwise); None arguments are left out."""
+    wanted: dict[str, str | None] = {}
+    if mode is not None:
+        try:
+            wanted["messaging"] = MessagingMode(mode).value
+        except ValueError:
+            known = ", ".join(m.value for m in MessagingMode)
+            raise InvalidInput(f"Messaging must be one of {known}.", "messaging") from None
+    if promise is not None:
+        wanted["message_promise"] = (
+            fields.clean_text(
+                promise,
+                "message_promise",
+                "The message promise",
+                required=False,
+                limit=MESSAGE_PROMISE_LIMIT,
+            )
+            or None
+        )
+    if audiences is not None:
+        wanted["message_audiences"] = ",".join(a.value for a in parse_audiences(audiences))
+    if notify_email is not None:
+        wanted["message_notify_email"] = (
+            fields.email_or_error(notify_email, "message_notify_email")
+            if notify_email.strip()
+            else None
+        )
+    return wanted
+
+
 class PracticeSettings:
     """Reads and changes of the practice row."""
 
@@ -200,37 +238,15 @@ class PracticeSettings:
     ) -> MessagingSettings:
         """Change the messaging settings (None leaves one as it is; "" clears the promise or
         the notification address). Audited, one row naming what changed."""
-        if mode is not None:
-            try:
-                mode = MessagingMode(mode)
-            except ValueError:
-                known = ", ".join(m.value for m in MessagingMode)
-                raise InvalidInput(f"Messaging must be one of {known}.", "messaging") from None
-        if promise is not None:
-            promise = fields.clean_text(
-                promise, "message_promise", "The message promise", required=False,
-                limit=MESSAGE_PROMISE_LIMIT,
-            )  # fmt: skip
-        audience_text = None
-        if audiences is not None:
-            audience_text = ",".join(a.value for a in parse_audiences(audiences))
-        if notify_email is not None and notify_email.strip() != "":
-            notify_email = fields.email_or_error(notify_email, "message_notify_email")
+        wanted = messaging_changes(
+            mode=mode, promise=promise, audiences=audiences, notify_email=notify_email
+        )
 
         def work(session: Session) -> MessagingSettings:
             now = self.clock.now()
             practice = session.get(Practice, PRACTICE_ID)
             if practice is None:
                 raise InvalidInput("Set the practice up first (its name).", "name")
-            wanted: dict[str, str | None] = {}
-            if mode is not None:
-                wanted["messaging"] = mode
-            if promise is not None:
-                wanted["message_promise"] = promise or None
-            if audience_text is not None:
-                wanted["message_audiences"] = audience_text
-            if notify_email is not None:
-                wanted["message_notify_email"] = notify_email.strip() or None
             changes = [key for key, value in wanted.items() if getattr(practice, key) != value]
             for key, value in wanted.items():
                 setattr(practice, key, value)

@@ -12,16 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from frontdesk import audit
 from frontdesk.core.clock import Clock, as_utc
-from frontdesk.core.errors import NotFound
+from frontdesk.core.errors import InvalidInput, NotFound
 from frontdesk.core.text import search_key
 from frontdesk.portal import inbox_items
-from frontdesk.portal.message_steps import close_thread
+from frontdesk.portal.message_steps import close_thread, is_row_id
 from store.db import Database
 from store.models import (
     Chart,
@@ -115,14 +116,10 @@ class PortalInbox:
         """A page of items in inbox order under the filters (state None: every state)."""
         with self.db.read() as session:
             where = _filters(kind, audience, state, search)
-            total = int(
-                session.exec(
-                    select(sa.func.count())
-                    .select_from(InboxItem)
-                    .join(Chart, col(Chart.id) == InboxItem.chart_id)
-                    .where(*where)
-                ).one()
-            )
+            counting = select(sa.func.count()).select_from(InboxItem)
+            if search.strip():  # only a search needs the chart (its names) to count
+                counting = counting.join(Chart, col(Chart.id) == InboxItem.chart_id)
+            total = int(session.exec(counting.where(*where)).one())
             rows = session.exec(
                 select(InboxItem, Chart.chart_number, Chart.first_name, Chart.last_name)
                 .join(Chart, col(Chart.id) == InboxItem.chart_id)
@@ -226,11 +223,11 @@ def _filters(
 ) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = []
     if state:
-        where.append(col(InboxItem.state) == InboxState(state))
+        where.append(col(InboxItem.state) == _member(InboxState, state, "state"))
     if kind:
-        where.append(col(InboxItem.kind) == InboxKind(kind))
+        where.append(col(InboxItem.kind) == _member(InboxKind, kind, "kind"))
     if audience:
-        where.append(col(InboxItem.audience) == MessageAudience(audience))
+        where.append(col(InboxItem.audience) == _member(MessageAudience, audience, "audience"))
     words = search_key(search).split()
     for word in words:
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -243,7 +240,21 @@ def _filters(
     return where
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+def _member(enum: type[E], value: str, field: str) -> E:
+    """`value` as a member of `enum`, or InvalidInput naming the filter."""
+    try:
+        return enum(value)
+    except ValueError:
+        known = ", ".join(member.value for member in enum)
+        raise InvalidInput(f"Unknown {field} {value!r}; use {known}.", field) from None
+
+
 def _locked(session: Session, item_id: int) -> InboxItem:
+    if not is_row_id(item_id):
+        raise NotFound(f"No inbox item {item_id}.")
     query = select(InboxItem).where(InboxItem.id == item_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
@@ -254,6 +265,8 @@ def _locked(session: Session, item_id: int) -> InboxItem:
 
 
 def _item_row(session: Session, item_id: int) -> InboxRow:
+    if not is_row_id(item_id):
+        raise NotFound(f"No inbox item {item_id}.")
     found = session.exec(
         select(InboxItem, Chart.chart_number, Chart.first_name, Chart.last_name)
         .join(Chart, col(Chart.id) == InboxItem.chart_id)

@@ -12,6 +12,8 @@ from sqlmodel import Session, col, select
 
 from frontdesk.core.clock import as_utc
 from frontdesk.core.errors import NotFound
+from frontdesk.portal import inbox_items
+from frontdesk.portal.message_notices import NOTICE_DELAY
 from frontdesk.portal.message_results import (
     MessageRefused,
     MessageSent,
@@ -24,6 +26,7 @@ from frontdesk.portal.message_results import (
 from frontdesk.practice import MessagingSettings, practice_row
 from store.models import (
     Chart,
+    InboxKind,
     MessageAudience,
     MessageAuthor,
     MessageThread,
@@ -32,6 +35,15 @@ from store.models import (
     PortalMessage,
     ThreadState,
 )
+
+MAX_ROW_ID = 2**31 - 1  # an INTEGER key on PostgreSQL
+MAX_PER_PAGE = 1_000  # threads or messages in one page, whatever a caller asks
+
+
+def is_row_id(value: int) -> bool:
+    """Whether `value` can be a row's id at all (a guessed 99999999999 is simply not found,
+    never a database error)."""
+    return 0 < value <= MAX_ROW_ID
 
 
 def enabled(account: PortalAccount | None) -> bool:
@@ -59,6 +71,8 @@ def client_thread(
 ) -> MessageThread:
     """The account's own thread; any other (another chart's, another owner's, none) is
     NotFound, the same answer whatever the reason."""
+    if not is_row_id(thread_id):
+        raise NotFound("No such message thread.")
     query = select(MessageThread).where(
         MessageThread.id == thread_id,
         MessageThread.account_id == account.id,
@@ -73,6 +87,8 @@ def client_thread(
 
 
 def staff_thread(session: Session, thread_id: int, *, lock: bool = False) -> MessageThread:
+    if not is_row_id(thread_id):
+        raise NotFound(f"No message thread {thread_id}.")
     query = select(MessageThread).where(MessageThread.id == thread_id)
     if lock and session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
@@ -155,7 +171,7 @@ def thread_page(
     page: int,
     per_page: int,
 ) -> ThreadPage:
-    per_page = max(1, per_page)
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     rows = session.exec(
@@ -181,7 +197,7 @@ def thread_view(
     can_reply: bool,
     withdrawable: int | None,
 ) -> ThreadView:
-    per_page = max(1, per_page)
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
     total = int(
         session.exec(select(sa.func.count()).where(PortalMessage.thread_id == thread.id)).one()
     )
@@ -257,22 +273,6 @@ def withdrawable(session: Session, thread: MessageThread, account_id: int | None
     return last.id
 
 
-def waiting_since(session: Session, thread: MessageThread) -> datetime | None:
-    """When the client's oldest message the practice has not answered was written (the
-    first live client message after the newest live practice message), or None."""
-    assert thread.id is not None
-    answered = last_live(session, thread.id, author=MessageAuthor.STAFF)
-    query = select(sa.func.min(PortalMessage.created_at)).where(
-        PortalMessage.thread_id == thread.id,
-        PortalMessage.author == MessageAuthor.CLIENT,
-        col(PortalMessage.withdrawn_at).is_(None),
-    )
-    if answered is not None:
-        query = query.where(col(PortalMessage.created_at) >= answered.created_at)
-    first = session.exec(query).one()
-    return as_utc(first) if first is not None else None
-
-
 def recount(session: Session, thread: MessageThread) -> None:
     """After a withdrawal: the live count, the newest client message and the state again
     from what is left (nothing left: closed)."""
@@ -311,3 +311,69 @@ def close_thread(session: Session, thread_id: int, *, now: datetime) -> None:
         .values(state=ThreadState.CLOSED, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def add_client_message(
+    session: Session,
+    thread: MessageThread,
+    account: PortalAccount,
+    body: str,
+    now: datetime,
+) -> PortalMessage:
+    """Step: a client message in the thread; the thread's inbox item opens, or is
+    refreshed as unread."""
+    assert thread.id is not None
+    message = PortalMessage(
+        thread_id=thread.id,
+        author=MessageAuthor.CLIENT,
+        author_account_id=account.id,
+        body=body,
+        created_at=now,
+    )
+    session.add(message)
+    thread.message_count += 1
+    thread.last_client_message_at = now
+    thread.last_activity_at = now
+    thread.updated_at = now
+    session.add(thread)
+    session.flush()
+    # A new item waits from now (a thread that waited already has its open item, which
+    # keeps the time it has waited since).
+    inbox_items.open_item(
+        session, kind=InboxKind.MESSAGE, source_id=thread.id, chart_id=thread.chart_id,
+        subject=thread.subject, audience=thread.audience, waiting_since=now, now=now,
+    )  # fmt: skip
+    return message
+
+
+def add_staff_message(
+    session: Session,
+    thread: MessageThread,
+    account: PortalAccount,
+    body: str,
+    now: datetime,
+    actor: str,
+) -> PortalMessage:
+    """Step: a staff message in the thread, now answered and read by the practice; the
+    client's content-free email falls due in 10 minutes (if they take them)."""
+    assert thread.id is not None
+    message = PortalMessage(
+        thread_id=thread.id,
+        author=MessageAuthor.STAFF,
+        author_staff=actor[:100],
+        body=body,
+        created_at=now,
+    )
+    session.add(message)
+    thread.state = ThreadState.ANSWERED
+    thread.message_count += 1
+    thread.last_practice_message_at = now
+    thread.last_activity_at = now
+    thread.updated_at = now
+    thread.practice_last_read_at = now  # writing in it, the practice has read it
+    thread.practice_last_read_by = actor[:100]
+    if account.message_notices and thread.client_notice_due_at is None:
+        thread.client_notice_due_at = now + NOTICE_DELAY
+    session.add(thread)
+    session.flush()
+    return message

@@ -24,7 +24,7 @@ from frontdesk.charts.lookup import chart_by_number
 from frontdesk.core.clock import Clock, as_utc
 from frontdesk.core.config import Settings
 from frontdesk.portal import inbox_items
-from frontdesk.portal.message_notices import NOTICE_DELAY, queue_practice_notice
+from frontdesk.portal.message_notices import queue_practice_notice
 from frontdesk.portal.message_results import (
     ClientMessaging,
     MessageRefused,
@@ -37,6 +37,8 @@ from frontdesk.portal.message_results import (
 )
 from frontdesk.portal.message_rules import checked_body, checked_new_thread
 from frontdesk.portal.message_steps import (
+    add_client_message,
+    add_staff_message,
     chart_number_of,
     client_account,
     client_may_reply,
@@ -53,7 +55,6 @@ from frontdesk.portal.message_steps import (
     thread_counts,
     thread_page,
     thread_view,
-    waiting_since,
     withdrawable,
 )
 from frontdesk.practice import messaging_settings, practice_row
@@ -66,7 +67,6 @@ from store.models import (
     MessageAuthor,
     MessageThread,
     PortalAccount,
-    PortalMessage,
     ThreadState,
 )
 
@@ -184,7 +184,7 @@ class MessageService:
             )
             session.add(thread)
             session.flush()
-            message = self._add_client_message(session, thread, account, body_text, now)
+            message = add_client_message(session, thread, account, body_text, now)
             queue_practice_notice(session, self.settings, practice, thread, now)
             self._audit_client(
                 session, account, thread, "message thread started", client_address,
@@ -219,7 +219,7 @@ class MessageService:
             thread.state = ThreadState.WAITING
             thread.client_last_read_at = now
             thread.client_notice_due_at = None  # writing in it, the client has seen it
-            message = self._add_client_message(session, thread, account, text, now)
+            message = add_client_message(session, thread, account, text, now)
             queue_practice_notice(session, self.settings, practice, thread, now)
             self._audit_client(session, account, thread, "message sent", client_address)
             return sent(thread, message, started=False)
@@ -237,7 +237,9 @@ class MessageService:
     ) -> MessageWithdrawn:
         """Withdraw the client's own last message of the thread (`message_id`, when given,
         must be it), while no one at the practice has read it. Its text is erased; when it was
-        the only message waiting for the practice, the thread's inbox item closes."""
+        the only message waiting for the practice, the thread's inbox item closes; when it was
+        the only message of a thread the client began, the subject is erased too (the thread
+        shows as withdrawn: `ThreadSummary.withdrawn`)."""
 
         def work(session: Session) -> MessageWithdrawn:
             now = self.clock.now()
@@ -263,6 +265,15 @@ class MessageService:
                     session, kind=InboxKind.MESSAGE, source_id=thread.id,
                     reason=InboxCloseReason.WITHDRAWN, by=f"client:{account.id}", now=now,
                 )  # fmt: skip
+            elif not summary(thread, "").unread_by_practice:
+                # What still waits was read at the desk before the withdrawn message came.
+                inbox_items.mark_seen(session, kind=InboxKind.MESSAGE, source_id=thread.id, now=now)
+            if thread.message_count == 0 and thread.created_by == MessageAuthor.CLIENT:
+                # Nothing of the thread the client began is left: its subject goes too.
+                thread.subject = ""
+                inbox_items.retitle_items(
+                    session, kind=InboxKind.MESSAGE, source_id=thread.id, subject="", now=now
+                )
             thread.updated_at = now
             session.add(thread)
             self._audit_client(
@@ -370,7 +381,7 @@ class MessageService:
             if account is None or not enabled(account):
                 raise MessageRefused(Refusal.ACCESS_ENDED)
             text = checked_body(body)
-            message = self._add_staff_message(session, thread, account, text, now)
+            message = add_staff_message(session, thread, account, text, now, self.actor)
             inbox_items.close_items(
                 session, kind=InboxKind.MESSAGE, source_id=thread.id,
                 reason=InboxCloseReason.ANSWERED, by=self.actor, now=now,
@@ -422,7 +433,7 @@ class MessageService:
             )
             session.add(thread)
             session.flush()
-            message = self._add_staff_message(session, thread, account, body_text, now)
+            message = add_staff_message(session, thread, account, body_text, now, self.actor)
             self._audit_staff(session, thread, "message thread started", f"audience {chosen}")
             return sent(thread, message, started=True)
 
@@ -443,66 +454,6 @@ class MessageService:
             return int(row[0]), as_utc(newest) if newest is not None else None
 
     # ================================================================ steps
-
-    def _add_client_message(
-        self,
-        session: Session,
-        thread: MessageThread,
-        account: PortalAccount,
-        body: str,
-        now: datetime,
-    ) -> PortalMessage:
-        assert thread.id is not None
-        message = PortalMessage(
-            thread_id=thread.id,
-            author=MessageAuthor.CLIENT,
-            author_account_id=account.id,
-            body=body,
-            created_at=now,
-        )
-        session.add(message)
-        thread.message_count += 1
-        thread.last_client_message_at = now
-        thread.last_activity_at = now
-        thread.updated_at = now
-        session.add(thread)
-        session.flush()
-        waiting = waiting_since(session, thread) or now
-        inbox_items.open_item(
-            session, kind=InboxKind.MESSAGE, source_id=thread.id, chart_id=thread.chart_id,
-            subject=thread.subject, audience=thread.audience, waiting_since=waiting, now=now,
-        )  # fmt: skip
-        return message
-
-    def _add_staff_message(
-        self,
-        session: Session,
-        thread: MessageThread,
-        account: PortalAccount,
-        body: str,
-        now: datetime,
-    ) -> PortalMessage:
-        assert thread.id is not None
-        message = PortalMessage(
-            thread_id=thread.id,
-            author=MessageAuthor.STAFF,
-            author_staff=self.actor[:100],
-            body=body,
-            created_at=now,
-        )
-        session.add(message)
-        thread.state = ThreadState.ANSWERED
-        thread.message_count += 1
-        thread.last_practice_message_at = now
-        thread.last_activity_at = now
-        thread.updated_at = now
-        thread.practice_last_read_at = now  # writing in it, the practice has read it
-        thread.practice_last_read_by = self.actor[:100]
-        if account.message_notices and thread.client_notice_due_at is None:
-            thread.client_notice_due_at = now + NOTICE_DELAY
-        session.add(thread)
-        session.flush()
-        return message
 
     def _audit_client(
         self,

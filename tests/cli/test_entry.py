@@ -63,7 +63,7 @@ def test_real_processes_fail_in_one_line(lite: Cli, sqlite_url: str) -> None:
 
 EVERY_COMMAND = {
     "db", "practice", "charts", "contacts", "invites", "owner", "signin", "audit",
-    "outbox", "email", "smtp", "serve", "doctor", "demo",
+    "outbox", "email", "smtp", "serve", "doctor", "demo", "messages", "inbox",
 }  # fmt: skip
 
 
