@@ -116,3 +116,17 @@ def mark_seen(session: Session, *, kind: InboxKind, source_id: int, now: datetim
         .execution_options(synchronize_session=False)
     )
     return int(cast("sa.CursorResult[Any]", result).rowcount or 0)
+
+
+def retitle_items(
+    session: Session, *, kind: InboxKind, source_id: int, subject: str, now: datetime
+) -> int:
+    """Give every item of the source (open or closed) a new subject, e.g. "" when the client
+    withdrew all they wrote; how many changed."""
+    result = session.execute(
+        sa.update(InboxItem)
+        .where(col(InboxItem.kind) == kind, col(InboxItem.source_id) == source_id)
+        .values(subject=subject[:SUBJECT_WIDTH], updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast("sa.CursorResult[Any]", result).rowcount or 0)

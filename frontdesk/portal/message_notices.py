@@ -56,7 +56,14 @@ def queue_practice_notice(
 
 def queue_due_notices(db: Database, clock: Clock, settings: Settings) -> int:
     """Queue every client notice that is due now; how many were queued. Idempotent: a
-    notice queued moves its thread's next one an hour on, so two sweeps never send two."""
+    notice queued moves its thread's next one an hour on, so two sweeps never send two.
+    When nothing is due (nearly every round) it only reads: no write lock is taken."""
+    with db.read() as session:
+        due = session.exec(
+            select(MessageThread.id).where(col(MessageThread.client_notice_due_at) <= clock.now())
+        ).first()
+    if due is None:
+        return 0
 
     def work(session: Session) -> int:
         now = clock.now()

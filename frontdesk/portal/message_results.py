@@ -121,6 +121,12 @@ class ThreadSummary:
     unread_by_client: bool
     unread_by_practice: bool
 
+    @property
+    def withdrawn(self) -> bool:
+        """The client withdrew everything of a thread they began (its subject is empty):
+        show it as "withdrawn"."""
+        return self.messages == 0 and self.created_by is MessageAuthor.CLIENT
+
 
 @dataclass(frozen=True)
 class ThreadPage:

@@ -37,6 +37,7 @@ from store.models import (
 )
 
 MAX_ROW_ID = 2**31 - 1  # an INTEGER key on PostgreSQL
+MAX_PER_PAGE = 1_000  # threads or messages in one page, whatever a caller asks
 
 
 def is_row_id(value: int) -> bool:
@@ -170,7 +171,7 @@ def thread_page(
     page: int,
     per_page: int,
 ) -> ThreadPage:
-    per_page = max(1, per_page)
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     rows = session.exec(
@@ -196,7 +197,7 @@ def thread_view(
     can_reply: bool,
     withdrawable: int | None,
 ) -> ThreadView:
-    per_page = max(1, per_page)
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
     total = int(
         session.exec(select(sa.func.count()).where(PortalMessage.thread_id == thread.id)).one()
     )

@@ -237,7 +237,9 @@ class MessageService:
     ) -> MessageWithdrawn:
         """Withdraw the client's own last message of the thread (`message_id`, when given,
         must be it), while no one at the practice has read it. Its text is erased; when it was
-        the only message waiting for the practice, the thread's inbox item closes."""
+        the only message waiting for the practice, the thread's inbox item closes; when it was
+        the only message of a thread the client began, the subject is erased too (the thread
+        shows as withdrawn: `ThreadSummary.withdrawn`)."""
 
         def work(session: Session) -> MessageWithdrawn:
             now = self.clock.now()
@@ -266,6 +268,12 @@ class MessageService:
             elif not summary(thread, "").unread_by_practice:
                 # What still waits was read at the desk before the withdrawn message came.
                 inbox_items.mark_seen(session, kind=InboxKind.MESSAGE, source_id=thread.id, now=now)
+            if thread.message_count == 0 and thread.created_by == MessageAuthor.CLIENT:
+                # Nothing of the thread the client began is left: its subject goes too.
+                thread.subject = ""
+                inbox_items.retitle_items(
+                    session, kind=InboxKind.MESSAGE, source_id=thread.id, subject="", now=now
+                )
             thread.updated_at = now
             session.add(thread)
             self._audit_client(

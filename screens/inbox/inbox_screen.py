@@ -8,8 +8,11 @@ Reads run in thread workers that never touch widgets; results come back as messa
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
 
@@ -23,6 +26,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select
 from textual.worker import Worker, get_current_worker
 
@@ -39,13 +43,16 @@ from screens.safe_text import cell, template
 from screens.widgets import DataLine, DataStatic
 
 if TYPE_CHECKING:
-    from frontdesk.desk.inbox import InboxCounts, InboxPage, InboxRow
+    from frontdesk.desk.inbox import InboxCounts, InboxRow
     from frontdesk.services import Services
+    from screens.inbox.reads import OpenIndex
 
 PAGE_SIZE = 50  # items read per page
+COUNT_AFTER = 0.25  # seconds of no typing before the matches are counted
 AGES_EVERY = 30.0  # seconds: re-read an unchanged page now and then, so ages move on
 
 Stamp = tuple[int, datetime | None]
+PageRead = tuple["tuple[InboxRow, ...]", Stamp, datetime]
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,12 @@ class FilterInput(Input):
 class InboxTable(DataTable[Text]):
     """The items, one row each; ↓ on the last row / ↑ on the first asks for the next /
     previous page (`PageEdge`)."""
+
+    # A page with another number of rows changes the table's virtual size, which a
+    # ScrollView declares a layout change: the whole screen would be laid out again on such a
+    # keystroke. The table keeps its size and its scroll bar's gutter (the stylesheet:
+    # `scrollbar-gutter: stable`), so a repaint is enough.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     class PageEdge(Message):
         def __init__(self, direction: int) -> None:
@@ -190,19 +203,34 @@ class InboxScreen(Screen[None]):
         def __init__(
             self,
             query: InboxQuery,
-            page: InboxPage,
-            counts: InboxCounts | None,
+            items: tuple[InboxRow, ...],
             stamp: Stamp,
             now: datetime,
             at_end: bool,
         ) -> None:
             super().__init__()
             self.query = query
-            self.page = page
-            self.counts = counts
+            self.items = items
             self.stamp = stamp
             self.now = now
             self.at_end = at_end
+
+    class Counted(Message):
+        """How many items match `query` (all pages), and the open inbox's counts."""
+
+        def __init__(self, query: InboxQuery, total: int, counts: InboxCounts | None) -> None:
+            super().__init__()
+            self.query = query
+            self.total = total
+            self.counts = counts
+
+    class Stale(Message):
+        """Something in the inbox changed (or the ages shown are due): read it again."""
+
+    class Indexed(Message):
+        def __init__(self, index: OpenIndex) -> None:
+            super().__init__()
+            self.index = index
 
     class LoadFailed(Message):
         def __init__(self, error: str) -> None:
@@ -220,7 +248,12 @@ class InboxScreen(Screen[None]):
         self._stamp: Stamp | None = None
         self._read_at = 0.0
         self._typed_at = 0.0
+        self._count_timer: Timer | None = None
+        self._index: OpenIndex | None = None  # for typed filters; rebuilt on every change
         self._last_error: str | None = None
+        # One reader thread for pages, as the chart browser has: a keystroke hands it the
+        # query at once, and a query not started when the next key comes is dropped.
+        self._pages = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-pages")
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -245,45 +278,95 @@ class InboxScreen(Screen[None]):
         self.title = "Portal inbox"
         self.sub_title = ""
         self._load()
+        self._build_index()
         self.set_interval(self.refresh_interval, self._tick, name="inbox refresh")
+
+    def on_unmount(self) -> None:
+        self._pages.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ loading
 
     def _load(self, *, at_end: bool = False, typing: bool = False) -> None:
-        self._read(self.query_state, at_end, not typing)
+        """Read the page now; count the matches now, or (while `typing`) once typing
+        pauses: the count is for the summary line and must not slow the next key down."""
+        query = self.query_state
+        # While typing, the stamp is not read again: the last one stays, so the next poll
+        # still sees anything that changed since (and the key costs one read, not two).
+        stamp = self._stamp if typing else None
+        future = self._pages.submit(_read_page, self.services, query, stamp, self._index)
+        self._show_when_read(future, query, at_end)
+        if self._count_timer is not None:
+            self._count_timer.stop()
+            self._count_timer = None
+        if typing:
+            self._count_timer = self.set_timer(COUNT_AFTER, partial(self._count, typed=True))
+        else:
+            self._count()
 
-    @work(thread=True, exclusive=True, group="inbox-page", exit_on_error=False)
-    def _read(self, query: InboxQuery, at_end: bool, with_counts: bool) -> None:
-        self._fetch(query, at_end, with_counts)
+    def _count(self, *, typed: bool = False) -> None:
+        self._count_timer = None
+        self._read_count(replace(self.query_state, offset=0), self._index, typed)
 
-    def _fetch(self, query: InboxQuery, at_end: bool, with_counts: bool) -> None:
-        """Read a page (on a worker's thread) and post it, or why it could not be read."""
+    @work(exclusive=True, group="inbox-page", exit_on_error=False)
+    async def _show_when_read(
+        self, future: Future[PageRead | str], query: InboxQuery, at_end: bool
+    ) -> None:
+        # A newer query cancels this worker, and with it `future` if it has not started.
+        found = await asyncio.wrap_future(future)
+        if isinstance(found, str):
+            self._load_failed(self.LoadFailed(found))
+        else:
+            items, stamp, now = found
+            self._loaded(self.Loaded(query, items, stamp, now, at_end))
+
+    @work(thread=True, exclusive=True, group="inbox-count", exit_on_error=False)
+    def _read_count(self, query: InboxQuery, index: OpenIndex | None, typed: bool) -> None:
+        """Count the matches (typed words over the open items: in the index) and, unless
+        this is the count after typing, the open inbox's counts for the title."""
         from frontdesk.core.errors import FrontDeskError
         from store.db import StoreError
 
         worker = get_current_worker()
         try:
-            page = self.services.inbox.items(
-                kind=query.kind or None,
-                audience=query.audience or None,
-                state=query.state or None,
-                search=query.text,
-                limit=PAGE_SIZE,
-                offset=query.offset,
-            )
-            counts = self.services.inbox.counts() if with_counts else None
-            stamp = self.services.inbox.stamp()
-            now = self.services.clock.now()
+            if index is not None and query.state == "open" and query.text.strip():
+                total = index.count(kind=query.kind, audience=query.audience, search=query.text)
+            else:
+                total = self.services.inbox.items(
+                    kind=query.kind or None,
+                    audience=query.audience or None,
+                    state=query.state or None,
+                    search=query.text,
+                    limit=1,
+                ).total
+            counts = None if typed else self.services.inbox.counts()
         except (FrontDeskError, StoreError) as exc:
             self.post_message(self.LoadFailed(str(exc)))
             return
         if not worker.is_cancelled:
-            self.post_message(self.Loaded(query, page, counts, stamp, now, at_end))
+            self.post_message(self.Counted(query, total, counts))
 
-    @work(thread=True, exclusive=True, group="inbox-page", exit_on_error=False)
-    def _poll(self, query: InboxQuery, known: Stamp | None, ages_due: bool) -> None:
-        """Living data: re-read the page when anything in the inbox changed (or its ages
-        are due), else nothing."""
+    @work(thread=True, exclusive=True, group="inbox-index", exit_on_error=False)
+    def _build_index(self) -> None:
+        from frontdesk.core.errors import FrontDeskError
+        from screens.inbox.reads import open_index
+        from store.db import StoreError
+
+        worker = get_current_worker()
+        try:
+            index = open_index(self.services)
+        except (FrontDeskError, StoreError) as exc:
+            self.post_message(self.LoadFailed(str(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Indexed(index))
+
+    @on(Indexed)
+    def _indexed(self, event: Indexed) -> None:
+        self._index = event.index
+
+    @work(thread=True, exclusive=True, group="inbox-poll", exit_on_error=False)
+    def _poll(self, known: Stamp | None, ages_due: bool) -> None:
+        """Living data: is there anything new since the page was read (one cheap read)?"""
         from frontdesk.core.errors import FrontDeskError
         from store.db import StoreError
 
@@ -293,20 +376,30 @@ class InboxScreen(Screen[None]):
             self.post_message(self.LoadFailed(str(exc)))
             return
         if stamp != known or ages_due:
-            self._fetch(query, False, True)
+            self.post_message(self.Stale())
 
     def _busy(self) -> bool:
         return any(
-            worker.node is self and worker.group == "inbox-page" and not worker.is_finished
+            worker.node is self
+            and worker.group in ("inbox-page", "inbox-poll")
+            and not worker.is_finished
             for worker in self.app.workers
         )
 
+    def _typing(self) -> bool:
+        return monotonic() - self._typed_at < self.refresh_interval
+
     def _tick(self) -> None:
-        if not self.is_current or self._busy():
-            return
-        if monotonic() - self._typed_at < self.refresh_interval:
-            return  # the desk is typing: its own reads are fresher than a refresh
-        self._poll(self.query_state, self._stamp, monotonic() - self._read_at > AGES_EVERY)
+        if not self.is_current or self._busy() or self._typing():
+            return  # typing: the desk's own reads are fresher than a refresh
+        self._poll(self._stamp, monotonic() - self._read_at > AGES_EVERY)
+
+    @on(Stale)
+    def _stale(self) -> None:
+        if self._index is None or self._index.stamp != self._stamp:
+            self._build_index()
+        if not self._typing():
+            self._load()
 
     def on_screen_resume(self) -> None:
         if self.shown_query is not None:
@@ -317,20 +410,27 @@ class InboxScreen(Screen[None]):
         if event.query != self.query_state:
             return  # an older query; a newer one is on its way
         self._last_error = None
-        page = event.page
-        if not page.items and event.query.offset > 0:
+        items = event.items
+        if not items and event.query.offset > 0:
             self.query_state = replace(event.query, offset=0)
             self._load()
             return
         self._stamp = event.stamp
         self._read_at = monotonic()
-        self.total = page.total
+        if len(items) < PAGE_SIZE:  # the last page: the total is known without counting
+            self.total = event.query.offset + len(items)
+        self.query_one(InboxTable).show_items(items, event.now, at_end=event.at_end)
+        self.shown_query = event.query
+        self._show_summary()
+
+    @on(Counted)
+    def _counted(self, event: Counted) -> None:
         if event.counts is not None:
             self.counts = event.counts
             self._show_counts()
-        self.query_one(InboxTable).show_items(page.items, event.now, at_end=event.at_end)
-        self.shown_query = event.query
-        self._show_summary()
+        if event.query == replace(self.query_state, offset=0):
+            self.total = event.total
+            self._show_summary()
 
     @on(LoadFailed)
     def _load_failed(self, event: LoadFailed) -> None:
@@ -369,11 +469,11 @@ class InboxScreen(Screen[None]):
             summary.show("0 items" + (" under these filters" if filtered else ""))
             return
         first, last = query.offset + 1, query.offset + shown
-        total = self.total or shown
-        noun = "item" if total == 1 else "items"
+        total = "…" if self.total is None else f"{self.total:,}"
+        noun = "item" if self.total == 1 else "items"
         scope = " under these filters" if filtered else ""
-        more = "  (↓ at the end: next page)" if last < total else ""
-        summary.show(f"{first:,}–{last:,} of {total:,} {noun}{scope}{more}")
+        more = "  (↓ at the end: next page)" if last < (self.total or 0) else ""
+        summary.show(f"{first:,}–{last:,} of {total} {noun}{scope}{more}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event)
@@ -384,6 +484,7 @@ class InboxScreen(Screen[None]):
     def _filter_typed(self, event: Input.Changed) -> None:
         self.query_state = replace(self.query_state, text=event.value, offset=0)
         self._typed_at = monotonic()
+        self.total = None  # until the new filter is counted
         self._load(typing=True)
 
     @on(Select.Changed)
@@ -397,6 +498,7 @@ class InboxScreen(Screen[None]):
         if getattr(self.query_state, field) == value:
             return
         self.query_state = replace(self.query_state, offset=0, **{field: value})
+        self.total = None
         self._load()
 
     @on(InboxTable.PageEdge)
@@ -404,7 +506,7 @@ class InboxScreen(Screen[None]):
         query = self.query_state
         shown = len(self.query_one(InboxTable).items)
         if event.direction > 0:
-            if self.total is None or query.offset + shown >= self.total:
+            if shown < PAGE_SIZE or (self.total is not None and query.offset + shown >= self.total):
                 return
             self.query_state = replace(query, offset=query.offset + PAGE_SIZE)
             self._load()
@@ -476,3 +578,39 @@ def _select(choices: tuple[tuple[str, str], ...], value: str, id: str) -> Select
         compact=True,
         id=id,
     )
+
+
+def _read_page(
+    services: Services, query: InboxQuery, stamp: Stamp | None, index: OpenIndex | None
+) -> PageRead | str:
+    """One page for `query` with the inbox's stamp (read now unless given) and the time (on
+    the reader thread), or why it could not be read. Typed words over the open items are
+    matched in `index` (when built), and only the page's rows are read."""
+    from frontdesk.core.errors import FrontDeskError
+    from screens.inbox.reads import inbox_page, items_by_id
+    from store.db import StoreError
+
+    try:
+        if stamp is None:
+            stamp = services.inbox.stamp()
+        if index is not None and query.state == "open" and query.text.strip():
+            ids = index.match(
+                kind=query.kind,
+                audience=query.audience,
+                search=query.text,
+                limit=PAGE_SIZE,
+                offset=query.offset,
+            )
+            return items_by_id(services, ids), stamp, services.clock.now()
+        items = inbox_page(
+            services,
+            kind=query.kind or None,
+            audience=query.audience or None,
+            state=query.state or None,
+            search=query.text,
+            limit=PAGE_SIZE,
+            offset=query.offset,
+        )
+        return items, stamp, services.clock.now()
+    except (FrontDeskError, StoreError) as exc:
+        return str(exc)

@@ -154,7 +154,7 @@ class ThreadScreen(Screen[None]):
     def _fetch(self, page: int | None) -> None:
         """Open the thread (marks it read by the practice) and post what was read."""
         from frontdesk.core.errors import FrontDeskError, NotFound
-        from screens.inbox.lookup import open_item_of_thread
+        from screens.inbox.reads import open_item_of_thread
         from store.db import StoreError
 
         worker = get_current_worker()

@@ -52,6 +52,10 @@ def test_a_practice_goes_live_from_the_command_line(
         "portal_active": True,
         "invitation_days": 7,
         "reply_to": None,
+        "messaging": "on",
+        "message_promise": None,
+        "message_audiences": ["front_desk", "billing", "clinical"],
+        "message_notify_email": None,
     }
 
     csv_file = write_csv(

@@ -7,11 +7,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
+from frontdesk.charts.records import ContactInput
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.errors import NotFound
+from frontdesk.portal.message_results import MessageRefused
 from frontdesk.services import Services
-from store.models import InboxCloseReason, InboxKind, InboxState, MessageAudience, ThreadState
+from store.models import (
+    InboxCloseReason,
+    InboxKind,
+    InboxState,
+    MessageAudience,
+    PortalAccount,
+    ThreadState,
+)
+from tests.factories import register_chart
 
 from .conftest import Client, audit_actions
 
@@ -199,3 +210,30 @@ def test_a_long_thread_pages_from_the_newest(
     assert [m.body for m in first.messages][:2] == ["message 0", "message 1"]
     assert first.thread.messages == 120
     assert clock.now() - first.thread.created_at == timedelta(seconds=119)
+
+
+def test_a_new_owner_does_not_read_the_earlier_owners_threads(
+    services: Services, ana: Client
+) -> None:
+    """Threads belong to the account that owned portal access: when a guardian takes the
+    chart's access over, the client's own threads stay with the desk, not with them."""
+    earlier = services.messages.client_start(
+        ana.account_id, ana.chart_id, audience=None, subject="Mine", body="Private to Ana"
+    )
+    services.invitations.change_owner(
+        "C-1001",
+        new_contact=ContactInput("Maria Lopez", "Guardian", "maria@example.com"),
+        invite=True,
+    )
+    assert register_chart(services, "C-1001").state == "registered"
+    with services.db.read() as session:
+        maria = session.exec(
+            select(PortalAccount).where(PortalAccount.email == "maria@example.com")
+        ).one()
+    assert maria.id is not None and maria.id != ana.account_id
+    assert services.messages.client_threads(maria.id, ana.chart_id).total == 0
+    with pytest.raises(NotFound):
+        services.messages.client_thread(maria.id, ana.chart_id, earlier.thread_id)
+    assert services.messages.chart_threads("C-1001").total == 1  # the desk keeps it
+    with pytest.raises(MessageRefused):  # Ana's access ended with the change
+        services.messages.client_threads(ana.account_id, ana.chart_id)

@@ -47,6 +47,9 @@ def test_withdrawing_the_only_message_closes_the_item_and_erases_the_text(
     (message,) = staff.messages
     assert (message.withdrawn, message.body, message.withdrawn_at) == (True, "", clock.now())
     assert staff.thread.messages == 0
+    # Nothing the client wrote is left: the subject (in the inbox too) is gone as well.
+    assert (staff.thread.subject, staff.thread.withdrawn) == ("", True)
+    assert services.inbox.items(state=InboxState.DONE).items[0].subject == ""
     assert ("message withdrawn") in [a for _, a, _ in audit_actions(services)]
     assert "wrong chart" not in repr(services.audit.audit(limit=50))
     # Nothing left to withdraw.

@@ -211,11 +211,13 @@ async def test_filters_by_text_audience_kind_and_state(
 
         app.screen.query_one("#inbox-audience", Select).value = ""
         app.screen.query_one("#inbox-state", Select).value = "done"
+        await pilot.pause()  # the changes reach the screen before its workers are awaited
         await settle(pilot)
         assert inbox_subjects(app) == ["Old question"]
         assert "—" in screen_text(app)  # a closed item waits no longer
         app.screen.query_one("#inbox-state", Select).value = ""
         app.screen.query_one("#inbox-kind", Select).value = "message"
+        await pilot.pause()
         await settle(pilot)
         assert sorted(inbox_subjects(app)) == sorted(
             ["Bill for October", "Reschedule", "Refill", "Old question"]

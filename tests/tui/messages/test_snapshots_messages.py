@@ -55,6 +55,7 @@ def test_inbox_filtered(snap_compare: Snap, make_app: AppFactory, seeded_url: st
     async def run(pilot: Pilot[object]) -> None:
         await steps("ctrl+t", tuple("c-1005"))(pilot)
         pilot.app.screen.query_one("#inbox-audience", Select).value = "front_desk"
+        await pilot.pause()  # the change reaches the screen before its workers are awaited
         await settle(pilot)
 
     assert snap_compare(app, run_before=run)
