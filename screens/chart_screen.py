@@ -245,6 +245,7 @@ class ChartScreen(Screen[None]):
         if isinstance(event.chart, ChartDetail):
             self.chart = event.chart
         self._load()
+        self.query_one(ChartTasksPanel).reload()  # e.g. forms just assigned
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event)

@@ -93,7 +93,8 @@ async def test_assign_a_package_with_a_due_date(
         assert await wait_until(pilot, lambda: len(smtp.mailbox.messages) == 1, 10)
         await settle(pilot)
         assert isinstance(app.screen, ChartScreen)
-        assert len(app.screen.query_one(TaskList).tasks) == 4  # the list shows them
+        forms = app.screen.query_one(TaskList)
+        assert await wait_until(pilot, lambda: len(forms.tasks) == 4, 5)  # the list shows them
     tasks = app.services.tasks.chart_tasks(ACTIVE)
     assert [t.form_key for t in tasks] == ["consent", "intake", "phq-9", "gad-7"]
     assert {t.due_date for t in tasks} == {date(2026, 12, 3)}
