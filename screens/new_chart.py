@@ -27,7 +27,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
 from screens.errors import toast
-from screens.safe_text import clean
+from screens.safe_text import cell, clean
 from screens.widgets import DataStatic
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ class NewChartDialog(ModalScreen["NewChartResult | None"]):
     def _packages_read(self, event: PackagesRead) -> None:
         select: Select[str] = self.query_one("#package", Select)
         select.set_options(
-            [("None", NO_PACKAGE), *((clean(label), key) for key, label in event.packages.choices)]
+            [("None", NO_PACKAGE), *((cell(label), key) for key, label in event.packages.choices)]
         )
         select.value = NO_PACKAGE
 

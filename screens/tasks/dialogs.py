@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from screens.safe_text import clean
+from screens.safe_text import cell
 from screens.tasks.requests import AssignChoice
 from screens.tasks.wording import due_text
 from screens.widgets import DataStatic
@@ -137,7 +137,8 @@ class AssignDialog(ModalScreen[AssignChoice | None]):
             self._show("form", event.error)
             return
         self.items = {item.value: item for item in event.items}
-        select.set_options((clean(item.label), item.value) for item in event.items)
+        # Rich Text, not str: a Select parses a str label as markup (a practice's own titles)
+        select.set_options((cell(item.label), item.value) for item in event.items)
         select.prompt = "Choose a form or a package"
         if self.typed and self.typed[0] in self.items:
             select.value = self.typed[0]

@@ -24,6 +24,7 @@ from store.models import AuditEvent, InboxCloseReason, InboxState
 from store.states import TaskState
 from tests.factories import ACTIVE, NO_ACCESS
 from tests.tui.conftest import AppFactory, open_chart, settle
+from tests.tui.screen_text import screen_text
 from tests.tui.smtp import SmtpServer
 from tests.tui.tasks.conftest import (
     PHQ9_MILD,
@@ -252,3 +253,17 @@ async def test_hostile_answers_are_shown_literally(make_app: AppFactory, seeded_
         shown = [str(w.visual) for w in app.screen.query(".answer-value").results(DataStatic)]
     assert hostile in shown  # never parsed as markup (the web refuses control characters)
     assert app.services.tasks.task(task.id).state is TaskState.SUBMITTED
+
+
+async def test_a_practice_title_in_the_package_list_is_shown_literally(
+    make_app: AppFactory, seeded_url: str
+) -> None:
+    app = make_app(seeded_url)
+    app.services.forms.set_package("teens", title="Teens [b]new[/b] [/]", form_keys=["gad-7"])
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_chart(pilot, ACTIVE)
+        await pilot.press("f")
+        await settle(pilot)
+        app.screen.query_one("#assign-what", Select).value = "package:teens"
+        await settle(pilot)
+        assert "Package: Teens [b]new[/b] [/] (1 form: GAD-7)" in screen_text(app)
