@@ -234,3 +234,30 @@ async def test_a_typo_is_pointed_out_on_leaving_the_field(
         await settle(pilot)
         assert await wait_until(pilot, lambda: isinstance(app.screen, ChartScreen), 5)
     assert app.services.views.chart("C-2005").email == "ivy@yaho.com"
+
+
+async def test_portal_off_refuses_the_invitation_and_writes_nothing(
+    make_app: AppFactory, seeded_url: str
+) -> None:
+    """The whole create is refused (one transaction): the reason at the top of the form."""
+    app = make_app(seeded_url)
+    app.services.practice.update_practice(portal_active=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_form(pilot)
+        before = counts(app)
+        await fill(
+            pilot,
+            chart_number="C-2006",
+            first_name="Eli",
+            last_name="Roth",
+            date_of_birth="1999-09-09",
+            email="eli.roth@example.com",
+        )
+        app.screen.query_one("#invite", Checkbox).value = True
+        app.screen.query_one("#package", Select).value = "new-client"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, NewChartDialog)
+        top = app.screen.query_one("#form-error", DataStatic)
+        assert top.has_class("-visible") and "portal" in str(top.visual).lower()
+        assert counts(app) == before
