@@ -69,8 +69,12 @@ async def test_field_error_then_created_with_package_and_invitation(
         before = counts(app)
         await pilot.press(*"C-2001", "tab", *"Maya", "tab", *"Okafor", "tab", "tab")
         await pilot.press(*"2031-02-30", "tab", *"maya.okafor@example.com", "tab")
-        app.screen.query_one("#invite", Checkbox).value = True
-        app.screen.query_one("#package", Select).value = "new-client"
+        await pilot.press("tab", "tab")  # past the phone and the Chart Owner (the client)
+        assert app.screen.query_one("#invite", Checkbox).has_focus
+        await pilot.press("space", "tab", "enter", "down", "enter")  # tick; pick the package
+        await settle(pilot)
+        assert app.screen.query_one("#invite", Checkbox).value
+        assert app.screen.query_one("#package", Select).value == "new-client"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, NewChartDialog)  # still open, nothing written
