@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
@@ -137,7 +137,7 @@ class NewChartDialog(ModalScreen["NewChartResult | None"]):
             with RadioSet(id="owner-choice", compact=True):
                 yield RadioButton("The client", value=True, id="owner-client")
                 yield RadioButton("A related contact: a parent, guardian…", id="owner-contact")
-            with VerticalScroll(id="owner-contact-fields"):
+            with Vertical(id="owner-contact-fields"):
                 yield from self._fields(OWNER_FIELDS)
             yield Checkbox(INVITE_LABEL, id="invite", compact=True)
             yield DataStatic(id="invite-error", classes="field-error")
@@ -392,8 +392,8 @@ def _other_chart_sentence(warning: EmailWarning, *, owner: bool) -> str:
     sentence = f"{clean(warning.email)} is already on chart {charts}{more}."
     if warning.suggest_guardian and not owner:
         sentence += (
-            " If a parent or guardian reads it, add a guardian as Chart Owner"
-            " (Chart Owner: a related contact) with this address."
+            " If a parent or guardian reads it, add a guardian as Chart Owner:"
+            " choose “A related contact” below and give them this address."
         )
     return sentence
 

@@ -53,6 +53,34 @@ def test_new_chart_field_error(snap_compare: Snap, make_app: AppFactory, seeded_
     assert snap_compare(make_app(seeded_url), run_before=run)
 
 
+def test_new_chart_guardian_owner(
+    snap_compare: Snap, make_app: AppFactory, seeded_url: str
+) -> None:
+    """Liam's address typed for his sister: the warning suggests a guardian, who is being
+    added as the Chart Owner (the form scrolled to the owner's fields, at 80×24)."""
+
+    async def run(pilot: Pilot[object]) -> None:
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        for text in ("C-2003", "Mia", "Smith", "", "2015-04-01", "liam.smith@example.com"):
+            if text:
+                await type_text(pilot, text)
+            await pilot.press("tab")
+        await settle(pilot)
+        await pilot.press("tab", "down", "enter")  # the Chart Owner: a related contact
+        await settle(pilot)
+        await pilot.press("tab")
+        await type_text(pilot, "Rosa Smith")
+        await pilot.press("tab")
+        await type_text(pilot, "Mother")
+        await settle(pilot)
+        freeze_cursors(pilot)
+        await pilot.pause()
+
+    assert snap_compare(make_app(seeded_url), run_before=run)
+
+
 def test_assign_dialog(snap_compare: Snap, make_app: AppFactory, seeded_url: str) -> None:
     assert snap_compare(make_app(seeded_url), run_before=steps(f"chart:{ACTIVE}", "f"))
 
