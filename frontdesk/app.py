@@ -363,7 +363,7 @@ class FrontDeskApp(App[None]):
             )
             yield SystemCommand(
                 "New portal message",
-                "Write to the client on the Client Portal  (n on the Portal messages list)",
+                "Write to the client on the Client Portal  (n)",
                 screen.query_one(PortalMessagesPanel).action_new_message,
             )
             helps = {

@@ -249,7 +249,8 @@ class InboxScreen(Screen[None]):
         self._read_at = 0.0
         self._typed_at = 0.0
         self._count_timer: Timer | None = None
-        self._index: OpenIndex | None = None  # for typed filters; rebuilt on every change
+        self._index: OpenIndex | None = None  # for typed filters (see screens/inbox/reads.py)
+        self._index_stale = False  # the inbox changed since the index was read
         self._last_error: str | None = None
         # One reader thread for pages, as the chart browser has: a keystroke hands it the
         # query at once, and a query not started when the next key comes is dropped.
@@ -362,7 +363,10 @@ class InboxScreen(Screen[None]):
 
     @on(Indexed)
     def _indexed(self, event: Indexed) -> None:
+        rebuilt = self._index is not None
         self._index = event.index
+        if rebuilt and self.query_state.text.strip() and self.shown_query is not None:
+            self._load()  # the typed filter's matches, new items included
 
     @work(thread=True, exclusive=True, group="inbox-poll", exit_on_error=False)
     def _poll(self, known: Stamp | None, ages_due: bool) -> None:
@@ -396,10 +400,19 @@ class InboxScreen(Screen[None]):
 
     @on(Stale)
     def _stale(self) -> None:
-        if self._index is None or self._index.stamp != self._stamp:
-            self._build_index()
+        self._index_stale = True
+        if self.query_state.text.strip():
+            self._refresh_index()  # filtering now: new items must be found by it
         if not self._typing():
             self._load()
+
+    def _refresh_index(self) -> None:
+        """Rebuild the index if the inbox changed since it was read (once per change; the
+        old one serves meanwhile: closed items are left out when read, new ones come in
+        with the rebuild)."""
+        if self._index_stale:
+            self._index_stale = False
+            self._build_index()
 
     def on_screen_resume(self) -> None:
         if self.shown_query is not None:
@@ -485,6 +498,7 @@ class InboxScreen(Screen[None]):
         self.query_state = replace(self.query_state, text=event.value, offset=0)
         self._typed_at = monotonic()
         self.total = None  # until the new filter is counted
+        self._refresh_index()
         self._load(typing=True)
 
     @on(Select.Changed)
