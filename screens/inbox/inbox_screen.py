@@ -187,8 +187,14 @@ class InboxScreen(Screen[None]):
         # While typing, the stamp is not read again: the last one stays, so the next poll
         # still sees anything that changed since (and the key costs one read, not two).
         stamp = self._stamp if typing else None
-        future = self._pages.submit(_read_page, self.services, query, stamp, self._index)
-        self._show_when_read(future, query, at_end)
+        if stamp is not None and self._in_place(query):
+            # Typed words over the open items, on a local store: matched in memory and the
+            # page's rows read by id here and now (a few ms), so the key and its results
+            # reach the screen in one frame, as the chart browser's search does.
+            self._show_read(_read_page(self.services, query, stamp, self._index), query, at_end)
+        else:
+            future = self._pages.submit(_read_page, self.services, query, stamp, self._index)
+            self._show_when_read(future, query, at_end)
         if self._count_timer is not None:
             self._count_timer.stop()
             self._count_timer = None
@@ -206,7 +212,17 @@ class InboxScreen(Screen[None]):
         self, future: Future[PageRead | str], query: InboxQuery, at_end: bool
     ) -> None:
         # A newer query cancels this worker, and with it `future` if it has not started.
-        found = await asyncio.wrap_future(future)
+        self._show_read(await asyncio.wrap_future(future), query, at_end)
+
+    def _in_place(self, query: InboxQuery) -> bool:
+        return (
+            self._index is not None
+            and query.state == "open"
+            and bool(query.text.strip())
+            and self.services.search.pages_read_in_place
+        )
+
+    def _show_read(self, found: PageRead | str, query: InboxQuery, at_end: bool) -> None:
         if isinstance(found, str):
             self._load_failed(self.LoadFailed(found))
         else:
