@@ -20,7 +20,7 @@ from textual.worker import Worker
 
 from screens.display import PracticeView, short_time
 from screens.errors import report_worker_failure, toast
-from screens.inbox.wording import audience_label, thread_state_label
+from screens.inbox.wording import WITHDRAWN, audience_label, thread_state_label
 from screens.safe_text import cell, template
 from screens.widgets import DataStatic
 
@@ -58,7 +58,7 @@ class ThreadList(DataTable[Text]):
         rows: list[tuple[str, ...]] = [
             (
                 "●" if thread.unread_by_practice else "",
-                thread.subject,
+                thread.subject or WITHDRAWN,
                 audience_label(thread.audience),
                 thread_state_label(thread.state),
                 short_time(thread.last_activity_at, practice.zone, now),

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.strip import Strip
 
 from screens.chart_table import ChartTable
-from screens.inbox.wording import audience_label, elapsed, kind_label
+from screens.inbox.wording import WITHDRAWN, audience_label, elapsed, kind_label
 from screens.safe_text import cell
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def _cells(item: InboxRow, now: datetime) -> tuple[Text, ...]:
     return (
         cell(mark, "bold"),
         cell(item.client_name, style),
-        cell(item.subject, style),
+        cell(item.subject or WITHDRAWN, style),
         cell(kind_label(item.kind), style),
         cell(audience_label(item.audience), style),
         cell(elapsed(item.created_at, now), style),

@@ -352,3 +352,27 @@ async def test_a_new_message_matching_the_typed_filter_shows_within_two_seconds(
         assert await wait_until(
             pilot, lambda: inbox_subjects(app) == ["Parking behind the building?"], 2.0
         )
+
+
+async def test_a_thread_the_client_withdrew_shows_as_withdrawn(
+    make_app: AppFactory, seeded_url: str
+) -> None:
+    app = make_app(seeded_url)
+    sent = client_writes(app.services, "Sent by mistake", minutes_ago=3)
+    client = client_of(app.services)
+    app.services.messages.client_withdraw(client.account_id, client.chart_id, sent.thread_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_inbox(pilot)
+        assert inbox_subjects(app) == []  # nothing waits for the desk any more
+        app.screen.query_one("#inbox-state", Select).value = "done"
+        await pilot.pause()
+        await settle(pilot)
+        assert inbox_subjects(app) == [""]
+        assert "(withdrawn)" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await open_chart(pilot, ACTIVE)
+        await pilot.press("c")
+        await settle(pilot)
+        threads = app.screen.query_one(ThreadList)
+        assert threads.get_row_at(0)[1].plain == "(withdrawn)"
