@@ -332,7 +332,6 @@ class FrontDeskApp(App[None]):
             refresh()  # the Portal inbox and a message thread
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        from screens.chart.messages_panel import PortalMessagesPanel
         from screens.chart_screen import ChartScreen
         from screens.inbox.thread_screen import ThreadScreen
 
@@ -372,8 +371,8 @@ class FrontDeskApp(App[None]):
             )
             yield SystemCommand(
                 "New portal message",
-                "Write to the client on the Client Portal  (n on the Portal messages list)",
-                screen.query_one(PortalMessagesPanel).action_new_message,
+                "Write to the client on the Client Portal  (n)",
+                screen.action_new_message,
             )
             helps = {
                 ActionKind.RESEND: "Email a new 7-day link; older links stop working",

@@ -86,6 +86,7 @@ class ChartScreen(Screen[None]):
         Binding("slash", "app.search", "Search", show=False, id="chart.search"),
         Binding("q", "app.quit", "Quit", show=False, id="chart.quit"),
         Binding("f5", "refresh", "Refresh", show=False, id="chart.refresh"),
+        Binding("n", "new_message", "New message", show=False, id="chart.new_message"),
     ]
 
     chart: reactive[ChartDetail | None] = reactive(None, always_update=True)
@@ -265,6 +266,11 @@ class ChartScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_new_message(self) -> None:
+        """Write to the client on the Client Portal (screens/chart/messages_panel.py)."""
+        self._show_communications()
+        self.query_one(PortalMessagesPanel).action_new_message()
 
     def action_refresh(self) -> None:
         self._load()

@@ -1,7 +1,7 @@
 """The chart's portal message threads, on the Communications tab under the Client Portal
 section: subject, audience, state, last activity and a ● for threads the practice has not read;
-Enter opens a thread, n writes a new message to the client (a dialog: audience, subject,
-body, with counts).
+Enter opens a thread, n (anywhere on the chart screen) writes a new message to the client (a
+dialog: audience, subject, body, with counts).
 
 The panel reads for itself: every second a thread worker reads the chart's message stamp and
 re-reads the list only when it changed, so a message sent on the web shows within seconds."""
@@ -20,7 +20,7 @@ from textual.worker import Worker
 
 from screens.display import PracticeView, short_time
 from screens.errors import report_worker_failure, toast
-from screens.inbox.wording import audience_label, thread_state_label
+from screens.inbox.wording import WITHDRAWN, audience_label, thread_state_label
 from screens.safe_text import cell, template
 from screens.widgets import DataStatic
 
@@ -58,7 +58,7 @@ class ThreadList(DataTable[Text]):
         rows: list[tuple[str, ...]] = [
             (
                 "●" if thread.unread_by_practice else "",
-                thread.subject,
+                thread.subject or WITHDRAWN,
                 audience_label(thread.audience),
                 thread_state_label(thread.state),
                 short_time(thread.last_activity_at, practice.zone, now),
@@ -205,7 +205,7 @@ class PortalMessagesPanel(Collapsible):
         self.set_class(not page.threads, "-no-threads")
         hint = self.query_one("#messages-hint", DataStatic)
         if not page.threads:
-            hint.show("No portal messages with this client. n on this list writes one.")
+            hint.show("No portal messages with this client yet. n writes one.")
             return
         unread = f", {page.unread:,} unread" if page.unread else ""
         shown = (
@@ -213,7 +213,7 @@ class PortalMessagesPanel(Collapsible):
             if page.total > len(page.threads)
             else f"{page.total:,}"
         )
-        hint.show(f"Threads: {shown}{unread}. Enter opens one; n writes a new message.")
+        hint.show(f"Threads: {shown}{unread}. Enter on one opens it; n writes a new message.")
 
     @on(LoadFailed)
     def _load_failed(self, event: LoadFailed) -> None:

@@ -16,8 +16,7 @@ from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -27,19 +26,19 @@ from textual.message import Message
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select
+from textual.widgets import Footer, Header, Input, Label, Select
 from textual.worker import Worker, get_current_worker
 
+from screens.chart_table import ChartTable
 from screens.errors import report_worker_failure, toast
+from screens.inbox.inbox_table import InboxTable
 from screens.inbox.wording import (
     AUDIENCE_CHOICES,
     KIND_CHOICES,
     STATE_CHOICES,
-    audience_label,
-    elapsed,
     kind_label,
 )
-from screens.safe_text import cell, template
+from screens.safe_text import template
 from screens.widgets import DataLine, DataStatic
 
 if TYPE_CHECKING:
@@ -79,112 +78,6 @@ class FilterInput(Input):
         Binding("pagedown", "screen.page(1)", "Next page", show=False),
         Binding("pageup", "screen.page(-1)", "Previous page", show=False),
     ]
-
-
-class InboxTable(DataTable[Text]):
-    """The items, one row each; ↓ on the last row / ↑ on the first asks for the next /
-    previous page (`PageEdge`)."""
-
-    # A page with another number of rows changes the table's virtual size, which a
-    # ScrollView declares a layout change: the whole screen would be laid out again on such a
-    # keystroke. The table keeps its size and its scroll bar's gutter (the stylesheet:
-    # `scrollbar-gutter: stable`), so a repaint is enough.
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
-
-    class PageEdge(Message):
-        def __init__(self, direction: int) -> None:
-            super().__init__()
-            self.direction = direction
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.items: tuple[InboxRow, ...] = ()
-        self._width = 0
-        self._rows: list[tuple[object, ...]] = []
-
-    @property
-    def highlighted(self) -> InboxRow | None:
-        if not self.items or not 0 <= self.cursor_row < len(self.items):
-            return None
-        return self.items[self.cursor_row]
-
-    def show_items(self, items: tuple[InboxRow, ...], now: datetime, *, at_end: bool) -> None:
-        """Show `items` (the cursor stays on the item it was on, if still listed)."""
-        current = self.highlighted
-        rows = [_row_values(item, now) for item in items]
-        if rows == self._rows and self.columns and self._width == self.size.width:
-            self.items = items
-            return
-        self.items = items
-        self._rows = rows
-        self._fill()
-        if at_end and items:
-            self.move_cursor(row=len(items) - 1, animate=False)
-        elif current is not None:
-            for index, item in enumerate(items):
-                if item.id == current.id:
-                    self.move_cursor(row=index, animate=False)
-                    break
-
-    def _fill(self) -> None:
-        width = self.size.width
-        if width != self._width or not self.columns:
-            self._width = width
-            self.clear(columns=True)
-            client = 16 + min(14, max(0, width - 80) // 3)  # wider screens: longer names
-            subject = max(12, width - 1 - 14 - (1 + client + 7 + 10 + 5 + 6))
-            for label, size in (
-                ("", 1),
-                ("Client", client),
-                ("Subject", subject),
-                ("Kind", 7),
-                ("For", 10),
-                ("Age", 5),
-                ("Waited", 6),
-            ):
-                self.add_column(label, width=size, key=label or "mark")
-        else:
-            self.clear()
-        widths = [column.width for column in self.ordered_columns]
-        for item, values in zip(self.items, self._rows, strict=True):
-            style = "bold" if item.unread else ""
-            mark = "!" if item.urgent else ("●" if item.unread else "")
-            self.add_row(
-                cell(mark, "bold" if item.urgent else ""),
-                *(
-                    cell(value, style, width=size)
-                    for value, size in zip(values[1:], widths[1:], strict=True)
-                ),
-                key=str(item.id),
-            )
-
-    def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._width and self.items:
-            self._fill()
-
-    def action_cursor_down(self) -> None:
-        if self.items and self.cursor_row >= len(self.items) - 1:
-            self.post_message(self.PageEdge(1))
-            return
-        super().action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        if self.cursor_row <= 0:
-            self.post_message(self.PageEdge(-1))
-            return
-        super().action_cursor_up()
-
-
-def _row_values(item: InboxRow, now: datetime) -> tuple[object, ...]:
-    return (
-        item.id,
-        item.client_name,
-        ("URGENT · " if item.urgent and item.acknowledged_at is None else "") + item.subject,
-        kind_label(item.kind),
-        audience_label(item.audience),
-        elapsed(item.created_at, now),
-        elapsed(item.waiting_since, now) if item.state == "open" else "—",
-    )
 
 
 class InboxScreen(Screen[None]):
@@ -249,7 +142,8 @@ class InboxScreen(Screen[None]):
         self._read_at = 0.0
         self._typed_at = 0.0
         self._count_timer: Timer | None = None
-        self._index: OpenIndex | None = None  # for typed filters; rebuilt on every change
+        self._index: OpenIndex | None = None  # for typed filters (see screens/inbox/reads.py)
+        self._index_stale = False  # the inbox changed since the index was read
         self._last_error: str | None = None
         # One reader thread for pages, as the chart browser has: a keystroke hands it the
         # query at once, and a query not started when the next key comes is dropped.
@@ -293,8 +187,14 @@ class InboxScreen(Screen[None]):
         # While typing, the stamp is not read again: the last one stays, so the next poll
         # still sees anything that changed since (and the key costs one read, not two).
         stamp = self._stamp if typing else None
-        future = self._pages.submit(_read_page, self.services, query, stamp, self._index)
-        self._show_when_read(future, query, at_end)
+        if stamp is not None and self._in_place(query):
+            # Typed words over the open items, on a local store: matched in memory and the
+            # page's rows read by id here and now (a few ms), so the key and its results
+            # reach the screen in one frame, as the chart browser's search does.
+            self._show_read(_read_page(self.services, query, stamp, self._index), query, at_end)
+        else:
+            future = self._pages.submit(_read_page, self.services, query, stamp, self._index)
+            self._show_when_read(future, query, at_end)
         if self._count_timer is not None:
             self._count_timer.stop()
             self._count_timer = None
@@ -312,7 +212,17 @@ class InboxScreen(Screen[None]):
         self, future: Future[PageRead | str], query: InboxQuery, at_end: bool
     ) -> None:
         # A newer query cancels this worker, and with it `future` if it has not started.
-        found = await asyncio.wrap_future(future)
+        self._show_read(await asyncio.wrap_future(future), query, at_end)
+
+    def _in_place(self, query: InboxQuery) -> bool:
+        return (
+            self._index is not None
+            and query.state == "open"
+            and bool(query.text.strip())
+            and self.services.search.pages_read_in_place
+        )
+
+    def _show_read(self, found: PageRead | str, query: InboxQuery, at_end: bool) -> None:
         if isinstance(found, str):
             self._load_failed(self.LoadFailed(found))
         else:
@@ -362,7 +272,10 @@ class InboxScreen(Screen[None]):
 
     @on(Indexed)
     def _indexed(self, event: Indexed) -> None:
+        rebuilt = self._index is not None
         self._index = event.index
+        if rebuilt and self.query_state.text.strip() and self.shown_query is not None:
+            self._load()  # the typed filter's matches, new items included
 
     @work(thread=True, exclusive=True, group="inbox-poll", exit_on_error=False)
     def _poll(self, known: Stamp | None, ages_due: bool) -> None:
@@ -396,10 +309,19 @@ class InboxScreen(Screen[None]):
 
     @on(Stale)
     def _stale(self) -> None:
-        if self._index is None or self._index.stamp != self._stamp:
-            self._build_index()
+        self._index_stale = True
+        if self.query_state.text.strip():
+            self._refresh_index()  # filtering now: new items must be found by it
         if not self._typing():
             self._load()
+
+    def _refresh_index(self) -> None:
+        """Rebuild the index if the inbox changed since it was read (once per change; the
+        old one serves meanwhile: closed items are left out when read, new ones come in
+        with the rebuild)."""
+        if self._index_stale:
+            self._index_stale = False
+            self._build_index()
 
     def on_screen_resume(self) -> None:
         if self.shown_query is not None:
@@ -485,6 +407,7 @@ class InboxScreen(Screen[None]):
         self.query_state = replace(self.query_state, text=event.value, offset=0)
         self._typed_at = monotonic()
         self.total = None  # until the new filter is counted
+        self._refresh_index()
         self._load(typing=True)
 
     @on(Select.Changed)
@@ -501,8 +424,8 @@ class InboxScreen(Screen[None]):
         self.total = None
         self._load()
 
-    @on(InboxTable.PageEdge)
-    def _page_edge(self, event: InboxTable.PageEdge) -> None:
+    @on(ChartTable.PageEdge)
+    def _page_edge(self, event: ChartTable.PageEdge) -> None:
         query = self.query_state
         shown = len(self.query_one(InboxTable).items)
         if event.direction > 0:
@@ -514,8 +437,8 @@ class InboxScreen(Screen[None]):
             self.query_state = replace(query, offset=max(0, query.offset - PAGE_SIZE))
             self._load(at_end=True)
 
-    @on(DataTable.RowSelected, "#inbox-items")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(ChartTable.Selected, "#inbox-items")
+    def _row_selected(self, event: ChartTable.Selected) -> None:
         event.stop()
         self.action_open_item()
 
@@ -549,7 +472,7 @@ class InboxScreen(Screen[None]):
     def action_open_item(self) -> None:
         from screens.inbox.thread_screen import ThreadScreen
 
-        item = self.query_one(InboxTable).highlighted
+        item = self.query_one(InboxTable).item
         if item is None:
             self.app.bell()
             return

@@ -28,7 +28,7 @@ from textual.worker import Worker, get_current_worker
 
 from screens.display import PracticeView, short_time
 from screens.errors import report_worker_failure, toast
-from screens.inbox.wording import audience_label, thread_state_label
+from screens.inbox.wording import WITHDRAWN, audience_label, thread_state_label
 from screens.safe_text import content, template
 from screens.widgets import DataLine, DataStatic
 
@@ -205,7 +205,7 @@ class ThreadScreen(Screen[None]):
         view = read.view
         thread = view.thread
         self.query_one("#thread-title", DataStatic).show(
-            template("[b]$subject[/b]", subject=thread.subject)
+            template("[b]$subject[/b]", subject=thread.subject or WITHDRAWN)
         )
         self.query_one("#thread-meta", DataStatic).show(
             template(
@@ -317,7 +317,7 @@ class ThreadScreen(Screen[None]):
             "To [b]$client[/b] (chart $number) on the Client Portal.\nRe: $subject",
             client=shown.client_name,
             number=shown.view.thread.chart_number,
-            subject=shown.view.thread.subject,
+            subject=shown.view.thread.subject or WITHDRAWN,
         )
         self.app.push_screen(ReplyDialog(intro, text=text, error=error), self._reply_typed)
 

@@ -15,6 +15,8 @@ THREAD_STATE_LABELS = {
     "closed": "Closed",
 }
 ITEM_STATE_LABELS = {"open": "Open", "done": "Done"}
+# A thread whose client withdrew everything they wrote keeps no subject.
+WITHDRAWN = "(withdrawn)"
 
 # The inbox's filter choices: (value passed to the service, label); "" means any.
 KIND_CHOICES = (("", "All kinds"), ("message", "Messages"), ("task", "Forms"))

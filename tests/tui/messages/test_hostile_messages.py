@@ -81,7 +81,7 @@ async def test_hostile_text_is_literal_in_the_inbox_thread_and_chart_list(
         await settle(pilot)
         assert isinstance(app.screen, InboxScreen)
         table = app.screen.query_one(InboxTable)
-        row = table.get_row_at(0)
+        row = table.row_cells(0)
         assert all(isinstance(value, Text) and no_actions(value.spans) for value in row)
         assert row[1].plain == single_line(f"{FIRST_NAME} Smith [/]")
         assert row[2].plain.startswith("[@click=app.quit]Click[/] Pay[31m now]52;c;")

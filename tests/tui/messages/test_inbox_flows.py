@@ -263,7 +263,7 @@ async def test_staff_start_a_thread_from_the_chart_and_open_it(
         await pilot.press("c")
         await settle(pilot)
         panel = app.screen.query_one(PortalMessagesPanel)
-        assert "No portal messages with this client" in screen_text(app)
+        assert "No portal messages with this client yet. n writes one." in screen_text(app)
         app.screen.query_one(ThreadList).focus()
         await pilot.press("n")
         await settle(pilot)
@@ -308,7 +308,7 @@ async def test_starting_a_thread_to_a_chart_without_an_account_says_why(
         await open_chart(pilot, NO_ACCESS)
         await pilot.press("c")
         await settle(pilot)
-        app.screen.query_one(PortalMessagesPanel).action_new_message()
+        await pilot.press("n")  # from anywhere on the chart screen
         await settle(pilot)
         await pilot.press(*"Hello", "tab", *"Body")
         await pilot.press("ctrl+s")
@@ -336,3 +336,43 @@ async def test_the_palette_opens_the_inbox_from_a_chart(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, ChartScreen)
+
+
+async def test_a_new_message_matching_the_typed_filter_shows_within_two_seconds(
+    make_app: AppFactory, seeded_url: str
+) -> None:
+    app = make_app(seeded_url)
+    client_writes(app.services, "Invoice question", minutes_ago=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_inbox(pilot)
+        await pilot.press(*"park")  # typed words are matched over the open items in memory
+        await settle(pilot)
+        assert inbox_subjects(app) == []
+        client_writes(app.services, "Parking behind the building?")
+        assert await wait_until(
+            pilot, lambda: inbox_subjects(app) == ["Parking behind the building?"], 2.0
+        )
+
+
+async def test_a_thread_the_client_withdrew_shows_as_withdrawn(
+    make_app: AppFactory, seeded_url: str
+) -> None:
+    app = make_app(seeded_url)
+    sent = client_writes(app.services, "Sent by mistake", minutes_ago=3)
+    client = client_of(app.services)
+    app.services.messages.client_withdraw(client.account_id, client.chart_id, sent.thread_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_inbox(pilot)
+        assert inbox_subjects(app) == []  # nothing waits for the desk any more
+        app.screen.query_one("#inbox-state", Select).value = "done"
+        await pilot.pause()
+        await settle(pilot)
+        assert inbox_subjects(app) == [""]
+        assert "(withdrawn)" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await open_chart(pilot, ACTIVE)
+        await pilot.press("c")
+        await settle(pilot)
+        threads = app.screen.query_one(ThreadList)
+        assert threads.get_row_at(0)[1].plain == "(withdrawn)"

@@ -212,7 +212,7 @@ async def test_urgent_item_on_top_marked_until_acknowledged(
         assert isinstance(inbox, InboxScreen)
         top = inbox.query_one(InboxTable).items[0]
         assert (top.source_id, top.urgent) == (flagged.id, True)
-        first_row = inbox.query_one(InboxTable).get_row_at(0)
+        first_row = inbox.query_one(InboxTable).row_cells(0)
         assert str(first_row[2]).startswith("URGENT · ")
         await pilot.press("enter")
         await settle(pilot)
@@ -230,7 +230,7 @@ async def test_urgent_item_on_top_marked_until_acknowledged(
         assert view.check_action("acknowledge", ()) is None
         await pilot.press("escape")
         await settle(pilot)
-        row = inbox.query_one(InboxTable).get_row_at(0)
+        row = inbox.query_one(InboxTable).row_cells(0)
         assert not str(row[2]).startswith("URGENT")  # acknowledged: no longer marked
     item = app.services.inbox.item(top.id)
     assert item.acknowledged_by == "alice" and item.state is InboxState.OPEN
