@@ -340,15 +340,40 @@ class FrontDeskApp(App[None]):
             return
         await self.push_screen(MailboxScreen(self.demo, refresh_interval=self.refresh_interval))
 
+    async def action_portal_inbox(self) -> None:
+        """Open the Portal inbox (or go back to it, when it is open under this screen)."""
+        from screens.inbox.inbox_screen import InboxScreen
+
+        if self._services is None:
+            self.bell()  # the store is still opening
+            return
+        if any(isinstance(screen, InboxScreen) for screen in self.screen_stack):
+            while not isinstance(self.screen, InboxScreen):
+                await self.pop_screen()
+            return
+        await self.push_screen(InboxScreen(self.services, refresh_interval=self.refresh_interval))
+
+    def action_new_chart(self) -> None:
+        """The New chart form (screens/new_chart.py); the new chart opens once created."""
+        from screens.new_chart import open_new_chart
+
+        if self._services is None:
+            self.bell()  # the store is still opening
+            return
+        open_new_chart(self, self.services)
+
     def action_refresh(self) -> None:
         from screens.chart_screen import ChartScreen  # loaded when first opened, not at start
 
         screen = self.screen
         if isinstance(screen, ChartBrowser | ChartScreen):
             screen.action_refresh()
+        elif callable(refresh := getattr(screen, "action_refresh", None)):
+            refresh()  # the Portal inbox and a message thread
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         from screens.chart_screen import ChartScreen
+        from screens.inbox.thread_screen import ThreadScreen
 
         if isinstance(screen, ChartScreen):
             yield SystemCommand(
@@ -384,6 +409,11 @@ class FrontDeskApp(App[None]):
                 "Remove the contact highlighted in the list  (del on the contact list)",
                 screen.action_remove_contact,
             )
+            yield SystemCommand(
+                "New portal message",
+                "Write to the client on the Client Portal  (n)",
+                screen.action_new_message,
+            )
             helps = {
                 ActionKind.RESEND: "Email a new 7-day link; older links stop working",
                 ActionKind.REVOKE: "End portal access and open portal sessions",
@@ -396,6 +426,11 @@ class FrontDeskApp(App[None]):
                 yield SystemCommand(
                     action_label(kind), help_text, partial(screen.request_action, kind)
                 )
+            yield SystemCommand(
+                "Assign forms",
+                "Assign a form or a package (intake, consent, PHQ-9, GAD-7)  (f)",
+                screen.action_assign_forms,
+            )
             yield SystemCommand(
                 "Back to the chart list", "Close this chart  (Esc)", screen.action_back
             )
@@ -420,6 +455,23 @@ class FrontDeskApp(App[None]):
                 "The emails the demo sent, with their links  (Ctrl+O)",
                 self.action_demo_mailbox,
             )
+        yield from _task_commands(screen)
+        if isinstance(screen, ThreadScreen):
+            yield SystemCommand("Reply", "Reply to this thread  (r)", screen.action_reply)
+            yield SystemCommand(
+                "Mark done", "Close the inbox item; the thread too  (d)", screen.action_done
+            )
+            yield SystemCommand("Open chart", "This client's chart  (o)", screen.action_open_chart)
+        yield SystemCommand(
+            "Portal inbox",
+            "Messages and everything else from the portal that needs the desk  (^t)",
+            self.action_portal_inbox,
+        )
+        yield SystemCommand(
+            "New chart",
+            "Add a client: demographics, Chart Owner, invitation, forms package  (^n)",
+            self.action_new_chart,
+        )
         yield SystemCommand(
             "Search charts", "Find a chart by name, chart number or email  (/)", self.action_search
         )
@@ -430,6 +482,22 @@ class FrontDeskApp(App[None]):
                 partial(self.show_worklist, status),
             )
         yield from super().get_system_commands(screen)
+
+
+def _task_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
+    """The task view's actions in the palette (screens/tasks/task_screen.py)."""
+    from screens.tasks.task_screen import TaskScreen
+
+    if isinstance(screen, TaskScreen):
+        yield SystemCommand("Mark reviewed", "A submitted form; closes its item  (r)",
+                            screen.action_review)  # fmt: skip
+        yield SystemCommand("Return to client", "With a reason they read  (t)",
+                            screen.action_return_task)  # fmt: skip
+        yield SystemCommand("Cancel form", "Before the client sends it  (x)",
+                            screen.action_cancel_task)  # fmt: skip
+        yield SystemCommand("Acknowledge urgent item", "Record that you saw it  (a)",
+                            screen.action_acknowledge)  # fmt: skip
+        yield SystemCommand("Open chart", "This client's chart  (o)", screen.action_open_chart)
 
 
 def _prepare_search(services: Services) -> None:

@@ -92,6 +92,9 @@ class ChartBrowser(Screen[None]):
         Binding("slash", "focus_search", "Search", id="browser.search", priority=True),
         Binding("enter", "open_chart", "Open chart", id="browser.open"),
         Binding("escape", "leave_search", "To the results", show=False),
+        # ctrl: works from the search box too (the app opens the inbox, or goes back to it)
+        Binding("ctrl+t", "app.portal_inbox", "Inbox", id="browser.inbox"),
+        Binding("ctrl+n", "app.new_chart", "New chart", id="browser.new_chart"),
         Binding("q", "app.quit", "Quit", id="browser.quit"),
         Binding("f5", "refresh", "Refresh", show=False, id="browser.refresh"),
         # One key, the bulk action of the worklist shown (check_action); ctrl, so it works

@@ -34,6 +34,8 @@ from screens.actions import (
     menu_items,
 )
 from screens.change_owner_dialog import ChangeOwnerDialog
+from screens.chart.messages_panel import PortalMessagesPanel
+from screens.chart.tasks_panel import ChartTasksPanel
 from screens.chart_overview import OWNER_REMOVE_REASON, ChartOverview, ContactList
 from screens.confirm_dialog import (
     activate_dialog,
@@ -79,11 +81,13 @@ class ChartScreen(Screen[None]):
         Binding("c", "communications", "Communications", id="chart.communications"),
         Binding("p", "toggle_portal", "Portal", id="chart.portal"),
         Binding("full_stop", "menu", "⋮ Menu", key_display=".", id="chart.menu"),
+        Binding("f", "assign_forms", "Forms", show=False, id="chart.assign_forms"),
         # Out of the footer so the keys above (and the demo's ^o) fit 80 columns; they still
         # work and are listed in the key panel and the command palette.
         Binding("slash", "app.search", "Search", show=False, id="chart.search"),
         Binding("q", "app.quit", "Quit", show=False, id="chart.quit"),
         Binding("f5", "refresh", "Refresh", show=False, id="chart.refresh"),
+        Binding("n", "new_message", "New message", show=False, id="chart.new_message"),
     ]
 
     chart: reactive[ChartDetail | None] = reactive(None, always_update=True)
@@ -137,6 +141,18 @@ class ChartScreen(Screen[None]):
                 VerticalScroll(id="communications-scroll"),
             ):
                 yield ClientPortalPanel(id="client-portal")
+                yield ChartTasksPanel(
+                    self.services,
+                    self.chart_number,
+                    refresh_interval=self.refresh_interval,
+                    id="chart-tasks",
+                )
+                yield PortalMessagesPanel(
+                    self.services,
+                    self.chart_number,
+                    refresh_interval=self.refresh_interval,
+                    id="portal-messages",
+                )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -232,6 +248,7 @@ class ChartScreen(Screen[None]):
         if isinstance(event.chart, ChartDetail):
             self.chart = event.chart
         self._load()
+        self.query_one(ChartTasksPanel).reload()  # e.g. forms just assigned
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event)
@@ -252,6 +269,11 @@ class ChartScreen(Screen[None]):
     def action_back(self) -> None:
         self.app.pop_screen()
 
+    def action_new_message(self) -> None:
+        """Write to the client on the Client Portal (screens/chart/messages_panel.py)."""
+        self._show_communications()
+        self.query_one(PortalMessagesPanel).action_new_message()
+
     def action_refresh(self) -> None:
         self._load()
 
@@ -271,6 +293,10 @@ class ChartScreen(Screen[None]):
             panel.collapsed = False
         else:
             panel.collapsed = not panel.collapsed
+
+    def action_assign_forms(self) -> None:  # the Forms section asks, confirms, runs
+        self._show_communications()
+        self.query_one(ChartTasksPanel).action_assign()
 
     def action_menu(self) -> None:
         if self.chart is None or self.busy:
@@ -490,7 +516,9 @@ class ChartScreen(Screen[None]):
 
 
 # Actions that need the chart loaded and no request running.
-_NEEDS_CHART = frozenset({"menu", "edit", "add_contact", "edit_contact", "remove_contact"})
+_NEEDS_CHART = frozenset(
+    {"menu", "edit", "add_contact", "edit_contact", "remove_contact", "assign_forms"}
+)
 
 
 class _Confirmed:

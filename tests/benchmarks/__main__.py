@@ -1,6 +1,6 @@
 """Run every benchmark and print ONE table: benchmark, ours, baseline, ratio, target, met?
 
-    python -m tests.benchmarks [--quick] [--only tui,search,mail,web,import,timing] [--out FILE]
+    python -m tests.benchmarks [--quick] [--only tui,search,...,inbox] [--out FILE]
 
 Each benchmark measures its bare baseline in the same run (see each module's docstring). The
 benchmarks run one after another, never at once (they would share the cores). --quick runs
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tests.benchmarks.common import Result, ensure_store, print_table
 
-BENCHMARKS = ("tui", "search", "mail", "web", "import", "timing")
+BENCHMARKS = ("tui", "search", "mail", "web", "import", "timing", "inbox")
 
 
 def machine() -> str:
@@ -49,6 +49,7 @@ def load() -> str:
 def runners(quick: bool) -> dict[str, Callable[[], list[Result]]]:
     from tests.benchmarks import (
         bench_import,
+        bench_inbox,
         bench_mail,
         bench_search,
         bench_timing,
@@ -63,6 +64,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Result]]]:
         "web": lambda: bench_web.run(quick),
         "import": lambda: bench_import.run(quick),
         "timing": lambda: bench_timing.run(quick),
+        "inbox": lambda: bench_inbox.run(quick),
     }
 
 
