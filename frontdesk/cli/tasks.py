@@ -155,7 +155,7 @@ def cmd_tasks_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_tasks_show(args: argparse.Namespace, ctx: CliContext) -> int:
-    task = ctx.services().tasks.task(args.id)
+    task = ctx.services().tasks.open(args.id)  # seen: its inbox item is no longer unread
     if args.json:
         ctx.print_json(detail_json(task))
         return 0

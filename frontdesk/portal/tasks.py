@@ -116,6 +116,19 @@ class TaskService:
             task, version, chart = self._staff_task(session, task_id)
             return detail_of(task, version, chart.chart_number)
 
+    def open(self, task_id: int) -> TaskDetail:
+        """Staff open a task (the task view, `tasks show`): its detail, and its open inbox item
+        is no longer unread (as opening a message thread marks it read)."""
+
+        def work(session: Session) -> TaskDetail:
+            task, version, chart = self._staff_task(session, task_id)
+            inbox_items.mark_seen(
+                session, kind=InboxKind.TASK, source_id=task_id, now=self.clock.now()
+            )
+            return detail_of(task, version, chart.chart_number)
+
+        return self.db.transact(work)
+
     def review(self, task_id: int) -> TaskSummary:
         """Staff have reviewed a submitted task (it leaves the desk's pending work)."""
         return self._staff_change(task_id, (TaskState.SUBMITTED,), TaskState.REVIEWED)

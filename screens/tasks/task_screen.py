@@ -143,7 +143,8 @@ class TaskScreen(Screen[None]):
         worker = get_current_worker()
         services = self.services
         try:
-            task = services.tasks.task(self.task_id)
+            # The first read opens it (its inbox item is seen); the refreshes only read.
+            task = (services.tasks.task if self.detail else services.tasks.open)(self.task_id)
             chart = services.views.chart(task.chart_number)
             item = _open_item(services, task)
             practice = PracticeView.of(services.practice.practice())
@@ -283,8 +284,8 @@ class TaskScreen(Screen[None]):
             return None if task is None or self.busy or not task.editable else True
         if action == "acknowledge":
             item = self.item
-            if item is None or not item.urgent:
-                return False  # not in the footer: nothing urgent here
+            if item is None or not (item.urgent or item.acknowledged_at is not None):
+                return False  # not in the footer: nothing urgent here (ack lowers urgent)
             return None if self.busy or item.acknowledged_at is not None else True
         return True
 

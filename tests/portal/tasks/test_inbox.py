@@ -79,3 +79,15 @@ def test_done_in_the_inbox_reviews_the_task(desk: Services, ana: Client) -> None
     assert desk.inbox.done(item.id).outcome is InboxOutcome.DONE
     reviewed = desk.tasks.task(task.id)
     assert reviewed.state is TaskState.REVIEWED and reviewed.reviewed_by == desk.actor
+
+
+def test_opening_a_task_marks_its_item_seen_and_reading_does_not(
+    desk: Services, ana: Client
+) -> None:
+    task = desk.tasks.assign(ACTIVE_CHART, form_key="gad-7").tasks[0]
+    desk.tasks.submit(ana, task.id, GAD7_ONES)
+    assert desk.tasks.task(task.id).state is TaskState.SUBMITTED  # a plain read
+    assert desk.inbox.items().items[0].unread
+    assert desk.tasks.open(task.id).id == task.id
+    (item,) = desk.inbox.items().items
+    assert not item.unread and item.state is InboxState.OPEN  # seen, still the desk's work
