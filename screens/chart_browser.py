@@ -74,7 +74,7 @@ class SearchInput(Input):
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "screen.open_chart", "Open chart", id="browser.open"),
+        Binding("enter", "screen.open_chart", "Open", id="browser.open"),
         Binding("slash", "select_all", "Search", id="browser.search", priority=True),
         Binding("down", "screen.cursor(1)", "Next chart", show=False),
         Binding("up", "screen.cursor(-1)", "Previous chart", show=False),
@@ -90,7 +90,7 @@ class ChartBrowser(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: handled as the key arrives, so keys typed right after it reach the box
         Binding("slash", "focus_search", "Search", id="browser.search", priority=True),
-        Binding("enter", "open_chart", "Open chart", id="browser.open"),
+        Binding("enter", "open_chart", "Open", id="browser.open"),
         Binding("escape", "leave_search", "To the results", show=False),
         # ctrl: works from the search box too (the app opens the inbox, or goes back to it)
         Binding("ctrl+t", "app.portal_inbox", "Inbox", id="browser.inbox"),
@@ -104,7 +104,7 @@ class ChartBrowser(Screen[None]):
         Binding(
             "ctrl+g",
             "bulk('no_portal_access')",
-            "Invite all without access",
+            "Invite all",  # the footer's room at 80 columns; the palette says "… without access"
             id="browser.bulk_invite",
         ),
     ]
@@ -179,7 +179,7 @@ class ChartBrowser(Screen[None]):
             id="browser-empty",
         )
         yield DataLine("Opening the database…", id="browser-summary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._load()

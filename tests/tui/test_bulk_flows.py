@@ -249,7 +249,7 @@ async def test_the_key_follows_the_worklist_and_works_from_the_box_and_the_resul
         for worklist, label, action in (
             ("expired", "^g Resend all expired", BulkAction.RESEND_EXPIRED),
             ("locked", "^g Resend all locked", BulkAction.RESEND_LOCKED),
-            ("no_portal_access", "^g Invite all without access", BulkAction.INVITE_WITHOUT_ACCESS),
+            ("no_portal_access", "^g Invite all", BulkAction.INVITE_WITHOUT_ACCESS),
         ):
             await pilot.press("escape", "slash", "ctrl+u")  # back to the box, at All
             app.browser.show_worklist("all")
