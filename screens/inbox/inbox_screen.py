@@ -43,8 +43,8 @@ from screens.widgets import DataLine, DataStatic
 
 if TYPE_CHECKING:
     from frontdesk.desk.inbox import InboxCounts, InboxRow
+    from frontdesk.desk.inbox_reads import OpenIndex
     from frontdesk.services import Services
-    from screens.inbox.reads import OpenIndex
 
 PAGE_SIZE = 50  # items read per page
 COUNT_AFTER = 0.25  # seconds of no typing before the matches are counted
@@ -142,7 +142,9 @@ class InboxScreen(Screen[None]):
         self._read_at = 0.0
         self._typed_at = 0.0
         self._count_timer: Timer | None = None
-        self._index: OpenIndex | None = None  # for typed filters (see screens/inbox/reads.py)
+        self._index: OpenIndex | None = (
+            None  # for typed filters (see frontdesk/desk/inbox_reads.py)
+        )
         self._index_stale = False  # the inbox changed since the index was read
         self._last_error: str | None = None
         # One reader thread for pages, as the chart browser has: a keystroke hands it the
@@ -258,12 +260,12 @@ class InboxScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="inbox-index", exit_on_error=False)
     def _build_index(self) -> None:
         from frontdesk.core.errors import FrontDeskError
-        from screens.inbox.reads import open_index
+        from frontdesk.desk.inbox_reads import open_index
         from store.db import StoreError
 
         worker = get_current_worker()
         try:
-            index = open_index(self.services)
+            index = open_index(self.services.inbox)
         except (FrontDeskError, StoreError) as exc:
             self.post_message(self.LoadFailed(str(exc)))
             return
@@ -510,7 +512,7 @@ def _read_page(
     the reader thread), or why it could not be read. Typed words over the open items are
     matched in `index` (when built), and only the page's rows are read."""
     from frontdesk.core.errors import FrontDeskError
-    from screens.inbox.reads import inbox_page, items_by_id
+    from frontdesk.desk.inbox_reads import inbox_page, items_by_id
     from store.db import StoreError
 
     try:
@@ -524,9 +526,9 @@ def _read_page(
                 limit=PAGE_SIZE,
                 offset=query.offset,
             )
-            return items_by_id(services, ids), stamp, services.clock.now()
+            return items_by_id(services.inbox, ids), stamp, services.clock.now()
         items = inbox_page(
-            services,
+            services.inbox,
             kind=query.kind or None,
             audience=query.audience or None,
             state=query.state or None,

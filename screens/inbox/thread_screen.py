@@ -154,7 +154,7 @@ class ThreadScreen(Screen[None]):
     def _fetch(self, page: int | None) -> None:
         """Open the thread (marks it read by the practice) and post what was read."""
         from frontdesk.core.errors import FrontDeskError, NotFound
-        from screens.inbox.reads import open_item_of_thread
+        from frontdesk.desk.inbox_reads import open_item_of_thread
         from store.db import StoreError
 
         worker = get_current_worker()
@@ -162,7 +162,7 @@ class ThreadScreen(Screen[None]):
         try:
             view = services.messages.staff_thread(self.thread_id, page=page)
             chart = services.views.chart(view.thread.chart_number)
-            item_id = open_item_of_thread(services, self.thread_id)
+            item_id = open_item_of_thread(services.inbox, self.thread_id)
             practice = PracticeView.of(services.practice.practice())
             now = services.clock.now()
         except NotFound as exc:

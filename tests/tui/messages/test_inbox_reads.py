@@ -1,4 +1,4 @@
-"""The inbox screen's own reads (screens/inbox/reads.py) agree with the service's: the same
+"""The inbox screen's own reads (frontdesk/desk/inbox_reads.py) agree with the service's: the same
 items, in the same order, for every filter the screen offers."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from frontdesk.app import FrontDeskApp
-from screens.inbox.reads import inbox_page, items_by_id, open_index
+from frontdesk.desk.inbox_reads import inbox_page, items_by_id, open_index
 from tests.factories import T0, acting_at
 from tests.tui.conftest import AppFactory
 from tests.tui.messages.test_snapshots_messages import with_items
@@ -31,7 +31,7 @@ def test_the_screens_reads_match_the_service(
     app: FrontDeskApp, search: str, kind: str, audience: str
 ) -> None:
     services = app.services
-    index = open_index(services)
+    index = open_index(services.inbox)
     assert index.stamp == services.inbox.stamp()
     assert index.count(kind=kind, audience=audience, search=search) == (
         services.inbox.items(kind=kind or None, audience=audience or None, search=search).total
@@ -42,9 +42,9 @@ def test_the_screens_reads_match_the_service(
         ).items
         ids = index.match(kind=kind, audience=audience, search=search, limit=2, offset=offset)
         assert ids == [item.id for item in expected]
-        assert items_by_id(services, ids) == expected
+        assert items_by_id(services.inbox, ids) == expected
         page = inbox_page(
-            services,
+            services.inbox,
             kind=kind or None,
             audience=audience or None,
             state="open",
@@ -57,9 +57,9 @@ def test_the_screens_reads_match_the_service(
 
 def test_an_item_closed_after_the_index_was_read_is_left_out(app: FrontDeskApp) -> None:
     services = app.services
-    index = open_index(services)
+    index = open_index(services.inbox)
     ids = index.match(kind="", audience="", search="", limit=50, offset=0)
     assert len(ids) == 4
     acting_at(services, T0 + timedelta(minutes=1)).inbox.done(ids[0])
-    assert [row.id for row in items_by_id(services, ids)] == ids[1:]
-    assert open_index(services).stamp != index.stamp
+    assert [row.id for row in items_by_id(services.inbox, ids)] == ids[1:]
+    assert open_index(services.inbox).stamp != index.stamp

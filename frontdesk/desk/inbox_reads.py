@@ -1,5 +1,5 @@
-"""Reads the desk's inbox service (frontdesk/desk/inbox.py) does not offer yet, done here
-with the service's own filters, order and row shape so that they cannot drift from it:
+"""The inbox screen's fast reads, beside `PortalInbox` (frontdesk/desk/inbox.py) and with its
+own filters, order and row shape, so that they cannot drift from it:
 
 - `inbox_page`: a page of items WITHOUT counting every match. `PortalInbox.items` always
   counts as well, which at 10,000 open items costs more than a keystroke may (the page itself
@@ -24,12 +24,11 @@ from typing import TYPE_CHECKING
 from frontdesk.core.text import search_key
 
 if TYPE_CHECKING:
-    from frontdesk.desk.inbox import InboxRow
-    from frontdesk.services import Services
+    from frontdesk.desk.inbox import InboxRow, PortalInbox
 
 
 def inbox_page(
-    services: Services,
+    inbox: PortalInbox,
     *,
     kind: str | None,
     audience: str | None,
@@ -44,7 +43,7 @@ def inbox_page(
     from frontdesk.desk.inbox import _ORDER, _filters, _row
     from store.models import Chart, InboxItem
 
-    with services.db.read() as session:
+    with inbox.db.read() as session:
         rows = session.exec(
             select(InboxItem, Chart.chart_number, Chart.first_name, Chart.last_name)
             .join(Chart, col(Chart.id) == InboxItem.chart_id)
@@ -56,13 +55,13 @@ def inbox_page(
         return tuple(_row(item, number, first, last) for item, number, first, last in rows)
 
 
-def open_item_of_thread(services: Services, thread_id: int) -> int | None:
+def open_item_of_thread(inbox: PortalInbox, thread_id: int) -> int | None:
     """The id of the thread's open inbox item, or None when nothing about it waits."""
     from sqlmodel import col, select
 
     from store.models import InboxItem, InboxKind, InboxState
 
-    with services.db.read() as session:
+    with inbox.db.read() as session:
         return session.exec(
             select(InboxItem.id).where(
                 col(InboxItem.kind) == InboxKind.MESSAGE,
@@ -105,7 +104,7 @@ class OpenIndex:
         return sum(1 for _ in self._matches(kind, audience, search))
 
 
-def open_index(services: Services) -> OpenIndex:
+def open_index(inbox: PortalInbox) -> OpenIndex:
     """Read the index of the open items (tens of ms at 10,000: on a worker's thread)."""
     import sqlalchemy as sa
     from sqlmodel import col
@@ -113,8 +112,8 @@ def open_index(services: Services) -> OpenIndex:
     from frontdesk.desk.inbox import _ORDER
     from store.models import Chart, InboxItem, InboxState
 
-    stamp = services.inbox.stamp()
-    with services.db.read() as session:
+    stamp = inbox.stamp()
+    with inbox.db.read() as session:
         rows = session.execute(
             sa.select(
                 col(InboxItem.id),
@@ -134,7 +133,7 @@ def open_index(services: Services) -> OpenIndex:
     return OpenIndex(entries, stamp)
 
 
-def items_by_id(services: Services, ids: list[int]) -> tuple[InboxRow, ...]:
+def items_by_id(inbox: PortalInbox, ids: list[int]) -> tuple[InboxRow, ...]:
     """The open items `ids` (one page), in the order given; any closed since are left out."""
     from sqlmodel import col, select
 
@@ -143,7 +142,7 @@ def items_by_id(services: Services, ids: list[int]) -> tuple[InboxRow, ...]:
 
     if not ids:
         return ()
-    with services.db.read() as session:
+    with inbox.db.read() as session:
         rows = session.exec(
             select(InboxItem, Chart.chart_number, Chart.first_name, Chart.last_name)
             .join(Chart, col(Chart.id) == InboxItem.chart_id)
