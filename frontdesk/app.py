@@ -36,6 +36,7 @@ from screens.actions import (
     DeliveryUnavailable,
     DeskRequest,
     MailSettled,
+    OpenChart,
     action_label,
     perform_action,
 )
@@ -253,6 +254,21 @@ class FrontDeskApp(App[None]):
             exit_on_error=False,
         )
         self._requests[worker] = request
+
+    @on(OpenChart)
+    def _open_chart(self, event: OpenChart) -> None:
+        """Show a chart (screens.actions.OpenChart): back to it when it is right below."""
+        from screens.chart_screen import ChartScreen
+
+        stack = self.screen_stack
+        below = stack[-2] if len(stack) > 1 else None
+        back = isinstance(below, ChartScreen) and below.chart_number == event.chart_number
+        if event.back_to_it and back:
+            self.pop_screen()
+            return
+        self.push_screen(
+            ChartScreen(self.services, event.chart_number, refresh_interval=self.refresh_interval)
+        )
 
     @on(BulkRequested)
     def _run_bulk(self, event: BulkRequested) -> None:

@@ -225,6 +225,18 @@ class ActionRequested(Message):
         self.request = request
 
 
+class OpenChart(Message):
+    """A screen asks the app to show a chart. `back_to_it`: when the screen below the current
+    one is that chart (the current one was opened from it), go back to it instead of opening
+    it again. The app opens it, so a screen that links to charts does not import the chart
+    screen (which imports the panels that open those screens: no import cycle)."""
+
+    def __init__(self, chart_number: str, *, back_to_it: bool = False) -> None:
+        super().__init__()
+        self.chart_number = chart_number
+        self.back_to_it = back_to_it
+
+
 class BulkRequested(Message):
     """A screen asks the app to run a confirmed bulk action (screens.bulk_progress)."""
 

@@ -28,6 +28,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 
 from screens.errors import toast
 from screens.safe_text import cell, clean
+from screens.tasks.wording import package_label
 from screens.widgets import DataStatic
 
 if TYPE_CHECKING:
@@ -56,17 +57,6 @@ OWNER_NAMES = tuple(name for name, _, _ in OWNER_FIELDS)
 FIELD_NAMES = tuple(name for name, _, _ in CLIENT_FIELDS + OWNER_FIELDS)
 NO_PACKAGE = "-"  # the Select's value for "None"
 INVITE_LABEL = "Send the client an email to set up their portal account"
-
-
-def package_label(package: PackageInfo) -> str:
-    """'New client (4 forms: Consent, Intake, PHQ-9, GAD-7)'."""
-    names = ", ".join(_form_name(form.key, form.title) for form in package.forms)
-    count = len(package.forms)
-    return f"{package.title} ({count} form{'s' if count != 1 else ''}: {names})"
-
-
-def _form_name(key: str, title: str) -> str:
-    return key.upper() if key in ("phq-9", "gad-7") else title.split(" (")[0]
 
 
 @dataclass(frozen=True)
@@ -414,8 +404,7 @@ def open_new_chart(app: FrontDeskApp, services: Services) -> None:
 
 def created(app: FrontDeskApp, services: Services, result: NewChartResult | None) -> None:
     """The chart exists: tell the desk, send the invitation, open the chart."""
-    from screens.actions import ActionRequested
-    from screens.chart_screen import ChartScreen
+    from screens.actions import ActionRequested, OpenChart
     from screens.tasks.requests import InvitationDelivery
     from screens.tasks.wording import forms_phrase
 
@@ -431,7 +420,7 @@ def created(app: FrontDeskApp, services: Services, result: NewChartResult | None
         if result.invitation_outbox_id is not None:
             sentence += " (the client sees them once registered)"
     toast(app, sentence + ".", title="New chart")
-    app.push_screen(ChartScreen(services, number, refresh_interval=app.refresh_interval))
+    app.post_message(OpenChart(number))
     if result.invitation_outbox_id is not None:
         delivery = InvitationDelivery(
             number, result.invitation_outbox_id, forms_waiting=result.assignment is not None

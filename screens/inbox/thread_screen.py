@@ -384,17 +384,10 @@ class ThreadScreen(Screen[None]):
         self._load()
 
     def action_open_chart(self) -> None:
-        from screens.chart_screen import ChartScreen
+        from screens.actions import OpenChart
 
         shown = self.shown
         if shown is None:
             return
-        number = shown.view.thread.chart_number
-        stack = self.app.screen_stack
-        below = stack[-2] if len(stack) > 1 else None
-        if isinstance(below, ChartScreen) and below.chart_number == number:
-            self.app.pop_screen()  # opened from that chart: back to it
-            return
-        self.app.push_screen(
-            ChartScreen(self.services, number, refresh_interval=self.refresh_interval)
-        )
+        # Opened from that chart: back to it.
+        self.post_message(OpenChart(shown.view.thread.chart_number, back_to_it=True))

@@ -41,7 +41,7 @@ class Assignable:
 
 def assignables(packages: list[PackageInfo], forms: list[FormInfo]) -> tuple[Assignable, ...]:
     """Packages first (with their forms named), then every form."""
-    from screens.new_chart import package_label
+    from screens.tasks.wording import package_label
 
     items = [
         Assignable(

@@ -296,19 +296,12 @@ class TaskScreen(Screen[None]):
         self._load()
 
     def action_open_chart(self) -> None:
-        from screens.chart_screen import ChartScreen
+        from screens.actions import OpenChart
 
         task = self.detail
         if task is None:
             return
-        stack = self.app.screen_stack
-        below = stack[-2] if len(stack) > 1 else None
-        if isinstance(below, ChartScreen) and below.chart_number == task.chart_number:
-            self.app.pop_screen()  # opened from that chart: back to it
-            return
-        self.app.push_screen(
-            ChartScreen(self.services, task.chart_number, refresh_interval=self.refresh_interval)
-        )
+        self.post_message(OpenChart(task.chart_number, back_to_it=True))  # from it: back to it
 
     def _ready(self) -> TaskDetail | None:
         if self.detail is None or self.busy:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from screens.display import PracticeView, short_time
 
 if TYPE_CHECKING:
+    from frontdesk.portal.forms import PackageInfo
     from frontdesk.portal.task_views import TaskSummary
 
 STATE_LABELS = {
@@ -54,3 +55,14 @@ def when(moment: datetime | None, practice: PracticeView, now: datetime) -> str:
 
 def forms_phrase(count: int) -> str:
     return "1 form" if count == 1 else f"{count:,} forms"
+
+
+def package_label(package: PackageInfo) -> str:
+    """'New client (4 forms: Consent, Intake, PHQ-9, GAD-7)'."""
+    names = ", ".join(_form_name(form.key, form.title) for form in package.forms)
+    count = len(package.forms)
+    return f"{package.title} ({count} form{'s' if count != 1 else ''}: {names})"
+
+
+def _form_name(key: str, title: str) -> str:
+    return key.upper() if key in ("phq-9", "gad-7") else title.split(" (")[0]
