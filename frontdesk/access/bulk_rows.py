@@ -184,7 +184,7 @@ def read_facts(conn: sa.Connection, ids: list[int], now: datetime) -> dict[int, 
     return facts
 
 
-def forms_waiting_query(chart_ids: list[int]) -> sa.Select[tuple[int]]:
+def forms_waiting_query(chart_ids: list[int]) -> sa.Select[Any]:
     """The charts of `chart_ids` with a task the client still has to do."""
     task = TASK.c
     return (
