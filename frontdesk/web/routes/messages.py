@@ -68,6 +68,19 @@ T = TypeVar("T")
 EMERGENCY = "Not for emergencies: call 911 or 988."
 DEFAULT_PROMISE = "The practice reads messages during business hours."
 
+
+def promise_words(promise: str | None, practice_name: str | None) -> str:
+    """The banner's sentence on when the practice answers. The practice may set a whole
+    sentence ("We answer within one business day.") or only the time ("within one business
+    day", the CLI help's example): a fragment (it starts in lower case) is made a sentence."""
+    if not promise:
+        return DEFAULT_PROMISE
+    if not promise[0].islower():
+        return promise
+    ending = "" if promise[-1] in ".!?" else "."
+    return f"{practice_name or 'The practice'} answers messages {promise}{ending}"
+
+
 # ?m= codes a POST sends the browser on with: (the words, whether it is a problem).
 NOTICES: dict[str, tuple[str, bool]] = {
     "sent": ("Your message was sent.", False),
@@ -301,7 +314,7 @@ class MessageRoutes:
                 signed,
                 "New message",
                 overview=overview,
-                promise=overview.promise or DEFAULT_PROMISE,
+                promise=promise_words(overview.promise, signed.session.practice_name),
                 values=values,
                 errors=form.errors,
                 chosen=values.get("audience") or (overview.audiences or ("",))[0],
@@ -374,7 +387,7 @@ class MessageRoutes:
             thread=view.thread,
             rows=self.rows.messages(view, data.zone),
             thread_url=f"{self.pages.base}{links.message_thread_path(view.thread.id)}",
-            promise=data.promise or DEFAULT_PROMISE,
+            promise=promise_words(data.promise, signed.session.practice_name),
             values=form.values,
             errors=form.errors,
             left=left_words(form.values.get("body", "")),

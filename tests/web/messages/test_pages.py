@@ -396,3 +396,17 @@ def test_get_changes_nothing_but_the_read_mark(
     assert audit_count(practice) == audited + 1  # "message thread viewed"
     summary = practice.messages.client_threads(ana.who.account_id, ana.who.chart_id).threads[0]
     assert not summary.unread_by_client
+
+
+def test_the_practices_promise_reads_as_a_sentence(practice: Services, ana: Browser) -> None:
+    """`--message-promise 'within one business day'` (the README's and the CLI help's own
+    example) is shown in a sentence, not as a bare fragment; a whole sentence stays as typed."""
+    practice.practice.update_messaging(promise="within one business day")
+    thread_id = ana.start()
+    for path in ("/portal/messages/new", f"/portal/messages/{thread_id}"):
+        page = ana.web.get(path).text
+        assert "<p>Cedar Counseling answers messages within one business day.</p>" in page, path
+    practice.practice.update_messaging(promise="We answer on weekdays, usually the same day!")
+    for path in ("/portal/messages/new", f"/portal/messages/{thread_id}"):
+        page = ana.web.get(path).text
+        assert "<p>We answer on weekdays, usually the same day!</p>" in page, path
