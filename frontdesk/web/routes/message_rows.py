@@ -34,6 +34,12 @@ AUDIENCE_LABELS = {
     MessageAudience.BILLING: "Billing",
     MessageAudience.CLINICAL: "Clinical team",
 }
+# The same in a sentence: "Your message goes to the practice's billing office."
+AUDIENCE_PHRASES = {
+    MessageAudience.FRONT_DESK: "front desk",
+    MessageAudience.BILLING: "billing office",
+    MessageAudience.CLINICAL: "clinical team",
+}
 STATE_WORDS = {
     ThreadState.WAITING: "Waiting for the practice",
     ThreadState.ANSWERED: "The practice replied",

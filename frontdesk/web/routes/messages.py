@@ -51,6 +51,7 @@ from frontdesk.web.guard import Guard, SignedIn
 from frontdesk.web.pages import Pages
 from frontdesk.web.routes.message_rows import (
     AUDIENCE_LABELS,
+    AUDIENCE_PHRASES,
     STATE_WORDS,
     WITHDRAWN_SUBJECT,
     PageKeeper,
@@ -238,6 +239,7 @@ class MessageRoutes:
             "portal_url": self.pages.base + links.PORTAL,
             "base_url": self.pages.base,
             "audience_labels": AUDIENCE_LABELS,
+            "audience_phrases": AUDIENCE_PHRASES,
             "state_words": STATE_WORDS,
             "emergency": EMERGENCY,
             "subject_limit": SUBJECT_LIMIT,

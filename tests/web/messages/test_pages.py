@@ -410,3 +410,17 @@ def test_the_practices_promise_reads_as_a_sentence(practice: Services, ana: Brow
     for path in ("/portal/messages/new", f"/portal/messages/{thread_id}"):
         page = ana.web.get(path).text
         assert "<p>We answer on weekdays, usually the same day!</p>" in page, path
+
+
+@pytest.mark.parametrize(
+    ("audience", "words"),
+    [("billing", "billing office"), ("front_desk", "front desk"), ("clinical", "clinical team")],
+)
+def test_a_single_audience_is_named_in_words(
+    practice: Services, ana: Browser, audience: str, words: str
+) -> None:
+    """With one audience offered, the compose page says where the message goes: 'the
+    practice's billing office', never 'the practice's billing'."""
+    practice.practice.update_messaging(audiences=(audience,))
+    page = ana.web.get("/portal/messages/new").text
+    assert f"Your message goes to the practice's {words}.</p>" in page
