@@ -56,6 +56,7 @@ from frontdesk.web.routes.message_rows import (
     WITHDRAWN_SUBJECT,
     PageKeeper,
     RowRenderer,
+    state_words,
 )
 from store.states import MessagingMode
 
@@ -387,6 +388,7 @@ class MessageRoutes:
             data=data,
             view=view,
             thread=view.thread,
+            thread_state=state_words(view.thread),
             rows=self.rows.messages(view, data.zone),
             thread_url=f"{self.pages.base}{links.message_thread_path(view.thread.id)}",
             promise=promise_words(data.promise, signed.session.practice_name),

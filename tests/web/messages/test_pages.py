@@ -229,7 +229,7 @@ def test_reply_and_the_practice_answer(
     home = ana.web.get("/portal").text
     assert "<strong>1</strong> unread" in home
     listing = ana.web.get("/portal/messages").text
-    assert "New reply" in listing and "1 with a new reply" in listing
+    assert "New reply" in listing and "1 with a new message" in listing
     page = ana.web.get(f"/portal/messages/{thread}").text
     assert page.index("Can we move Thursday?") < page.index("Friday at 10 is yours.")
     assert "Cedar Counseling" in page and "The practice replied" in page
@@ -424,3 +424,29 @@ def test_a_single_audience_is_named_in_words(
     practice.practice.update_messaging(audiences=(audience,))
     page = ana.web.get("/portal/messages/new").text
     assert f"Your message goes to the practice's {words}.</p>" in page
+
+
+def test_a_conversation_the_practice_began_is_not_called_a_reply(
+    practice: Services, ana: Browser, clock: FrozenClock
+) -> None:
+    """The practice writes first: the list says 'New message' / 'From the practice' and the
+    page 'From: Billing', not 'New reply' / 'The practice replied' / 'To: Billing' (the
+    client never wrote). Once the client answers and the practice replies, it is a reply."""
+    staff = practice.messages.staff_start(
+        "C-1001", subject="Your statement", body="Please call us.", audience="billing"
+    )
+    listing = ana.web.get("/portal/messages").text
+    assert ">New message<" in listing and "New reply" not in listing
+    assert "Billing · From the practice · 1 message" in listing
+    assert "1 with a new message" in listing
+    page = ana.web.get(f"/portal/messages/{staff.thread_id}").text
+    assert "From: Billing · From the practice" in page and "To: Billing" not in page
+    settle(ana)
+    clock.advance(60)
+    assert ana.post(f"/portal/messages/{staff.thread_id}", {"body": "Will do."}).status_code == 303
+    clock.advance(60)
+    practice.messages.staff_reply(staff.thread_id, body="Thanks.")
+    listing = ana.web.get("/portal/messages").text
+    assert ">New reply<" in listing and "Billing · The practice replied · 3 messages" in listing
+    page = ana.web.get(f"/portal/messages/{staff.thread_id}").text
+    assert "From: Billing · The practice replied" in page
