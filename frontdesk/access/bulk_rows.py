@@ -47,6 +47,7 @@ from store.models import (
     Chart,
     InvitationKind,
     Practice,
+    TaskState,
 )
 
 _TABLES = SQLModel.metadata.tables
@@ -56,6 +57,9 @@ OWNER = _TABLES["chart_owner"]
 CONTACT = _TABLES["related_contact"]
 ACCOUNT = _TABLES["portal_account"]
 PRACTICE = _TABLES["practice"]
+TASK = _TABLES["task"]
+# A task the client still has to do: an invitation to its chart says forms are waiting.
+TASK_TO_DO = (TaskState.ASSIGNED, TaskState.IN_PROGRESS, TaskState.RETURNED)
 
 
 def invitation_first_name(chart_first_name: str, owner: Owner) -> str:
@@ -89,6 +93,7 @@ class Facts:
     has_account: bool = False
     newest_at: datetime | None = None  # the newest invitation of the last 24 hours
     recent: int = 0  # invitations of the last 24 hours
+    forms_waiting: bool = False  # a task to do (TASK_TO_DO): the invitation says so
 
     def owner(self) -> Owner:
         """Who owns the chart's portal access (lookup.owner_of, from the batch's rows)."""
@@ -174,7 +179,19 @@ def read_facts(conn: sa.Connection, ids: list[int], now: datetime) -> dict[int, 
     )
     for chart_id, newest, count in conn.execute(recent):
         facts[chart_id].newest_at, facts[chart_id].recent = newest, int(count)
+    for waiting in conn.execute(forms_waiting_query(found)):
+        facts[int(waiting[0])].forms_waiting = True
     return facts
+
+
+def forms_waiting_query(chart_ids: list[int]) -> sa.Select[Any]:
+    """The charts of `chart_ids` with a task the client still has to do."""
+    task = TASK.c
+    return (
+        sa.select(task.chart_id)
+        .where(task.chart_id.in_(chart_ids), task.state.in_([str(s) for s in TASK_TO_DO]))
+        .distinct()
+    )
 
 
 def portal_active(conn: sa.Connection) -> bool:
@@ -261,6 +278,7 @@ def prepare_send(
         expires_at=expires_at,
         resend=resend,
         first_name=invitation_first_name(facts.first_name, owner),
+        forms_waiting=facts.forms_waiting,
     )
     invitation = {
         "chart_id": facts.chart_id,

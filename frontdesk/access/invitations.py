@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from frontdesk import audit
 from frontdesk.access.bulk import BulkInvitations, CancelCheck, Progress
-from frontdesk.access.bulk_rows import invitation_first_name
+from frontdesk.access.bulk_rows import forms_waiting_query, invitation_first_name
 from frontdesk.access.outcomes import ActionDone, ActionOutcome, BulkAction, BulkPlan, BulkResult
 from frontdesk.access.reset import end_account_resets
 from frontdesk.access.rules import NO_EMAIL, PORTAL_OFF, PortalAction, refusal
@@ -291,7 +291,8 @@ class InvitationService:
         self, session: Session, chart: Chart, *, kind: str, forms_waiting: bool = False
     ) -> int:
         """Supersede every earlier invitation, create a new one and queue its email; returns
-        the email's outbox id. `forms_waiting`: the email also says forms are waiting."""
+        the email's outbox id. The email also says forms are waiting when `forms_waiting` or
+        when the chart has a task the client still has to do (assigned before this link)."""
         practice = self._require_portal_active(session)
         row = self._owner_row(session, chart)
         owner = owner_of(session, chart, row)
@@ -302,6 +303,9 @@ class InvitationService:
         except InvalidEmail as exc:
             raise NotAllowed(f"The chart owner's email address is not valid: {exc}") from None
         now = self.clock.now()
+        if not forms_waiting and chart.id is not None:
+            waiting = session.connection().execute(forms_waiting_query([chart.id]))
+            forms_waiting = waiting.first() is not None
         self.supersede_live(session, chart, INVITATION_SUPERSEDED)
         token = tokens.new_token()
         invitation = Invitation(

@@ -18,8 +18,12 @@ if TYPE_CHECKING:
 Handler: TypeAlias = Callable[[argparse.Namespace, CliContext], int]
 
 
+# No id or count goes beyond the database's integer (a larger one failed as an OverflowError).
+LARGEST = 2**63 - 1
+
+
 def whole_number(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least `minimum`."""
+    """An argparse type: a whole number of at least `minimum` (and at most LARGEST)."""
 
     def parse(value: str) -> int:
         try:
@@ -28,6 +32,8 @@ def whole_number(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
         if number < minimum:
             raise argparse.ArgumentTypeError(f"must be {minimum} or more")
+        if number > LARGEST:
+            raise argparse.ArgumentTypeError(f"too large: {value!r}")
         return number
 
     return parse

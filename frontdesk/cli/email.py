@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from frontdesk.cli.args import Commands
     from frontdesk.mail.templates import TemplateService, TemplateView
 
-PREVIEW_KINDS = ("invitation", "resend", "restore", "registered", "message")
+PREVIEW_KINDS = (
+    "invitation", "resend", "restore", "registered", "message", "forms", "invitation-with-forms",
+)  # fmt: skip
 
 
 def register(commands: Commands) -> None:

@@ -18,7 +18,7 @@ from frontdesk.cli.context import CliContext, cell, iso
 from frontdesk.cli.messages import AUDIENCES
 from frontdesk.core.clock import as_utc
 from frontdesk.core.text import single_line
-from store.states import InboxKind, InboxState
+from store.states import InboxCloseReason, InboxKind, InboxState
 
 if TYPE_CHECKING:
     from frontdesk.cli.args import Commands
@@ -105,7 +105,11 @@ def cmd_inbox(args: argparse.Namespace, ctx: CliContext) -> int:
             cell(row.client_name),
             cell(row.subject),
             cell(waited(row.waiting_since, now) if row.state == InboxState.OPEN else ""),
-            cell(row.state.value if not row.close_reason else f"done ({row.close_reason})"),
+            cell(
+                f"done ({row.close_reason})"
+                if row.close_reason and row.close_reason != InboxCloseReason.DONE
+                else row.state.value
+            ),
             cell(" ".join(flags)),
         )
     ctx.stdout.print(table)
@@ -124,7 +128,10 @@ def _changed(ctx: CliContext, change: InboxChange, did: str, already: str) -> No
 
 def cmd_inbox_done(args: argparse.Namespace, ctx: CliContext) -> int:
     change = ctx.services().inbox.done(args.id)
-    _changed(ctx, change, "marked done", "was already done")
+    did = "marked done"
+    if change.item.kind == InboxKind.TASK:  # done on a submitted form reviews it
+        did += f"; task {change.item.source_id} is reviewed"
+    _changed(ctx, change, did, "was already done")
     return 0
 
 

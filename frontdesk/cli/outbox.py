@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
+from frontdesk.cli.args import positive
 from frontdesk.cli.context import CliContext, cell
 from frontdesk.cli.outbox_retry import register_retry, say_delivered
 
@@ -20,10 +21,10 @@ def register(commands: Commands) -> None:
     outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
     listing = outbox_sub.add_parser("list", help="the newest outbox emails")
     listing.add_argument("--json", action="store_true", help="JSON for scripts")
-    listing.add_argument("--limit", type=int, default=200, help="how many (default 200)")
+    listing.add_argument("--limit", type=positive, default=200, help="how many (default 200)")
     listing.set_defaults(handler=outbox_list)
     deliver = outbox_sub.add_parser("deliver", help="send every email that is due now")
-    deliver.add_argument("--limit", type=int, default=10_000, help="at most this many")
+    deliver.add_argument("--limit", type=positive, default=10_000, help="at most this many")
     deliver.set_defaults(handler=outbox_deliver)
     from frontdesk.cli.bounces import register_outbox as register_bounces
 

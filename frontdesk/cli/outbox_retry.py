@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from frontdesk.cli.args import add_yes
+from frontdesk.cli.args import add_yes, positive
 from frontdesk.cli.context import CliContext
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def register_retry(outbox_commands: Commands) -> None:
         ),
     )
     which = retry.add_mutually_exclusive_group(required=True)
-    which.add_argument("id", nargs="?", type=int, metavar="ID", help="the outbox id")
+    which.add_argument("id", nargs="?", type=positive, metavar="ID", help="the outbox id")
     which.add_argument(
         "--all",
         action="store_true",

@@ -215,7 +215,7 @@ class TemplateService:
         base = self.settings.public_base
         sample_link = links.register_link(base, "sample-link-for-preview-only")
         now = self.clock.now()
-        if kind in ("invitation", "resend"):
+        if kind in ("invitation", "resend", "invitation-with-forms"):
             return compose.invitation_email(
                 practice,
                 greeting_name=SAMPLE_GREETING,
@@ -223,6 +223,11 @@ class TemplateService:
                 link=sample_link,
                 expires_at=now + timedelta(days=practice.invitation_days or 7),
                 resend=kind == "resend",
+                forms_waiting=kind == "invitation-with-forms",
+            )
+        if kind == "forms":
+            return compose.forms_waiting_email(
+                practice, greeting_name=SAMPLE_GREETING, link=links.login_link(base)
             )
         if kind == "restore":
             return compose.access_restored_email(
@@ -237,7 +242,8 @@ class TemplateService:
                 practice, greeting_name=SAMPLE_GREETING, link=links.login_link(base)
             )
         raise TemplateError(
-            f"Unknown email kind {kind!r}; use invitation, resend, restore, registered or message.",
+            f"Unknown email kind {kind!r}; use invitation, resend, restore, registered, message, "
+            "forms or invitation-with-forms.",
             "kind",
         )
 

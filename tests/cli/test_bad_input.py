@@ -150,6 +150,15 @@ def test_arguments_that_do_not_fit_together_are_usage_errors(
         ["invites"],
         ["no-such-command"],
         ["practice", "set", "--portal", "maybe"],
+        ["outbox", "list", "--limit", "0"],
+        ["outbox", "list", "--limit", "-1"],
+        ["outbox", "deliver", "--limit", "0"],
+        ["outbox", "retry", "0", "--yes"],
+        ["outbox", "retry", "99999999999999999999999", "--yes"],
+        ["outbox", "list", "--limit", "99999999999999999999999"],
+        ["inbox", "--limit", "99999999999999999999999"],
+        ["audit", "--limit", "99999999999999999999999"],
+        ["tasks", "show", "99999999999999999999999"],
     ],
 )
 def test_argparse_usage_errors_exit_2(lite: Cli, argv: list[str]) -> None:

@@ -216,3 +216,22 @@ def test_an_urgent_submission_in_the_inbox(cli: Cli, desk: Services) -> None:
     assert "item 9" in cli.ok("tasks", "show", str(task_id)).out
     cli.ok("tasks", "review", str(task_id))
     assert cli.ok("inbox", "--json").json() == []
+
+
+def test_inbox_done_on_a_submitted_form_says_it_is_reviewed(cli: Cli, desk: Services) -> None:
+    """`inbox done` on a form's item reviews the form (desk/inbox.py): the command says so,
+    and the closed list shows each reason once ('done (reviewed)', never 'done (done)')."""
+    set_up_practice(cli)
+    add_chart(cli, "C-1")
+    cli.ok("invites", "send", "C-1", "--yes")
+    register_chart(desk, "C-1")
+    cli.ok("tasks", "assign", "C-1", "--form", "gad-7")
+    task_id = cli.ok("tasks", "list", "C-1", "--json").json()[0]["id"]
+    desk.tasks.submit(client_of(desk, "C-1"), task_id, {f"gad7_{n}": "1" for n in range(1, 8)})
+    (item,) = cli.ok("inbox", "--kind", "task", "--json").json()
+    assert cli.ok("inbox", "done", str(item["id"])).out == (
+        f"Inbox item {item['id']} (task, chart C-1) marked done; task {task_id} is reviewed.\n"
+    )
+    assert cli.ok("tasks", "show", str(task_id), "--json").json()["state"] == "reviewed"
+    table = cli.ok("inbox", "--state", "done").out
+    assert "done" in table and "done (done)" not in table

@@ -92,6 +92,17 @@ def test_email_preview(run: Run) -> None:
     assert run.out.startswith("Cedar Counseling\n\nHello Alex,")
 
 
+def test_email_preview_of_the_forms_emails(run: Run) -> None:
+    """The emails forms send (issue 14) can be previewed too: the 'forms are waiting' notice,
+    and a new chart's invitation with its forms line; neither names a form."""
+    assert run("email", "preview", "--kind", "forms", "--text") == 0
+    assert "You have forms to complete for Cedar Counseling. Sign in to see them." in run.out
+    assert "/login" in run.out and "/register/" not in run.out
+    assert run("email", "preview", "--kind", "invitation-with-forms", "--text") == 0
+    assert "Cedar Counseling has also sent you forms to complete." in run.out
+    assert "/register/" in run.out
+
+
 def test_email_template_set_enable_show_disable(run: Run, tmp_path: Path) -> None:
     body = tmp_path / "body.txt"
     body.write_text("Hi {client_preferred_name}!\r\n\r\n{link}\r\n\r\nUntil {expires_on}.\r\n")

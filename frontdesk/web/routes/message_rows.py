@@ -34,11 +34,32 @@ AUDIENCE_LABELS = {
     MessageAudience.BILLING: "Billing",
     MessageAudience.CLINICAL: "Clinical team",
 }
+# The same in a sentence: "Your message goes to the practice's billing office."
+AUDIENCE_PHRASES = {
+    MessageAudience.FRONT_DESK: "front desk",
+    MessageAudience.BILLING: "billing office",
+    MessageAudience.CLINICAL: "clinical team",
+}
 STATE_WORDS = {
     ThreadState.WAITING: "Waiting for the practice",
     ThreadState.ANSWERED: "The practice replied",
     ThreadState.CLOSED: "Closed",
 }
+FIRST_WORD_WORDS = "From the practice"  # the practice wrote first and the client has not answered
+
+
+def practice_wrote_first(t: ThreadSummary) -> bool:
+    """The practice began the thread and its message is still the only one: not a reply."""
+    return t.created_by is MessageAuthor.STAFF and t.messages == 1
+
+
+def state_words(t: ThreadSummary) -> str:
+    """The thread's state for the client: "The practice replied", or "From the practice" when
+    the practice began it and the client has not answered."""
+    if practice_wrote_first(t) and t.state is ThreadState.ANSWERED:
+        return FIRST_WORD_WORDS
+    return STATE_WORDS.get(t.state, t.state)
+
 
 WITHDRAWN_SUBJECT = "(withdrawn)"
 
@@ -57,6 +78,7 @@ class ThreadRow:
     subject: str
     unread: bool
     meta: str  # "Billing · The practice replied · 3 messages · "
+    badge: str  # shown while unread: "New reply", or "New message" when the practice began it
     iso: str
     shown: str
 
@@ -80,12 +102,10 @@ def thread_rows(threads: tuple[ThreadSummary, ...], zone: ZoneInfo) -> list[Thre
     for t in threads:
         iso, shown = stamp(t.last_activity_at, zone)
         count = f"{t.messages} message{'' if t.messages == 1 else 's'}"
-        meta = (
-            f"{AUDIENCE_LABELS.get(t.audience, t.audience)} · "
-            f"{STATE_WORDS.get(t.state, t.state)} · {count} · "
-        )
+        meta = f"{AUDIENCE_LABELS.get(t.audience, t.audience)} · {state_words(t)} · {count} · "
         subject = t.subject or WITHDRAWN_SUBJECT  # everything of it withdrawn by the client
-        rows.append(ThreadRow(t.id, subject, t.unread_by_client, meta, iso, shown))
+        badge = "New message" if practice_wrote_first(t) else "New reply"
+        rows.append(ThreadRow(t.id, subject, t.unread_by_client, meta, badge, iso, shown))
     return rows
 
 

@@ -51,10 +51,12 @@ from frontdesk.web.guard import Guard, SignedIn
 from frontdesk.web.pages import Pages
 from frontdesk.web.routes.message_rows import (
     AUDIENCE_LABELS,
+    AUDIENCE_PHRASES,
     STATE_WORDS,
     WITHDRAWN_SUBJECT,
     PageKeeper,
     RowRenderer,
+    state_words,
 )
 from store.states import MessagingMode
 
@@ -67,6 +69,19 @@ T = TypeVar("T")
 
 EMERGENCY = "Not for emergencies: call 911 or 988."
 DEFAULT_PROMISE = "The practice reads messages during business hours."
+
+
+def promise_words(promise: str | None, practice_name: str | None) -> str:
+    """The banner's sentence on when the practice answers. The practice may set a whole
+    sentence ("We answer within one business day.") or only the time ("within one business
+    day", the CLI help's example): a fragment (it starts in lower case) is made a sentence."""
+    if not promise:
+        return DEFAULT_PROMISE
+    if not promise[0].islower():
+        return promise
+    ending = "" if promise[-1] in ".!?" else "."
+    return f"{practice_name or 'The practice'} answers messages {promise}{ending}"
+
 
 # ?m= codes a POST sends the browser on with: (the words, whether it is a problem).
 NOTICES: dict[str, tuple[str, bool]] = {
@@ -225,6 +240,7 @@ class MessageRoutes:
             "portal_url": self.pages.base + links.PORTAL,
             "base_url": self.pages.base,
             "audience_labels": AUDIENCE_LABELS,
+            "audience_phrases": AUDIENCE_PHRASES,
             "state_words": STATE_WORDS,
             "emergency": EMERGENCY,
             "subject_limit": SUBJECT_LIMIT,
@@ -301,7 +317,7 @@ class MessageRoutes:
                 signed,
                 "New message",
                 overview=overview,
-                promise=overview.promise or DEFAULT_PROMISE,
+                promise=promise_words(overview.promise, signed.session.practice_name),
                 values=values,
                 errors=form.errors,
                 chosen=values.get("audience") or (overview.audiences or ("",))[0],
@@ -372,9 +388,10 @@ class MessageRoutes:
             data=data,
             view=view,
             thread=view.thread,
+            thread_state=state_words(view.thread),
             rows=self.rows.messages(view, data.zone),
             thread_url=f"{self.pages.base}{links.message_thread_path(view.thread.id)}",
-            promise=data.promise or DEFAULT_PROMISE,
+            promise=promise_words(data.promise, signed.session.practice_name),
             values=form.values,
             errors=form.errors,
             left=left_words(form.values.get("body", "")),

@@ -95,3 +95,26 @@ def test_a_returned_form_sends_the_same_notice(desk: Services, ana: Client) -> N
         (message,) = deliver(desk, server)
     assert message["Subject"] == "You have forms to complete"
     assert "item 7" not in body_text(message) and "GAD" not in body_text(message)
+
+
+def test_an_invitation_sent_later_still_says_forms_are_waiting(desk: Services) -> None:
+    """Forms assigned before the chart had portal access: the invitation sent afterwards, one
+    by one or in bulk, says forms are waiting (issue 14: 'one invitation email that says forms
+    are waiting'); a chart whose only task was cancelled gets the plain invitation."""
+    desk.tasks.assign(NEW_CHART, package_key="new-client")
+    desk.charts.add_chart(ChartInput("C-61", "Di", "Ng", "1991-02-03", "di@example.com"))
+    cancelled = desk.tasks.assign("C-61", form_key="intake").tasks[0]
+    desk.tasks.cancel(cancelled.id)
+    desk.charts.add_chart(ChartInput("C-62", "Eve", "Ng", "1992-02-03", "eve@example.com"))
+    desk.tasks.assign("C-62", form_key="consent")
+    desk.invitations.send_invitation(NEW_CHART)
+    desk.invitations.send_all_without_access()
+    with SmtpServer() as server:
+        messages = deliver(desk, server)
+    texts = {m["To"].split("<")[1].rstrip(">"): body_text(m) for m in messages}
+    line = "Cedar Counseling has also sent you forms to complete"
+    assert line in texts["cy@example.com"]  # one by one
+    assert line in texts["eve@example.com"]  # in bulk
+    assert line not in texts["di@example.com"]
+    for word in NOT_IN_ANY_EMAIL[:8]:
+        assert word.lower() not in texts["eve@example.com"].lower(), word

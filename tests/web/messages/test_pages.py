@@ -229,7 +229,7 @@ def test_reply_and_the_practice_answer(
     home = ana.web.get("/portal").text
     assert "<strong>1</strong> unread" in home
     listing = ana.web.get("/portal/messages").text
-    assert "New reply" in listing and "1 with a new reply" in listing
+    assert "New reply" in listing and "1 with a new message" in listing
     page = ana.web.get(f"/portal/messages/{thread}").text
     assert page.index("Can we move Thursday?") < page.index("Friday at 10 is yours.")
     assert "Cedar Counseling" in page and "The practice replied" in page
@@ -396,3 +396,57 @@ def test_get_changes_nothing_but_the_read_mark(
     assert audit_count(practice) == audited + 1  # "message thread viewed"
     summary = practice.messages.client_threads(ana.who.account_id, ana.who.chart_id).threads[0]
     assert not summary.unread_by_client
+
+
+def test_the_practices_promise_reads_as_a_sentence(practice: Services, ana: Browser) -> None:
+    """`--message-promise 'within one business day'` (the README's and the CLI help's own
+    example) is shown in a sentence, not as a bare fragment; a whole sentence stays as typed."""
+    practice.practice.update_messaging(promise="within one business day")
+    thread_id = ana.start()
+    for path in ("/portal/messages/new", f"/portal/messages/{thread_id}"):
+        page = ana.web.get(path).text
+        assert "<p>Cedar Counseling answers messages within one business day.</p>" in page, path
+    practice.practice.update_messaging(promise="We answer on weekdays, usually the same day!")
+    for path in ("/portal/messages/new", f"/portal/messages/{thread_id}"):
+        page = ana.web.get(path).text
+        assert "<p>We answer on weekdays, usually the same day!</p>" in page, path
+
+
+@pytest.mark.parametrize(
+    ("audience", "words"),
+    [("billing", "billing office"), ("front_desk", "front desk"), ("clinical", "clinical team")],
+)
+def test_a_single_audience_is_named_in_words(
+    practice: Services, ana: Browser, audience: str, words: str
+) -> None:
+    """With one audience offered, the compose page says where the message goes: 'the
+    practice's billing office', never 'the practice's billing'."""
+    practice.practice.update_messaging(audiences=(audience,))
+    page = ana.web.get("/portal/messages/new").text
+    assert f"Your message goes to the practice's {words}.</p>" in page
+
+
+def test_a_conversation_the_practice_began_is_not_called_a_reply(
+    practice: Services, ana: Browser, clock: FrozenClock
+) -> None:
+    """The practice writes first: the list says 'New message' / 'From the practice' and the
+    page 'From: Billing', not 'New reply' / 'The practice replied' / 'To: Billing' (the
+    client never wrote). Once the client answers and the practice replies, it is a reply."""
+    staff = practice.messages.staff_start(
+        "C-1001", subject="Your statement", body="Please call us.", audience="billing"
+    )
+    listing = ana.web.get("/portal/messages").text
+    assert ">New message<" in listing and "New reply" not in listing
+    assert "Billing · From the practice · 1 message" in listing
+    assert "1 with a new message" in listing
+    page = ana.web.get(f"/portal/messages/{staff.thread_id}").text
+    assert "From: Billing · From the practice" in page and "To: Billing" not in page
+    settle(ana)
+    clock.advance(60)
+    assert ana.post(f"/portal/messages/{staff.thread_id}", {"body": "Will do."}).status_code == 303
+    clock.advance(60)
+    practice.messages.staff_reply(staff.thread_id, body="Thanks.")
+    listing = ana.web.get("/portal/messages").text
+    assert ">New reply<" in listing and "Billing · The practice replied · 3 messages" in listing
+    page = ana.web.get(f"/portal/messages/{staff.thread_id}").text
+    assert "From: Billing · The practice replied" in page
