@@ -18,13 +18,10 @@ from textual.message import Message
 from textual.widgets import Collapsible, DataTable
 from textual.worker import Worker
 
-from screens.actions import ActionRequested
-from screens.confirm_dialog import ConfirmDialog
 from screens.display import PracticeView
 from screens.errors import report_worker_failure, toast
-from screens.safe_text import cell, template
-from screens.tasks.dialogs import Assignable, AssignDialog, assignables
-from screens.tasks.requests import AssignChoice, AssignRequest
+from screens.safe_text import cell
+from screens.tasks.assign_flow import AssignFlow
 from screens.tasks.wording import due_text, short_name, state_label, when
 from screens.widgets import DataStatic
 
@@ -255,55 +252,12 @@ class ChartTasksPanel(Collapsible):
             TaskScreen(self.services, task.id, refresh_interval=self.refresh_interval)
         )
 
-    def _read_assignables(self) -> tuple[Assignable, ...]:
-        forms = self.services.forms
-        return assignables(forms.packages(), forms.forms())
-
     def action_assign(self, typed: tuple[str, str] | None = None) -> None:
         """Assign a form or a package: the dialog, the confirmation, then the app's worker."""
         if self.now is None:
             self.app.bell()  # not read yet
             return
-        intro = template(
-            "To [b]$client[/b] (chart $number). The forms wait on the Client Portal; the owner "
-            "of an Active account is emailed that forms are waiting (never their content).",
-            client=self.client,
-            number=self.chart_number,
+        flow = AssignFlow(
+            self, self.services, self.chart_number, self.client, self.practice, self.now
         )
-        today = self.now.astimezone(self.practice.zone).date()
-        self.app.push_screen(
-            AssignDialog(intro, self._read_assignables, today=today, typed=typed),
-            self._chosen,
-        )
-
-    def _chosen(self, choice: AssignChoice | None) -> None:
-        if choice is None:
-            return
-        value = f"package:{choice.package_key}" if choice.package_key else f"form:{choice.form_key}"
-        typed = (value, choice.due.isoformat() if choice.due else "")
-        self.app.push_screen(
-            self.confirmation(choice), lambda ok: self._confirmed(ok, choice, typed)
-        )
-
-    def confirmation(self, choice: AssignChoice) -> ConfirmDialog:
-        due = ", due [b]$due[/b]" if choice.due else ""
-        body = template(
-            "Assign $what to [b]$client[/b] (chart $number)" + due + "?\n\n"
-            "Forms the chart already has open are not repeated.",
-            what=choice.label,
-            client=self.client,
-            number=self.chart_number,
-            due=due_text(choice.due),
-        )
-        return ConfirmDialog("Assign forms", body, "Assign", id="assign-confirm")
-
-    def _confirmed(self, ok: bool | None, choice: AssignChoice, typed: tuple[str, str]) -> None:
-        if not ok:
-            self.action_assign(typed)  # back to the dialog, as it was
-            return
-        request = AssignRequest(self.chart_number, choice)
-        run = getattr(self.screen, "run_request", None)
-        if callable(run):
-            run(request)  # the chart screen: busy until the app reports back
-        else:
-            self.app.post_message(ActionRequested(request))
+        flow.start(typed)

@@ -87,6 +87,7 @@ class ThreadScreen(Screen[None]):
         Binding("r", "reply", "Reply", id="thread.reply"),
         Binding("d", "done", "Mark done", id="thread.done"),
         Binding("o", "open_chart", "Open chart", id="thread.chart"),
+        Binding("f", "assign_forms", "Assign forms", show=False, id="thread.assign_forms"),
         Binding("left_square_bracket", "page(-1)", "Older", id="thread.older"),
         Binding("right_square_bracket", "page(1)", "Newer", id="thread.newer"),
         Binding("f5", "refresh", "Refresh", show=False, id="thread.refresh"),
@@ -382,6 +383,14 @@ class ThreadScreen(Screen[None]):
         self.busy = False
         toast(self, event.line, severity="information" if event.done else "error")
         self._load()
+
+    def action_assign_forms(self) -> None:  # to this thread's chart (screens/tasks/)
+        from screens.tasks.assign_flow import AssignFlow
+
+        if self.shown is None:
+            self.app.bell()
+            return
+        AssignFlow.read(self, self.services, self.shown.view.thread.chart_number)
 
     def action_open_chart(self) -> None:
         from screens.actions import OpenChart

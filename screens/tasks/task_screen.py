@@ -65,6 +65,7 @@ class TaskScreen(Screen[None]):
         Binding("x", "cancel_task", "Cancel form", id="task.cancel"),
         Binding("a", "acknowledge", "Acknowledge", id="task.acknowledge"),
         Binding("o", "open_chart", "Chart", id="task.chart"),
+        Binding("f", "assign_forms", "Assign forms", show=False, id="task.assign_forms"),
         Binding("f5", "refresh", "Refresh", show=False, id="task.refresh"),
     ]
 
@@ -294,6 +295,14 @@ class TaskScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self._load()
+
+    def action_assign_forms(self) -> None:  # more forms to this task's chart
+        from screens.tasks.assign_flow import AssignFlow
+
+        if self.detail is None:
+            self.app.bell()
+            return
+        AssignFlow.read(self, self.services, self.detail.chart_number)
 
     def action_open_chart(self) -> None:
         from screens.actions import OpenChart
