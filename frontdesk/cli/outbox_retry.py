@@ -58,7 +58,14 @@ def outbox_retry(args: argparse.Namespace, ctx: CliContext) -> int:
     ctx.say(f"{count} email{'s' if count != 1 else ''} due now (outbox {ids}), same link.")
     delivery = services.delivery()
     report = delivery.deliver_due(limit=10_000, probe_now=True)
-    return say_delivered(ctx, delivery, report)
+    code = say_delivered(ctx, delivery, report)
+    if code == 0 and (report.failed or report.retrying):
+        ctx.error(
+            f"{report.failed + report.retrying} email(s) did not go out this time: "
+            "see `frontdesk outbox list`"
+        )
+        return 1
+    return code
 
 
 def say_delivered(ctx: CliContext, delivery: OutboxDelivery, report: DeliveryReport) -> int:

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from frontdesk import audit
 from frontdesk.core.clock import Clock, as_utc
-from frontdesk.core.errors import InvalidInput, NotFound
+from frontdesk.core.errors import InvalidInput, NotAllowed, NotFound
 from frontdesk.core.text import search_key
 from frontdesk.portal import inbox_items
 from frontdesk.portal.message_steps import close_thread, is_row_id
@@ -190,6 +190,10 @@ class PortalInbox:
             item = _locked(session, item_id)
             if item.acknowledged_at is not None:
                 return InboxChange(InboxOutcome.ALREADY_ACKNOWLEDGED, _item_row(session, item_id))
+            if not item.urgent:
+                raise NotAllowed(
+                    f"Inbox item {item_id} is not urgent: there is nothing to acknowledge."
+                )
             item.acknowledged_at = now
             item.acknowledged_by = self.actor[:100]
             item.urgent = False

@@ -113,6 +113,20 @@ def test_cli_outbox_retry_by_id_and_all(
     assert "it is sent, not failed or retrying" in run.err
 
 
+def test_cli_outbox_retry_exits_1_when_the_email_fails_again(
+    invited: Services, start_smtp: StartSmtp, mail_settings: Any
+) -> None:
+    sink = Sink(rcpt_replies=["552 5.2.2 Mailbox full", "552 5.2.2 Mailbox full"])
+    server = start_smtp(sink=sink)
+    settings = mail_settings(server.port)
+    assert delivery_for(invited, settings).deliver_due().failed == 1
+    [row] = outbox_rows(invited)
+    run = Run(invited, settings, tty=False)
+    assert run("outbox", "retry", str(row.id), "--yes") == 1
+    assert "0 sent, 0 retrying, 1 failed, 0 cancelled." in run.out
+    assert "did not go out this time" in run.err
+
+
 def test_cli_outbox_deliver_says_why_and_exits_1_while_paused(
     invited: Services, start_smtp: StartSmtp, mail_settings: Any, clock: FrozenClock
 ) -> None:

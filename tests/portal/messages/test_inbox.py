@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from frontdesk.core.clock import FrozenClock
-from frontdesk.core.errors import InvalidInput, NotFound
+from frontdesk.core.errors import InvalidInput, NotAllowed, NotFound
 from frontdesk.desk.inbox import InboxOutcome
 from frontdesk.portal.message_results import MessageRefused
 from frontdesk.services import Services
@@ -117,6 +117,16 @@ def test_done_closes_the_thread_until_the_client_writes_again(
     assert again.id != item.id and again.waiting_since == clock.now()
     with pytest.raises(NotFound):
         services.inbox.done(999_999)
+
+
+def test_ack_refuses_an_item_that_is_not_urgent(services: Services, ana: Client) -> None:
+    with services.db.write_once() as session:
+        insert_many(session.connection(), InboxItem, [_item_row(ana.chart_id, 9, urgent=False)])
+    (item,) = services.inbox.items().items
+    with pytest.raises(NotAllowed, match="not urgent"):
+        services.inbox.ack(item.id)
+    assert services.inbox.item(item.id).acknowledged_at is None
+    assert audit_actions(services) == []
 
 
 def test_ack_records_who_saw_it(services: Services, ana: Client, clock: FrozenClock) -> None:
