@@ -24,6 +24,7 @@ from frontdesk.core import links
 from frontdesk.core.clock import FrozenClock
 from frontdesk.core.config import Settings
 from frontdesk.core.text import search_key
+from frontdesk.demo.portal_activity import seed_portal_activity
 from frontdesk.services import Services
 from store.db import Database
 from store.models import Chart, OutboxEmail
@@ -323,7 +324,8 @@ def seed_demo(
     invite(take(plan.invited), now - timedelta(days=1))
     for number in take(plan.locked):
         lock(number, now - timedelta(days=2))
-    register(take(plan.active), now - timedelta(days=20))
+    active = take(plan.active)
+    register(active, now - timedelta(days=20))
     revoked = take(plan.revoked)
     register(revoked, now - timedelta(days=30))
     for number in revoked:
@@ -332,6 +334,7 @@ def seed_demo(
     if len(guardians) >= 2:
         invite(guardians[1:2], now - timedelta(days=10))
         invite(guardians[:1], now - timedelta(days=1))
+    seed_portal_activity(services, active, now, deliver, actor=DEMO_ACTOR)
     deliver(now)
 
 

@@ -104,6 +104,37 @@ def test_the_seeded_practice_has_charts_in_every_status(seeded_demo: Seeded, tmp
     )
 
 
+def test_the_demo_has_portal_activity_for_the_desk(seeded_demo: Seeded, tmp_path: Path) -> None:
+    """The Portal inbox opens on something to do: an urgent PHQ-9 on top, a question waiting;
+    an answered thread, a practice message the client has not read, forms scored."""
+    copy = tmp_path / DEMO_DATABASE
+    shutil.copyfile(seeded_demo.path, copy)
+    services = build_services(Settings(database_url=f"sqlite:///{copy}"), clock=FrozenClock(T0))
+    try:
+        items = services.inbox.items().items
+        assert [(i.kind, i.urgent) for i in items][:1] == [("task", True)]
+        assert {i.subject for i in items} >= {
+            "Moving my Thursday appointment",
+            "Patient Health Questionnaire (PHQ-9)",
+            "Generalized Anxiety Disorder (GAD-7)",
+        }
+        forms_chart = items[0].chart_number
+        scored = {t.form_key: t for t in services.tasks.chart_tasks(forms_chart)}
+        assert (scored["phq-9"].score, scored["phq-9"].severity) == (12, "moderate")
+        assert (scored["gad-7"].score, scored["gad-7"].severity) == (8, "mild")
+        threads = [
+            thread
+            for chart in services.search.search_charts("", status="active", limit=100)
+            for thread in services.messages.chart_threads(chart.chart_number).threads
+        ]
+        assert {t.state for t in threads} == {"waiting", "answered"}
+        assert any(t.subject == "Before your first visit" for t in threads)
+    finally:
+        services.close()
+    subjects = {mail.subject for mail in seeded_demo.history}
+    assert any("forms" in subject.lower() for subject in subjects), subjects
+
+
 # ------------------------------------------------------------------------------ the stack
 
 
