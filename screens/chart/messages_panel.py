@@ -8,16 +8,18 @@ re-reads the list only when it changed, so a message sent on the web shows withi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Collapsible, DataTable
 from textual.worker import Worker
 
+from screens.chart.record_table import FLEXIBLE, RecordTable
 from screens.display import PracticeView, short_time
 from screens.errors import report_worker_failure, toast
 from screens.inbox.wording import WITHDRAWN, audience_label, thread_state_label
@@ -33,24 +35,17 @@ THREADS_SHOWN = 50  # the newest threads listed (the CLI lists every page)
 Stamp = tuple[int, datetime | None]
 
 
-class ThreadList(DataTable[Text]):
+class ThreadList(RecordTable["ThreadSummary"]):
     """The chart's threads, newest activity first. Enter opens, n writes a new message."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_message", "New message", id="messages.new"),
     ]
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True, show_cursor=True)
-        self.threads: tuple[ThreadSummary, ...] = ()
-        self._rows: list[tuple[str, ...]] = []
-        self._width = 0
+    COLUMNS = (("", 1), ("Subject", FLEXIBLE), ("For", 10), ("State", 14), ("Last activity", 16))
 
     @property
-    def highlighted(self) -> ThreadSummary | None:
-        if not self.threads or not 0 <= self.cursor_row < len(self.threads):
-            return None
-        return self.threads[self.cursor_row]
+    def threads(self) -> tuple[ThreadSummary, ...]:
+        return self.records
 
     def show_threads(
         self, threads: tuple[ThreadSummary, ...], practice: PracticeView, now: datetime
@@ -65,44 +60,13 @@ class ThreadList(DataTable[Text]):
             )
             for thread in threads
         ]
-        current = self.highlighted
-        self.threads = threads
-        if rows == self._rows and self.columns:
-            return
-        self._rows = rows
-        self._fill()
-        if current is not None:
-            for index, thread in enumerate(threads):
-                if thread.id == current.id:
-                    self.move_cursor(row=index, animate=False)
+        self.show(threads, rows)
 
-    def _fill(self) -> None:
-        width = self.size.width
-        if width != self._width or not self.columns:
-            self._width = width
-            self.clear(columns=True)
-            subject = max(12, width - 1 - 10 - (1 + 10 + 14 + 16))
-            for label, size in (
-                ("", 1),
-                ("Subject", subject),
-                ("For", 10),
-                ("State", 14),
-                ("Last activity", 16),
-            ):
-                self.add_column(label, width=size, key=label or "mark")
-        else:
-            self.clear()
-        widths = [column.width for column in self.ordered_columns]
-        for thread, row in zip(self.threads, self._rows, strict=True):
-            style = "bold" if thread.unread_by_practice else ""
-            self.add_row(
-                *(cell(value, style, width=size) for value, size in zip(row, widths, strict=True)),
-                key=str(thread.id),
-            )
-
-    def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._width and self._rows:
-            self._fill()
+    def cells(
+        self, record: ThreadSummary, row: tuple[str, ...], widths: Sequence[int]
+    ) -> list[Text]:
+        style = "bold" if record.unread_by_practice else ""
+        return [cell(value, style, width=size) for value, size in zip(row, widths, strict=True)]
 
     def action_new_message(self) -> None:
         panel = next(

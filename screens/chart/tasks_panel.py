@@ -8,16 +8,18 @@ The panel reads for itself in a thread worker every second and repaints only wha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Collapsible, DataTable
 from textual.worker import Worker
 
+from screens.chart.record_table import FLEXIBLE, RecordTable
 from screens.display import PracticeView
 from screens.errors import report_worker_failure, toast
 from screens.safe_text import cell
@@ -43,24 +45,24 @@ def table_score(task: TaskSummary) -> str:
     return f"{task.score}{out_of}{band}"
 
 
-class TaskList(DataTable[Text]):
+class TaskList(RecordTable["TaskSummary"]):
     """The chart's forms, newest assignment first. Enter opens one, f assigns."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "assign", "Assign forms", id="tasks.assign"),
     ]
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True, show_cursor=True)
-        self.tasks: tuple[TaskSummary, ...] = ()
-        self._rows: list[tuple[str, ...]] = []
-        self._width = 0
+    COLUMNS = (
+        ("", 1),
+        ("Form", FLEXIBLE),
+        ("State", 11),
+        ("Due", 12),
+        ("Score", 14),
+        ("Submitted", 15),
+    )
 
     @property
-    def highlighted(self) -> TaskSummary | None:
-        if not self.tasks or not 0 <= self.cursor_row < len(self.tasks):
-            return None
-        return self.tasks[self.cursor_row]
+    def tasks(self) -> tuple[TaskSummary, ...]:
+        return self.records
 
     def show_tasks(
         self, tasks: tuple[TaskSummary, ...], practice: PracticeView, now: datetime
@@ -76,52 +78,19 @@ class TaskList(DataTable[Text]):
             )
             for task in tasks
         ]
-        current = self.highlighted
-        self.tasks = tasks
-        if rows == self._rows and self.columns:
-            return
-        self._rows = rows
-        self._fill()
-        if current is not None:
-            for index, task in enumerate(tasks):
-                if task.id == current.id:
-                    self.move_cursor(row=index, animate=False)
+        self.show(tasks, rows)
 
-    def _fill(self) -> None:
-        width = self.size.width
-        if width != self._width or not self.columns:
-            self._width = width
-            self.clear(columns=True)
-            fixed = (1, 11, 12, 14, 15)
-            form = max(12, width - 1 - 2 * 6 - sum(fixed))
-            for label, size in (
-                ("", 1),
-                ("Form", form),
-                ("State", 11),
-                ("Due", 12),
-                ("Score", 14),
-                ("Submitted", 15),
-            ):
-                self.add_column(label, width=size, key=label or "mark")
-        else:
-            self.clear()
-        widths = [column.width for column in self.ordered_columns]
-        for task, row in zip(self.tasks, self._rows, strict=True):
-            style = "bold" if task.state == "submitted" else ""
-            if task.state == "cancelled":
-                style = "dim"
-            self.add_row(
-                cell(row[0], "bold red" if row[0] else ""),
-                *(
-                    cell(value, style, width=size)
-                    for value, size in zip(row[1:], widths[1:], strict=True)
-                ),
-                key=str(task.id),
-            )
-
-    def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._width and self._rows:
-            self._fill()
+    def cells(self, record: TaskSummary, row: tuple[str, ...], widths: Sequence[int]) -> list[Text]:
+        style = "bold" if record.state == "submitted" else ""
+        if record.state == "cancelled":
+            style = "dim"
+        return [
+            cell(row[0], "bold red" if row[0] else ""),
+            *(
+                cell(value, style, width=size)
+                for value, size in zip(row[1:], widths[1:], strict=True)
+            ),
+        ]
 
     def action_assign(self) -> None:
         panel = next((node for node in self.ancestors if isinstance(node, ChartTasksPanel)), None)
