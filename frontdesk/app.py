@@ -169,21 +169,31 @@ class FrontDeskApp(App[None]):
         assert self._open_services_with is not None
         try:
             services = self._open_services_with()
+            services.search  # noqa: B018  (built here: the browser's first page needs it)
         except (StoreError, ConfigError) as exc:
             self.post_message(self.ServicesFailed(str(exc)))
             return
-        # The first page now; the search's other statements are built while it is read and
-        # drawn (typing waits for none of them), then start-up's objects are settled.
         self.post_message(self.ServicesOpened(services))
-        _prepare_search(services)
-        _settle_heap()
 
     @on(ServicesOpened)
     def _services_opened(self, event: ServicesOpened) -> None:
         self._services = event.services
         self.browser.attach(event.services)
+        # Everything else waits until the first page is on screen: the practice's name, the
+        # mail pause, the search's other statements (each would take the interpreter from
+        # the page while it is read and drawn; typing waits for none of them).
+        self.call_after_refresh(self._after_first_page)
+
+    def _after_first_page(self) -> None:
         self._load_practice()
         self._watch_mail_pause()
+        self._settle_start_up()
+
+    @work(thread=True, exit_on_error=False, group="services")
+    def _settle_start_up(self) -> None:
+        """Build the search's statements ahead, then settle start-up's objects."""
+        _prepare_search(self.services)
+        _settle_heap()
 
     @on(ServicesFailed)
     def _services_failed(self, event: ServicesFailed) -> None:

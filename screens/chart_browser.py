@@ -52,6 +52,14 @@ _FILTER_LABELS = dict(STATUS_FILTERS)
 # "Bounced" appears once an invitation's email comes back.
 BOUNCED = "bounced"
 ON_DEMAND_FILTERS = frozenset({BOUNCED})
+# Where an on-demand tab appears: "Bounced" right after "Expired", the one place where an
+# eighth tab keeps every bulk worklist within three arrow keys of "All" either way (the tabs
+# wrap), so each bulk action stays five keys from the search box (issue 12).
+_ON_DEMAND_AFTER = {BOUNCED: "expired"}
+
+
+async def _add_on_demand_tab(tabs: Tabs, status: str) -> None:
+    await tabs.add_tab(Tab(_FILTER_LABELS[status], id=status), after=_ON_DEMAND_AFTER[status])
 
 
 @dataclass(frozen=True)
@@ -189,9 +197,15 @@ class ChartBrowser(Screen[None]):
     # ------------------------------------------------------------------ loading
 
     def attach(self, services: Services) -> None:
-        """The services are open: show charts (for whatever was typed meanwhile)."""
+        """The services are open: show charts (for whatever was typed meanwhile) now; count
+        them and look for bounced invitations once that page is on screen, so the first page
+        waits for nothing else."""
         self.services = services
-        self._load()
+        self._load_page(self.query_state, None, False)
+        self.call_after_refresh(self._after_first_page)
+
+    def _after_first_page(self) -> None:
+        self._count()
         self._check_bounced()
 
     def show_problem(self, message: str) -> None:
@@ -288,14 +302,14 @@ class ChartBrowser(Screen[None]):
         tabs = self.query_one(Tabs)
         shown = bool(tabs.query(f"#{BOUNCED}"))
         if event.present and not shown:
-            await tabs.add_tab(Tab(_FILTER_LABELS[BOUNCED], id=BOUNCED))
+            await _add_on_demand_tab(tabs, BOUNCED)
         elif not event.present and shown and tabs.active != BOUNCED:
             await tabs.remove_tab(BOUNCED)
 
     async def _open_on_demand(self, status: str) -> None:
         tabs = self.query_one(Tabs)
         if not tabs.query(f"#{status}"):
-            await tabs.add_tab(Tab(_FILTER_LABELS[status], id=status))
+            await _add_on_demand_tab(tabs, status)
         tabs.active = status
 
     def _busy(self, group: str) -> bool:

@@ -61,6 +61,10 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self.is_postgres = engine.dialect.name == "postgresql"
+        if self.is_postgres:  # the models' PostgreSQL-only index forms (store.models.columns)
+            from store.models.columns import add_postgresql_options
+
+            add_postgresql_options()
         self._sqlite_datetime: Callable[[Any], Any] | None = None
         self._readers = threading.local()  # each thread's read_row_sqlite connection
         self._readers_lock = threading.Lock()

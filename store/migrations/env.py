@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from store.models.columns import add_postgresql_options
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -13,6 +14,8 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         raise RuntimeError("store.migrate passes the connection; run `frontdesk db upgrade`")
+    if connection.dialect.name == "postgresql":
+        add_postgresql_options()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

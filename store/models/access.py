@@ -5,23 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.columns import utc_datetime
+from store.models.columns import StoreTable, partial_unique_index, utc_datetime
 from store.states import InvitationKind, InvitationState, ResetState
 
 
-class Invitation(SQLModel, table=True):
+class Invitation(StoreTable, table=True):
     """One emailed registration link. Only the SHA-256 digest of its token is stored."""
 
     __tablename__ = "invitation"
     __table_args__ = (
-        sa.Index(
-            "uq_invitation_one_live_per_chart",
-            "chart_id",
-            unique=True,
-            sqlite_where=sa.text("state = 'live'"),
-            postgresql_where=sa.text("state = 'live'"),
+        partial_unique_index(
+            "uq_invitation_one_live_per_chart", "chart_id", where="state = 'live'"
         ),
         sa.Index("ix_invitation_state_expires", "state", "expires_at"),
         sa.Index("ix_invitation_chart_created", "chart_id", "created_at"),
@@ -43,17 +39,13 @@ class Invitation(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=utc_datetime())
 
 
-class PortalAccount(SQLModel, table=True):
+class PortalAccount(StoreTable, table=True):
     """A registered portal login for a chart's owner. At most one enabled account per chart."""
 
     __tablename__ = "portal_account"
     __table_args__ = (
-        sa.Index(
-            "uq_portal_account_one_enabled_per_chart",
-            "chart_id",
-            unique=True,
-            sqlite_where=sa.text("disabled_at IS NULL"),
-            postgresql_where=sa.text("disabled_at IS NULL"),
+        partial_unique_index(
+            "uq_portal_account_one_enabled_per_chart", "chart_id", where="disabled_at IS NULL"
         ),
         sa.Index("ix_portal_account_email", "email"),
     )
@@ -75,7 +67,7 @@ class PortalAccount(SQLModel, table=True):
     message_notices: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
-class PortalSession(SQLModel, table=True):
+class PortalSession(StoreTable, table=True):
     """A signed-in browser. Only the SHA-256 digest of the cookie's session id is stored."""
 
     __tablename__ = "portal_session"
@@ -90,7 +82,7 @@ class PortalSession(SQLModel, table=True):
     source: str = Field(default="", max_length=64)
 
 
-class LoginThrottle(SQLModel, table=True):
+class LoginThrottle(StoreTable, table=True):
     """Failed sign-in counting per key (a digest of an email or of a client address)."""
 
     __tablename__ = "login_throttle"
@@ -101,7 +93,7 @@ class LoginThrottle(SQLModel, table=True):
     blocked_until: datetime | None = Field(default=None, sa_type=utc_datetime())
 
 
-class ServerSecret(SQLModel, table=True):
+class ServerSecret(StoreTable, table=True):
     """Random keys the web endpoint needs across restarts and processes (e.g. CSRF signing)."""
 
     __tablename__ = "server_secret"
@@ -111,18 +103,14 @@ class ServerSecret(SQLModel, table=True):
     created_at: datetime = Field(sa_type=utc_datetime())
 
 
-class PasswordReset(SQLModel, table=True):
+class PasswordReset(StoreTable, table=True):
     """One emailed password-reset link of a portal account. Only the SHA-256 digest of its
     token (with the reset purpose bound in) is stored; at most one live link per account."""
 
     __tablename__ = "password_reset"
     __table_args__ = (
-        sa.Index(
-            "uq_password_reset_one_live_per_account",
-            "account_id",
-            unique=True,
-            sqlite_where=sa.text("state = 'live'"),
-            postgresql_where=sa.text("state = 'live'"),
+        partial_unique_index(
+            "uq_password_reset_one_live_per_account", "account_id", where="state = 'live'"
         ),
         sa.Index("ix_password_reset_account_created", "account_id", "created_at"),
     )

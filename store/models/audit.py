@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.columns import utc_datetime
+from store.models.columns import StoreTable, utc_datetime
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(StoreTable, table=True):
     """Append-only record of every state change (triggers refuse UPDATE and DELETE)."""
 
     __tablename__ = "audit_event"

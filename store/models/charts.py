@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.columns import utc_datetime
+from store.models.columns import StoreTable, utc_datetime
 
 
-class Chart(SQLModel, table=True):
+class Chart(StoreTable, table=True):
     """A client's chart. `search_text` and the *_key columns are maintained by the writer."""
 
     __tablename__ = "chart"
@@ -40,7 +40,7 @@ class Chart(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=utc_datetime())
 
 
-class RelatedContact(SQLModel, table=True):
+class RelatedContact(StoreTable, table=True):
     """A guardian, parent, spouse or other person related to a chart."""
 
     __tablename__ = "related_contact"
@@ -55,7 +55,7 @@ class RelatedContact(SQLModel, table=True):
     removed_at: datetime | None = Field(default=None, sa_type=utc_datetime())  # kept for history
 
 
-class ChartOwner(SQLModel, table=True):
+class ChartOwner(StoreTable, table=True):
     """Who owns the chart's portal access: the client (contact id NULL) or a related contact."""
 
     __tablename__ = "chart_owner"

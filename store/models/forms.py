@@ -7,13 +7,13 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.columns import utc_datetime
+from store.models.columns import StoreTable, utc_datetime
 from store.states import TaskState
 
 
-class FormVersion(SQLModel, table=True):
+class FormVersion(StoreTable, table=True):
     """One version of a form's definition (validated JSON). Editing a form adds a version; a
     task keeps the version it was assigned with. The newest version of a key is its current
     one."""
@@ -31,7 +31,7 @@ class FormVersion(SQLModel, table=True):
     created_by: str = Field(max_length=100)
 
 
-class FormPackage(SQLModel, table=True):
+class FormPackage(StoreTable, table=True):
     """A named, ordered list of form keys assigned together (`new-client`)."""
 
     __tablename__ = "form_package"
@@ -43,7 +43,7 @@ class FormPackage(SQLModel, table=True):
     updated_by: str = Field(max_length=100)
 
 
-class Task(SQLModel, table=True):
+class Task(StoreTable, table=True):
     """A form assigned to a chart, with the client's answers (the draft, then what was
     submitted), the score and band of a measure, and the time of every transition."""
 

@@ -6,29 +6,24 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.columns import utc_datetime
+from store.models.columns import StoreTable, partial_unique_index, utc_datetime
 from store.states import InboxState
 
 # The inbox's order as index columns (migration 0005 writes the same).
 ORDER = (sa.text("urgent DESC"), sa.text("unread DESC"), "waiting_since", "id")
 
 
-class InboxItem(SQLModel, table=True):
+class InboxItem(StoreTable, table=True):
     """One thing waiting for the desk. `kind` + `source_id` name what it is about (an
     InboxKind and that thing's id); at most one OPEN item per (kind, source_id), enforced by
     the schema. The writer keeps it current: the feature that opened it closes it."""
 
     __tablename__ = "inbox_item"
     __table_args__ = (
-        sa.Index(
-            "uq_inbox_item_one_open_per_source",
-            "kind",
-            "source_id",
-            unique=True,
-            sqlite_where=sa.text("state = 'open'"),
-            postgresql_where=sa.text("state = 'open'"),
+        partial_unique_index(
+            "uq_inbox_item_one_open_per_source", "kind", "source_id", where="state = 'open'"
         ),
         # The list's order (urgent first, then unread, then the longest waiting) within a
         # state, alone or with a kind or an audience filter: a page is read from the index in

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.columns import utc_datetime
+from store.models.columns import StoreTable, utc_datetime
 from store.states import OutboxState
 
 
-class OutboxEmail(SQLModel, table=True):
+class OutboxEmail(StoreTable, table=True):
     """An email waiting to be (or already) handed to the mail server.
 
     Written in the same transaction as the change that caused it. After delivery the bodies are
@@ -51,7 +51,7 @@ class OutboxEmail(SQLModel, table=True):
     bounced_at: datetime | None = Field(default=None, sa_type=utc_datetime())
 
 
-class BounceNotice(SQLModel, table=True):
+class BounceNotice(StoreTable, table=True):
     """A delivery status notification the bounce reader has looked at, by its place in the
     bounce mailbox (folder, UIDVALIDITY, UID), so a second run does not count it again. The
     notification itself stays in the mailbox; nothing is deleted."""
@@ -72,7 +72,7 @@ class BounceNotice(SQLModel, table=True):
     read_at: datetime = Field(sa_type=utc_datetime())
 
 
-class MailPause(SQLModel, table=True):
+class MailPause(StoreTable, table=True):
     """The outbox is paused while this one row exists: a setup failure (TLS not trusted, login
     or sender refused, wrong security for the port, server unreachable) stopped sending. Every
     process (the TUI, the CLI, `frontdesk serve`) reads it; a successful probe deletes it."""

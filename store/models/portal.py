@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.columns import utc_datetime
+from store.models.columns import StoreTable, utc_datetime
 from store.states import MessageAudience, ThreadState
 
 
-class MessageThread(SQLModel, table=True):
+class MessageThread(StoreTable, table=True):
     """A conversation between a chart's portal account and the practice.
 
     The thread belongs to the chart and to the account that owned portal access when it
@@ -52,7 +52,7 @@ class MessageThread(SQLModel, table=True):
     last_practice_notice_at: datetime | None = Field(default=None, sa_type=utc_datetime())
 
 
-class PortalMessage(SQLModel, table=True):
+class PortalMessage(StoreTable, table=True):
     """One message of a thread: plain text, line breaks kept. A withdrawn message keeps its
     row (the thread's history shows that something was withdrawn) but not its text."""
 

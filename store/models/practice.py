@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.columns import utc_datetime
+from store.models.columns import StoreTable, utc_datetime
 
 
-class Practice(SQLModel, table=True):
+class Practice(StoreTable, table=True):
     """The practice this database serves (one row, id 1)."""
 
     __tablename__ = "practice"

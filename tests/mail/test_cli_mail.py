@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ class Run:
             stdin_is_tty=lambda: self.tty,
         )
         ctx._settings = self.settings
-        ctx._services = replace(self.services, settings=self.settings)
+        ctx._services = self.services.at(self.services.clock, settings=self.settings)
         ctx.close = lambda: None  # type: ignore[method-assign]  # the fixture closes services
         code = main(list(argv), ctx)
         self.out, self.err = out.getvalue(), err.getvalue()

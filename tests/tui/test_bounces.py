@@ -90,8 +90,9 @@ async def test_bounced_worklist_and_chart(bounced_app: object) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         tabs = app.screen.query_one(Tabs)
-        assert [t.id for t in tabs.query("Tab")][-1] == "bounced"  # shown: a chart bounced
-        await pilot.press("tab", *("right",) * 7)
+        # Shown (a chart bounced), right after Expired: see test_bulk_keys_with_the_bounced_tab.
+        assert [t.id for t in tabs.query("Tab")][3:6] == ["expired", "bounced", "locked"]
+        await pilot.press("tab", *("right",) * 4)
         await settle(pilot)
         assert tabs.active == "bounced"
         table = app.screen.query_one(ChartTable)
@@ -102,6 +103,28 @@ async def test_bounced_worklist_and_chart(bounced_app: object) -> None:
         delivery = app.screen.query_one("#owner-delivery")
         assert delivery.has_class("-failed")
         assert "Not delivered: address does not exist" in screen_text(app)
+
+
+async def test_bulk_keys_with_the_bounced_tab(bounced_app: object) -> None:
+    """The eighth tab takes nothing from issue 12's promise: each bulk worklist is still at
+    most five keys from the search box (the keys the bulk flows use)."""
+    from frontdesk.app import FrontDeskApp
+    from tests.tui.bulk_store import KEYS_TO_BULK
+
+    app = bounced_app
+    assert isinstance(app, FrontDeskApp)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tabs = app.screen.query_one(Tabs)
+        assert tabs.query("#bounced")
+        for status, keys in KEYS_TO_BULK.items():
+            assert len(keys) <= 5
+            tabs.active = "all"
+            app.screen.query_one("#search").focus()
+            await settle(pilot)
+            await pilot.press(*keys[:-1])
+            await settle(pilot)
+            assert tabs.active == status, (status, keys)
 
 
 async def test_no_bounced_tab_without_a_bounce(make_app: AppFactory, seeded_url: str) -> None:
@@ -122,5 +145,5 @@ def test_bounced_chart_snapshot(snap_compare: Snap, bounced_app: object) -> None
 
 
 def test_bounced_worklist_snapshot(snap_compare: Snap, bounced_app: object) -> None:
-    run = steps("tab", ("right",) * 7)
+    run = steps("tab", ("right",) * 4)  # All → Invited → Expiring soon → Expired → Bounced
     assert snap_compare(bounced_app, run_before=run, terminal_size=SIZE)

@@ -323,7 +323,7 @@ def test_serve_reads_the_bounce_mailbox_in_the_background(
 ) -> None:
     from dataclasses import replace
 
-    unset = replace(sent.services, settings=replace(sent.settings, imap_host=None))
+    unset = sent.services.at(sent.services.clock, settings=replace(sent.settings, imap_host=None))
     assert unset.bounce_loop() is None
     _fill_mailbox(sent, dovecot, bounce_user, clock)
     loop = sent.services.bounce_loop(interval=60)
