@@ -16,10 +16,12 @@ from datetime import date
 from frontdesk.core.identity import parse_date_strict
 from frontdesk.core.text import has_controls, strip_controls, unify_line_breaks
 from frontdesk.portal.form_definitions import (
+    CONSENT_NAME,
     FieldKind,
     FormDefinition,
     FormField,
 )
+from store.states import FormKind
 
 Answer = str | list[str]
 Answers = dict[str, Answer]
@@ -129,7 +131,7 @@ def check_submission(form: FormDefinition, raw: Mapping[str, object], *, today: 
         text = text.strip() if f.kind is FieldKind.LONG_TEXT else " ".join(text.split())
         if not text:
             if f.required:
-                errors[f.id] = _missing(f)
+                errors[f.id] = _missing(f, form)
             continue
         error = _check_one(f, form, text, today)
         if error:
@@ -142,9 +144,11 @@ def check_submission(form: FormDefinition, raw: Mapping[str, object], *, today: 
     return Checked(answers, errors)
 
 
-def _missing(f: FormField) -> str:
+def _missing(f: FormField, form: FormDefinition) -> str:
     if f.kind is FieldKind.AGREEMENT:
         return f"Tick “{f.label}” to sign."
+    if form.kind is FormKind.CONSENT and f.id == CONSENT_NAME:
+        return "Type your full name to sign."  # the typed name is the consent's signature
     if f.kind in (FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT):
         return "Answer this question."
     if f.kind is FieldKind.DATE:

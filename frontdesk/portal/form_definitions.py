@@ -3,7 +3,9 @@
 Forms are practice data, stored as JSON (`store.models.FormVersion.definition`) and read back
 into the frozen dataclasses here. `parse_definition` is the one check a definition passes
 before it is stored (the built-ins, `frontdesk forms import`): each refusal is an
-`InvalidDefinition` whose one line names the place (`sections[2].fields[1] 'reason': ...`).
+`InvalidDefinition` whose one line names the place and what is wrong there
+(`sections[2].fields: expected a list of fields, got a text`). A key the shape does not have
+is refused, never ignored: a misspelt "required" must not make a question optional.
 
 The shape (JSON; `frontdesk forms show KEY` prints one):
 
@@ -24,8 +26,10 @@ consent's "I have read and agree" box).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
+from datetime import date, time
 from enum import StrEnum
 from typing import Any
 
@@ -69,6 +73,19 @@ MAX_CHOICES = 50
 MAX_LABEL = 500
 MAX_TEXT = 20_000  # instructions, a section's text
 MAX_DOCUMENT = 100_000  # a consent document
+
+FORM_KEYS = {
+    "key", "title", "kind", "attribution", "instructions", "document", "scale", "sections"
+}  # fmt: skip
+SECTION_KEYS = {"title", "text", "fields"}
+FIELD_KEYS = {"id", "label", "kind", "required", "help", "choices"}
+SCALE_KEYS = {"value", "label"}
+# Keys people write that mean one of ours (the hint in the refusal).
+KEY_HINTS = {"options": "choices", "type": "kind", "questions": "fields", "name": "id"}
+# Keys that mean something elsewhere in FrontDesk, and why they cannot be set here.
+KEY_REASONS = {
+    "version": "versions are numbered by FrontDesk when a form is imported; remove this key",
+}
 
 
 class InvalidDefinition(InvalidInput):
@@ -173,9 +190,8 @@ def parse_definition(data: object, *, builtin: bool = False) -> FormDefinition:
     place otherwise. Only the built-ins (`builtin`) may be measures: a practice's own form
     cannot be scored."""
     if not isinstance(data, dict):
-        raise InvalidDefinition("a form definition must be a table/object")
-    allowed = {"key", "title", "kind", "attribution", "instructions", "document", "scale"}
-    _no_unknown(data, allowed | {"sections", "version"}, "form")
+        raise InvalidDefinition(f"a form definition must be a table/object, got {got(data)}")
+    _no_unknown(data, FORM_KEYS, "form")
     key = _text(data, "key", "form", limit=60)
     if not KEY_RE.fullmatch(key):
         raise InvalidDefinition(
@@ -220,17 +236,25 @@ def _scale(raw: object, kind: FormKind) -> tuple[ScalePoint, ...]:
         if raw not in (None, []):
             raise InvalidDefinition("scale: only a measure has a scale")
         return ()
-    if not isinstance(raw, list) or len(raw) < 2:
-        raise InvalidDefinition("scale: a measure needs a list of at least 2 points")
+    if raw is None:
+        raise InvalidDefinition("form: scale is required for a measure (a list of points)")
+    if not isinstance(raw, list):
+        raise InvalidDefinition(f"scale: expected a list of points, got {got(raw)}")
+    if len(raw) < 2:
+        raise InvalidDefinition("scale: a measure needs at least 2 points")
     points = []
     for index, point in enumerate(raw, start=1):
         where = f"scale[{index}]"
         if not isinstance(point, dict):
-            raise InvalidDefinition(f"{where}: expected {{value, label}}")
-        _no_unknown(point, {"value", "label"}, where)
+            raise InvalidDefinition(
+                f"{where}: expected a table/object with value and label, got {got(point)}"
+            )
+        _no_unknown(point, SCALE_KEYS, where)
         value = point.get("value")
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10:
-            raise InvalidDefinition(f"{where}.value: a whole number from 0 to 10")
+            raise InvalidDefinition(
+                f"{where}.value: expected a whole number from 0 to 10, got {got(value)}"
+            )
         points.append(ScalePoint(value, _text(point, "label", where, limit=100)))
     if len({p.value for p in points}) != len(points):
         raise InvalidDefinition("scale: two points have the same value")
@@ -238,8 +262,14 @@ def _scale(raw: object, kind: FormKind) -> tuple[ScalePoint, ...]:
 
 
 def _sections(raw: object, kind: FormKind) -> tuple[Section, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise InvalidDefinition("sections: a form needs a list of at least one section")
+    if raw is None:
+        raise InvalidDefinition(
+            "form: sections is required (a list of sections, each with its fields)"
+        )
+    if not isinstance(raw, list):
+        raise InvalidDefinition(f"sections: expected a list of sections, got {got(raw)}")
+    if not raw:
+        raise InvalidDefinition("sections: a form needs at least one section")
     if len(raw) > MAX_SECTIONS:
         raise InvalidDefinition(f"sections: at most {MAX_SECTIONS}")
     sections: list[Section] = []
@@ -248,12 +278,20 @@ def _sections(raw: object, kind: FormKind) -> tuple[Section, ...]:
     for s_index, section in enumerate(raw, start=1):
         where = f"sections[{s_index}]"
         if not isinstance(section, dict):
-            raise InvalidDefinition(f"{where}: expected a table/object with title and fields")
-        _no_unknown(section, {"title", "text", "fields"}, where)
+            raise InvalidDefinition(
+                f"{where}: expected a table/object with title and fields, got {got(section)}"
+            )
+        _no_unknown(section, SECTION_KEYS, where)
         title = _text(section, "title", where, limit=200, required=False)
         text = _text(section, "text", where, limit=MAX_TEXT, required=False, multiline=True)
         raw_fields = section.get("fields")
-        if not isinstance(raw_fields, list) or not raw_fields:
+        if raw_fields is None:
+            raise InvalidDefinition(f"{where}: fields is required (a list of its fields)")
+        if not isinstance(raw_fields, list):
+            raise InvalidDefinition(
+                f"{where}.fields: expected a list of fields, got {got(raw_fields)}"
+            )
+        if not raw_fields:
             raise InvalidDefinition(f"{where}.fields: a section needs at least one field")
         fields = []
         for f_index, raw_field in enumerate(raw_fields, start=1):
@@ -273,14 +311,16 @@ def _sections(raw: object, kind: FormKind) -> tuple[Section, ...]:
 
 def _field(raw: object, where: str, form_kind: FormKind) -> FormField:
     if not isinstance(raw, dict):
-        raise InvalidDefinition(f"{where}: expected a table/object with id, label and kind")
+        raise InvalidDefinition(
+            f"{where}: expected a table/object with id, label and kind, got {got(raw)}"
+        )
     field_id = _text(raw, "id", where, limit=60)
     if not FIELD_ID_RE.fullmatch(field_id):
         raise InvalidDefinition(
             f"{where}.id {field_id!r}: lowercase letters, digits and _ (starting with a letter)"
         )
     where = f"{where} {field_id!r}"
-    _no_unknown(raw, {"id", "label", "kind", "required", "help", "choices"}, where)
+    _no_unknown(raw, FIELD_KEYS, where)
     label = _text(raw, "label", where, limit=MAX_LABEL)
     kind_text = _text(raw, "kind", where, limit=20)
     try:
@@ -294,21 +334,35 @@ def _field(raw: object, where: str, form_kind: FormKind) -> FormField:
         raise InvalidDefinition(f"{where}.kind: agreement belongs to a consent only")
     required = raw.get("required", False)
     if not isinstance(required, bool):
-        raise InvalidDefinition(f"{where}.required: true or false")
+        raise InvalidDefinition(f"{where}.required: expected true or false, got {got(required)}")
     if kind is FieldKind.MEASURE_ITEM:
         required = True  # every item of a measure is answered
     help_text = _text(raw, "help", where, limit=MAX_LABEL, required=False)
     choices: tuple[str, ...] = ()
     if kind in CHOICE_KINDS:
         raw_choices = raw.get("choices")
-        if not isinstance(raw_choices, list) or len(raw_choices) < 2:
-            raise InvalidDefinition(f"{where}.choices: a list of at least 2 choices")
+        if raw_choices is None:
+            raise InvalidDefinition(
+                f"{where}: choices is required for a {kind.value} field (a list of at least 2)"
+            )
+        if not isinstance(raw_choices, list):
+            raise InvalidDefinition(
+                f"{where}.choices: expected a list of choices, got {got(raw_choices)}"
+            )
+        if len(raw_choices) < 2:
+            raise InvalidDefinition(
+                f"{where}.choices: a {kind.value} field needs at least 2, got {len(raw_choices)}"
+            )
         if len(raw_choices) > MAX_CHOICES:
             raise InvalidDefinition(f"{where}.choices: at most {MAX_CHOICES}")
         cleaned = []
         for c_index, choice in enumerate(raw_choices, start=1):
-            if not isinstance(choice, str) or not choice.strip():
-                raise InvalidDefinition(f"{where}.choices[{c_index}]: a non-empty text")
+            if not isinstance(choice, str):
+                raise InvalidDefinition(
+                    f"{where}.choices[{c_index}]: expected text, got {got(choice)}"
+                )
+            if not choice.strip():
+                raise InvalidDefinition(f"{where}.choices[{c_index}]: a choice cannot be empty")
             if has_controls(choice) or len(choice) > 200:
                 raise InvalidDefinition(
                     f"{where}.choices[{c_index}]: one line of at most 200 characters"
@@ -347,12 +401,47 @@ def _check_consent(definition: FormDefinition) -> None:
         )
 
 
+def got(value: object) -> str:
+    """What a JSON/TOML value is, in plain words: the "got ..." of a refusal."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "a text"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table/object"
+    if isinstance(value, date | time):  # TOML dates and times
+        return "a date/time"
+    return f"a {type(value).__name__}"
+
+
+def _place(where: str, key: str) -> str:
+    """Where `key` of the thing at `where` is: `title` of the form itself, `sections[1].text`."""
+    return key if where == "form" else f"{where}.{key}"
+
+
 def _no_unknown(data: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if unknown:
-        raise InvalidDefinition(
-            f"{where}: unknown key {unknown[0]!r} (expected {', '.join(sorted(allowed))})"
-        )
+    """Refuse the first key `allowed` does not have, naming it and the keys allowed here."""
+    unknown = [str(k) for k in data if k not in allowed]
+    if not unknown:
+        return
+    key = unknown[0]
+    if key in KEY_REASONS:
+        raise InvalidDefinition(f"{_place(where, key)}: {KEY_REASONS[key]}")
+    hint = KEY_HINTS.get(key.lower())
+    if hint not in allowed:
+        close = difflib.get_close_matches(key.lower(), sorted(allowed), n=1, cutoff=0.7)
+        hint = close[0] if close else None
+    mean = f" (did you mean {hint!r}?)" if hint else ""
+    raise InvalidDefinition(
+        f"{where}: unknown key {key!r}{mean}; the keys allowed here are "
+        f"{', '.join(sorted(allowed))}"
+    )
 
 
 def _text(
@@ -370,12 +459,12 @@ def _text(
             raise InvalidDefinition(f"{where}: {name} is required")
         return ""
     if not isinstance(value, str):
-        raise InvalidDefinition(f"{where}.{name}: expected text")
+        raise InvalidDefinition(f"{_place(where, name)}: expected text, got {got(value)}")
     if has_controls(value, allow_newlines=multiline):
-        raise InvalidDefinition(f"{where}.{name}: contains a control character")
+        raise InvalidDefinition(f"{_place(where, name)}: contains a control character")
     text = value.strip() if multiline else " ".join(value.split())
     if required and not text:
         raise InvalidDefinition(f"{where}: {name} is empty")
     if len(text) > limit:
-        raise InvalidDefinition(f"{where}.{name}: longer than {limit} characters")
+        raise InvalidDefinition(f"{_place(where, name)}: longer than {limit} characters")
     return text

@@ -30,6 +30,7 @@ from frontdesk.portal.form_definitions import (
     KEY_RE,
     FormDefinition,
     InvalidDefinition,
+    got,
     parse_definition,
 )
 from store.db import Database
@@ -134,8 +135,12 @@ def load_definition_file(path: Path) -> dict[str, object]:
         raise InvalidDefinition(
             f"{path.name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:  # lists in lists thousands deep: no form is shaped like that
+        raise InvalidDefinition(f"{path.name}: nested too deeply to be a form definition") from None
     if not isinstance(data, dict):
-        raise InvalidDefinition(f"{path.name}: a form definition must be a table/object")
+        raise InvalidDefinition(
+            f"{path.name}: a form definition must be a table/object, got {got(data)}"
+        )
     return data
 
 

@@ -111,6 +111,49 @@ def test_forms_import(cli: Cli, tmp_path: Path) -> None:
     assert "scored measure and cannot be edited" in cli.fails("forms", "import", str(phq))
 
 
+def test_forms_import_refuses_a_wrong_shape_or_an_unknown_key_and_adds_nothing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    before = cli.ok("forms", "list", "--json").json()
+    question = {"id": "name", "label": "Your name", "kind": "short_text", "required": True}
+    form: dict[str, object] = {
+        "key": "about",
+        "title": "About you",
+        "kind": "questionnaire",
+        "sections": [{"title": "Welcome", "fields": [question]}],
+    }
+    path = tmp_path / "about.json"
+    cases = [
+        (
+            {"sections": [{"title": "Welcome", "fields": [question]},
+                          {"title": "About you", "fields": "abc"}]},
+            "sections[2].fields: expected a list of fields, got a text",
+        ),
+        ({"sections": "abc"}, "sections: expected a list of sections, got a text"),
+        (
+            {"version": 3},
+            "version: versions are numbered by FrontDesk when a form is imported; remove this key",
+        ),
+        (
+            {"sections": [{"title": "Welcome", "fields": [
+                {k: v for k, v in question.items() if k != "required"} | {"requird": True}]}]},
+            "sections[1].fields[1] 'name': unknown key 'requird' (did you mean 'required'?); "
+            "the keys allowed here are choices, help, id, kind, label, required",
+        ),
+    ]  # fmt: skip
+    for change, message in cases:
+        path.write_text(json.dumps(form | change), encoding="utf-8")
+        assert cli.fails("forms", "import", str(path)) == f"frontdesk: error: {message}"
+    path.write_text("[" * 100_000, encoding="utf-8")
+    line = cli.fails("forms", "import", str(path))
+    assert line == "frontdesk: error: about.json: nested too deeply to be a form definition"
+    assert cli.ok("forms", "list", "--json").json() == before
+    assert "form imported" not in cli.ok("audit", "--json").out
+    path.write_text(json.dumps(form), encoding="utf-8")  # the same form, well shaped
+    assert "Form about (About you) added." in cli.ok("forms", "import", str(path)).out
+    assert "form imported" in cli.ok("audit", "--json").out
+
+
 def test_assign_submit_show_review(cli: Cli, desk: Services) -> None:
     set_up_practice(cli)
     add_chart(cli, "C-1")

@@ -180,6 +180,21 @@ def test_the_consent_needs_the_agreement_the_name_and_the_relationship(ana: Brow
     assert state_of(ana, "consent") is TaskState.SUBMITTED
 
 
+def test_the_consent_asks_for_the_typed_name_as_its_signature(ana: Browser) -> None:
+    response = ana.submit("consent", {**CONSENT_OK, "full_name": "  "})
+    assert response.status_code == 400
+    page = response.text
+    summary = page.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert re.findall(r'href="#f-([a-z_]+)', summary) == ["full_name"]
+    assert "Your full name: Type your full name to sign." in summary
+    error = page.split('id="f-full_name-error"', 1)[1].split("</p>", 1)[0]
+    assert error.endswith("Type your full name to sign.")
+    tag = input_tag(page, "f-full_name")
+    assert 'aria-invalid="true"' in tag and 'aria-describedby="f-full_name-error"' in tag
+    assert "Answer this question." not in page
+    assert state_of(ana, "consent") is TaskState.ASSIGNED
+
+
 def test_every_measure_item_is_required(ana: Browser) -> None:
     answers = {**PHQ9_ZEROS, "phq9_4": "", "phq9_7": "9"}
     del answers["phq9_2"]
