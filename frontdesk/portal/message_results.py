@@ -48,6 +48,17 @@ def problem_line(field: str, problem: FieldProblem) -> str:
     return f"{label}: the practice does not take messages for that audience."
 
 
+class NoSuchPage(InvalidInput):
+    """A page the thread does not have (its pages are 1 to `pages`); nothing was shown, so
+    nothing was marked read."""
+
+    def __init__(self, page: int, pages: int) -> None:
+        noun = "page" if pages == 1 else "pages"
+        super().__init__(f"This thread has {pages} {noun}; there is no page {page}.", "page")
+        self.page = page
+        self.pages = pages
+
+
 class Refusal(StrEnum):
     """Why the rules refused a message action in the present state."""
 

@@ -212,3 +212,34 @@ def test_outbox_deliver_queues_the_due_notices(
     cli("outbox", "deliver")  # no mail server answers here: the notice stays queued
     (notice,) = [r for r in outbox_rows(services) if r.kind == "message_notice"]
     assert notice.to_address == "ana@example.com"
+
+
+def test_messages_show_a_page_the_thread_does_not_have(
+    cli: Cli, services: Services, ana: Client
+) -> None:
+    """Asking for a page past the last (or 0, or below) is a usage error naming the pages
+    there are: the thread is not shown, so it is not marked read and nothing is audited."""
+    thread_id = _client_writes(services, ana, body="first")
+    for n in range(1, 51):  # 51 messages: two pages of 50
+        services.messages.client_reply(ana.account_id, ana.chart_id, thread_id, body=f"m{n}")
+    for page in ("3", "99", "0", "-1"):
+        result = cli("messages", "show", str(thread_id), "--page", page)
+        assert (result.code, result.out) == (2, ""), (page, result)
+        assert result.err == ("frontdesk: error: This thread has 2 pages: use --page 1 to 2.\n"), (
+            page
+        )
+    (listed,) = cli("messages", "list", ANA_CHART, "--json").json()
+    assert listed["unread_by_practice"] is True  # not shown, so not read
+    actions = [r["action"] for r in cli("audit", "--chart", ANA_CHART, "--json").json()]
+    assert "message thread viewed" not in actions
+    assert cli("messages", "show", str(thread_id), "--page", "x").code == 2
+
+    older = cli.ok("messages", "show", str(thread_id), "--page", "1").out
+    assert "Page 1 of 2 (51 messages; --page N for others)." in older
+    assert "first" in older and "m50" not in older
+    assert "m50" in cli.ok("messages", "show", str(thread_id), "--page", "2").out
+
+    one_page = _client_writes(services, ana, subject="Parking")
+    assert cli("messages", "show", str(one_page), "--page", "2").err == (
+        "frontdesk: error: This thread has 1 page: use --page 1.\n"
+    )
