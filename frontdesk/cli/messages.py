@@ -17,6 +17,7 @@ from frontdesk.cli.args import add_json, command, group, positive, whole
 from frontdesk.cli.context import CliContext, UsageError, cell, field_error, iso
 from frontdesk.core.errors import InvalidInput
 from frontdesk.core.text import single_line, strip_controls
+from frontdesk.desk.wording import thread_state_sentence, thread_state_words
 from frontdesk.portal.message_results import NoSuchPage
 from store.states import MessageAudience
 
@@ -31,7 +32,6 @@ AUDIENCE_LABELS = {
     MessageAudience.BILLING: "Billing",
     MessageAudience.CLINICAL: "Clinical",
 }
-STATE_LABELS = {"waiting": "Waiting for the practice", "answered": "Answered", "closed": "Closed"}
 
 
 def register(commands: Commands) -> None:
@@ -124,7 +124,7 @@ def cmd_messages_list(args: argparse.Namespace, ctx: CliContext) -> int:
             cell(thread.id),
             cell(AUDIENCE_LABELS[thread.audience]),
             cell(thread.subject),
-            cell(STATE_LABELS.get(thread.state, thread.state)),
+            cell(thread_state_words(thread)),
             cell(thread.messages),
             cell(ctx.when(thread.last_activity_at)),
             cell("unread" if thread.unread_by_practice else ""),
@@ -148,7 +148,7 @@ def cmd_messages_show(args: argparse.Namespace, ctx: CliContext) -> int:
         Text.assemble(
             (single_line(thread.subject), "bold"),
             f"  · thread {thread.id} · chart {single_line(thread.chart_number)} · "
-            f"{AUDIENCE_LABELS[thread.audience]} · {STATE_LABELS.get(thread.state, thread.state)}",
+            f"{AUDIENCE_LABELS[thread.audience]} · {thread_state_sentence(thread)}",
         )
     )
     if view.pages > 1:

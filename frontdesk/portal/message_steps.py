@@ -141,6 +141,7 @@ def summary(thread: MessageThread, chart_number: str) -> ThreadSummary:
         messages=thread.message_count,
         unread_by_client=after(thread.last_practice_message_at, thread.client_last_read_at),
         unread_by_practice=after(thread.last_client_message_at, thread.practice_last_read_at),
+        client_wrote=thread.last_client_message_at is not None,
     )
 
 

@@ -243,3 +243,35 @@ def test_messages_show_a_page_the_thread_does_not_have(
     assert cli("messages", "show", str(one_page), "--page", "2").err == (
         "frontdesk: error: This thread has 1 page: use --page 1.\n"
     )
+
+
+def test_a_thread_the_practice_started_is_not_answered(
+    cli: Cli, services: Services, ana: Client
+) -> None:
+    """Nobody asked, so nothing was answered: until the client writes, a thread the practice
+    began reads 'Sent by the practice' (the --json state stays the stored 'answered')."""
+    cli.ok("messages", "send", ANA_CHART, "--subject", "Forms", "--body", "Bring your card")
+    (thread,) = cli("messages", "list", ANA_CHART, "--json").json()
+    thread_id = thread["id"]
+    assert (thread["state"], thread["created_by"]) == ("answered", "staff")
+
+    def state_shown() -> tuple[str, str]:
+        (row,) = [line for line in cli.ok("messages", "list", ANA_CHART).out.splitlines()[1:]]
+        header = cli.ok("messages", "show", str(thread_id)).out.splitlines()[0]
+        return row, header
+
+    row, header = state_shown()
+    assert "Sent by the practice" in row and "Answered" not in row
+    assert header.endswith("· Front desk · Sent by the practice, waiting for the client's reply")
+    # A second word from the practice before the client writes: still nobody asked.
+    cli.ok("messages", "reply", str(thread_id), "--body", "And your insurance card, please.")
+    row, header = state_shown()
+    assert "Sent by the practice" in row and "Answered" not in row
+
+    services.messages.client_reply(ana.account_id, ana.chart_id, thread_id, body="Will do")
+    row, header = state_shown()
+    assert "Waiting for the practice" in row and header.endswith("· Waiting for the practice")
+    cli.ok("messages", "reply", str(thread_id), "--body", "Thanks!")
+    row, header = state_shown()
+    assert "Answered" in row and header.endswith("· Front desk · Answered")
+    assert cli("messages", "list", ANA_CHART, "--json").json()[0]["state"] == "answered"
