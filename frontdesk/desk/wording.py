@@ -160,3 +160,23 @@ def thread_state_sentence(thread: ThreadSummary) -> str:
     if _nobody_asked(thread):
         return f"{PRACTICE_WROTE_FIRST}, waiting for the client's reply"
     return thread_state_words(thread)
+
+
+# What each kind of email is (`outbox_email.kind`), short enough for a column at 80 columns.
+_EMAIL_KIND_WORDS = {
+    "invitation": "Invitation",
+    "resend": "Resent invite",
+    "access_restored": "Reactivated",
+    "registration_complete": "Registered",
+    "password_reset": "Reset link",
+    "password_changed": "New password",
+    "sign_in_email_changed": "Email changed",
+    "message_notice": "New message",  # to the client: a message from the practice waits
+    "practice_message_notice": "Client wrote",  # to the practice's notification address
+    "forms_waiting": "Forms waiting",
+}
+
+
+def email_kind_words(kind: str) -> str:
+    """An outbox email's kind for staff: "Invitation", "Reset link", "Client wrote"."""
+    return _EMAIL_KIND_WORDS.get(str(kind), str(kind).replace("_", " ").capitalize())
