@@ -41,6 +41,9 @@ def whole_number(minimum: int) -> Callable[[str], int]:
 
 positive = whole_number(1)
 not_negative = whole_number(0)
+# Any whole number, for a value the command checks itself (a thread's --page: 0 is told which
+# pages there are, like 99).
+whole = whole_number(-LARGEST)
 
 
 def group(commands: Commands, name: str, help_text: str) -> Commands:

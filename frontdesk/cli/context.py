@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.text import Text
 
-from frontdesk.core.clock import Clock, as_utc
+from frontdesk.core.clock import Clock, as_utc, human_time
 from frontdesk.core.config import Settings, load_settings
 from frontdesk.core.errors import FrontDeskError, InvalidInput
 from frontdesk.core.text import single_line
@@ -127,16 +127,6 @@ class CliContext:
         if local.year != self.now().astimezone(self.zone()).year:
             text += f", {local.year}"
         return text
-
-
-def human_time(value: datetime, zone: ZoneInfo, now: datetime | None = None) -> str:
-    """Format as "Thu Dec 3, 4:00 PM" in `zone`, with the year when it is not that of `now`."""
-    local = as_utc(value).astimezone(zone)
-    text = f"{local:%a %b} {local.day}"
-    if now is not None and as_utc(now).astimezone(zone).year != local.year:
-        text += f" {local.year}"
-    hour = local.hour % 12 or 12
-    return f"{text}, {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
 
 
 def cell(value: object) -> Text:

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
-from frontdesk.cli.args import add_json, command, group, positive
-from frontdesk.cli.context import CliContext, cell, field_error, iso
+from frontdesk.cli.args import add_json, command, group, positive, whole
+from frontdesk.cli.context import CliContext, UsageError, cell, field_error, iso
 from frontdesk.core.errors import InvalidInput
 from frontdesk.core.text import single_line, strip_controls
+from frontdesk.desk.wording import thread_state_sentence, thread_state_words
+from frontdesk.portal.message_results import NoSuchPage
 from store.states import MessageAudience
 
 if TYPE_CHECKING:
@@ -30,7 +32,6 @@ AUDIENCE_LABELS = {
     MessageAudience.BILLING: "Billing",
     MessageAudience.CLINICAL: "Clinical",
 }
-STATE_LABELS = {"waiting": "Waiting for the practice", "answered": "Answered", "closed": "Closed"}
 
 
 def register(commands: Commands) -> None:
@@ -48,7 +49,7 @@ def register(commands: Commands) -> None:
     )
     p.add_argument("thread", type=positive, metavar="THREAD", help="the thread's id")
     p.add_argument(
-        "--page", type=positive, metavar="N", help="page N of 50 messages (default: the newest)"
+        "--page", type=whole, metavar="N", help="page N of 50 messages (default: the newest)"
     )
     add_json(p)
 
@@ -123,7 +124,7 @@ def cmd_messages_list(args: argparse.Namespace, ctx: CliContext) -> int:
             cell(thread.id),
             cell(AUDIENCE_LABELS[thread.audience]),
             cell(thread.subject),
-            cell(STATE_LABELS.get(thread.state, thread.state)),
+            cell(thread_state_words(thread)),
             cell(thread.messages),
             cell(ctx.when(thread.last_activity_at)),
             cell("unread" if thread.unread_by_practice else ""),
@@ -135,7 +136,10 @@ def cmd_messages_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_messages_show(args: argparse.Namespace, ctx: CliContext) -> int:
-    view = ctx.services().messages.staff_thread(args.thread, page=args.page)
+    try:
+        view = ctx.services().messages.staff_thread(args.thread, page=args.page)
+    except NoSuchPage as exc:
+        raise UsageError(pages_line(exc.pages)) from None
     if args.json:
         ctx.print_json(view_json(view))
         return 0
@@ -144,7 +148,7 @@ def cmd_messages_show(args: argparse.Namespace, ctx: CliContext) -> int:
         Text.assemble(
             (single_line(thread.subject), "bold"),
             f"  · thread {thread.id} · chart {single_line(thread.chart_number)} · "
-            f"{AUDIENCE_LABELS[thread.audience]} · {STATE_LABELS.get(thread.state, thread.state)}",
+            f"{AUDIENCE_LABELS[thread.audience]} · {thread_state_sentence(thread)}",
         )
     )
     if view.pages > 1:
@@ -166,6 +170,13 @@ def cmd_messages_show(args: argparse.Namespace, ctx: CliContext) -> int:
     if not view.can_reply:
         ctx.say("\nNo reply is possible now (messaging is off, or the client's access ended).")
     return 0
+
+
+def pages_line(pages: int) -> str:
+    """What `messages show --page N` says of a page the thread does not have."""
+    if pages == 1:
+        return "This thread has 1 page: use --page 1."
+    return f"This thread has {pages:,} pages: use --page 1 to {pages:,}."
 
 
 def cmd_messages_reply(args: argparse.Namespace, ctx: CliContext) -> int:

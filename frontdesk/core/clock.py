@@ -59,3 +59,14 @@ def zone_named(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def human_time(value: datetime, zone: ZoneInfo, now: datetime | None = None) -> str:
+    """A time as staff read it on the command line and in the doctor's report: "Thu Dec 3,
+    4:00 PM" in `zone` (a 12-hour clock), with the year when it is not that of `now`."""
+    local = as_utc(value).astimezone(zone)
+    text = f"{local:%a %b} {local.day}"
+    if now is not None and as_utc(now).astimezone(zone).year != local.year:
+        text += f" {local.year}"
+    hour = local.hour % 12 or 12
+    return f"{text}, {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"

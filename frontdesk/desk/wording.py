@@ -6,7 +6,12 @@ only logs, the audit trail and client-facing pages mask them."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from frontdesk.access.outcomes import ActionDone, ActionOutcome, EditEffect, EditOutcome, ResetSent
+
+if TYPE_CHECKING:
+    from frontdesk.portal.message_results import ThreadSummary
 
 _TO_OWNER_EMAIL = {
     ActionDone.INVITED: "Invitation sent to",
@@ -122,3 +127,56 @@ _BULK_TITLES = {
 def bulk_title(action: str) -> str:
     """A bulk action's name as staff see it ("Resend all expired"; `BulkAction` values)."""
     return _BULK_TITLES.get(str(action), str(action).replace("_", " ").capitalize())
+
+
+# A message thread's state at the desk (`ThreadState` values). The TUI's inbox says "Answered"
+# and "Closed" too; "Waiting for us" there is "Waiting for the practice" on the command line,
+# where support people read it as well.
+_THREAD_STATE_WORDS = {
+    "waiting": "Waiting for the practice",
+    "answered": "Answered",
+    "closed": "Closed",
+}
+# A thread the practice began that the client has not written in is stored as "answered",
+# but nobody asked: it is not an answer.
+PRACTICE_WROTE_FIRST = "Sent by the practice"
+
+
+def _nobody_asked(thread: ThreadSummary) -> bool:
+    return str(thread.state) == "answered" and thread.practice_wrote_first
+
+
+def thread_state_words(thread: ThreadSummary) -> str:
+    """A thread's state for staff: "Waiting for the practice", "Answered", "Closed", or "Sent
+    by the practice" while the client has not written in a thread the practice began."""
+    if _nobody_asked(thread):
+        return PRACTICE_WROTE_FIRST
+    return _THREAD_STATE_WORDS.get(str(thread.state), str(thread.state))
+
+
+def thread_state_sentence(thread: ThreadSummary) -> str:
+    """The same where there is room to say what comes next ("Sent by the practice, waiting
+    for the client's reply")."""
+    if _nobody_asked(thread):
+        return f"{PRACTICE_WROTE_FIRST}, waiting for the client's reply"
+    return thread_state_words(thread)
+
+
+# What each kind of email is (`outbox_email.kind`), short enough for a column at 80 columns.
+_EMAIL_KIND_WORDS = {
+    "invitation": "Invitation",
+    "resend": "Resent invite",
+    "access_restored": "Reactivated",
+    "registration_complete": "Registered",
+    "password_reset": "Reset link",
+    "password_changed": "New password",
+    "sign_in_email_changed": "Email changed",
+    "message_notice": "New message",  # to the client: a message from the practice waits
+    "practice_message_notice": "Client wrote",  # to the practice's notification address
+    "forms_waiting": "Forms waiting",
+}
+
+
+def email_kind_words(kind: str) -> str:
+    """An outbox email's kind for staff: "Invitation", "Reset link", "Client wrote"."""
+    return _EMAIL_KIND_WORDS.get(str(kind), str(kind).replace("_", " ").capitalize())

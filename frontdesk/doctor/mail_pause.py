@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from frontdesk.core.clock import Clock
+from frontdesk.core.clock import Clock, human_time
 from frontdesk.doctor.results import CheckResult, Status, result, skip
 from frontdesk.mail.pause import MailPauses
 from frontdesk.practice import practice_row, practice_zone
@@ -27,8 +27,7 @@ def check_paused(db: Database | None, schema_current: bool, clock: Clock) -> Che
         )
     if paused is None:
         return result("outbox_paused", Status.PASS, "email is being sent (not paused)")
-    local = paused.since.astimezone(zone)
-    since = f"{local:%a %b} {local.day}, {local:%H:%M %Z}"
+    since = human_time(paused.since, zone, clock.now())  # as `outbox deliver` says it
     return result(
         "outbox_paused",
         Status.FAIL,

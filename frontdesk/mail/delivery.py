@@ -30,11 +30,22 @@ class Delivery:
     bounce_status: str | None = None  # the returned notification's status code ("5.1.1")
 
     @property
-    def label(self) -> str:
+    def reason(self) -> str | None:
+        """Why it is not delivered (yet), in words staff read: the mail server's ("550 5.1.1
+        user unknown"), or what a returned notification's status means ("address does not
+        exist"). None while nothing went wrong."""
         if self.state == "bounced":
-            return f"Not delivered: {bounce_reason(self.bounce_status)}"
+            return bounce_reason(self.bounce_status)
         if self.state == "failed":
-            return f"Not delivered: {self.error or 'mail server refused it'}"
+            return self.error or "mail server refused it"
+        if self.state == "retrying":
+            return self.error
+        return None
+
+    @property
+    def label(self) -> str:
+        if self.state in ("bounced", "failed"):
+            return f"Not delivered: {self.reason}"
         if self.state == "retrying":
             return "Delivery retrying"
         return {"queued": "Email queued", "sending": "Sending", "sent": "Email sent"}.get(

@@ -18,7 +18,8 @@ from store.models import OUTBOX_PENDING, OUTBOX_RETRYING, Chart, OutboxEmail
 @dataclass(frozen=True)
 class OutboxItem:
     """One outbox row as staff see it (`state` uses the delivery names: queued, sending, sent,
-    retrying, failed, cancelled)."""
+    retrying, failed, cancelled, bounced; `reason` says why it is not delivered yet, when
+    something went wrong)."""
 
     id: int
     kind: str
@@ -31,6 +32,7 @@ class OutboxItem:
     next_attempt_at: datetime | None
     sent_at: datetime | None
     last_error: str | None
+    reason: str | None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +78,7 @@ def list_outbox(db: Database, limit: int = 200) -> list[OutboxItem]:
                 ),
                 sent_at=as_utc(row.sent_at) if row.sent_at else None,
                 last_error=row.last_error,
+                reason=delivery.reason,
             )
         )
     return items

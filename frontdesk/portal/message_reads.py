@@ -164,6 +164,7 @@ def _summary(row: list[Any] | tuple[Any, ...], chart_id: int, chart_number: str)
         messages=int(count),
         unread_by_client=after(_time(last_practice), _time(client_read)),
         unread_by_practice=after(_time(last_client), _time(practice_read)),
+        client_wrote=last_client is not None,
     )
 
 

@@ -48,6 +48,17 @@ def problem_line(field: str, problem: FieldProblem) -> str:
     return f"{label}: the practice does not take messages for that audience."
 
 
+class NoSuchPage(InvalidInput):
+    """A page the thread does not have (its pages are 1 to `pages`); nothing was shown, so
+    nothing was marked read."""
+
+    def __init__(self, page: int, pages: int) -> None:
+        noun = "page" if pages == 1 else "pages"
+        super().__init__(f"This thread has {pages} {noun}; there is no page {page}.", "page")
+        self.page = page
+        self.pages = pages
+
+
 class Refusal(StrEnum):
     """Why the rules refused a message action in the present state."""
 
@@ -106,7 +117,8 @@ class MessageWithdrawn:
 class ThreadSummary:
     """One thread in a list. `messages` counts those not withdrawn. `unread_by_client`: the
     practice wrote since the client last opened it; `unread_by_practice`: the client wrote
-    since someone at the practice last opened it."""
+    since someone at the practice last opened it. `client_wrote`: a message of the client's
+    stands in it (one not withdrawn)."""
 
     id: int
     chart_id: int
@@ -120,6 +132,13 @@ class ThreadSummary:
     messages: int
     unread_by_client: bool
     unread_by_practice: bool
+    client_wrote: bool
+
+    @property
+    def practice_wrote_first(self) -> bool:
+        """The practice began the thread and the client has not written in it (or withdrew
+        all they wrote): nobody asked, so it is not an answer."""
+        return self.created_by is MessageAuthor.STAFF and not self.client_wrote
 
     @property
     def withdrawn(self) -> bool:

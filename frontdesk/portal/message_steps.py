@@ -18,6 +18,7 @@ from frontdesk.portal.message_results import (
     MessageRefused,
     MessageSent,
     MessageView,
+    NoSuchPage,
     Refusal,
     ThreadPage,
     ThreadSummary,
@@ -140,6 +141,7 @@ def summary(thread: MessageThread, chart_number: str) -> ThreadSummary:
         messages=thread.message_count,
         unread_by_client=after(thread.last_practice_message_at, thread.client_last_read_at),
         unread_by_practice=after(thread.last_client_message_at, thread.practice_last_read_at),
+        client_wrote=thread.last_client_message_at is not None,
     )
 
 
@@ -186,6 +188,26 @@ def thread_page(
     return ThreadPage(threads, page, pages, total, unread)
 
 
+def message_pages(session: Session, thread: MessageThread, per_page: int) -> tuple[int, int]:
+    """(messages, pages) of a thread, withdrawn ones counted (they keep their place); at
+    least one page."""
+    total = int(
+        session.exec(select(sa.func.count()).where(PortalMessage.thread_id == thread.id)).one()
+    )
+    return total, max(1, math.ceil(total / min(max(1, per_page), MAX_PER_PAGE)))
+
+
+def refuse_missing_page(
+    session: Session, thread: MessageThread, page: int | None, per_page: int
+) -> None:
+    """NoSuchPage unless `page` is None (the newest) or one of the thread's pages."""
+    if page is None:
+        return
+    _, pages = message_pages(session, thread, per_page)
+    if not 1 <= page <= pages:
+        raise NoSuchPage(page, pages)
+
+
 def thread_view(
     session: Session,
     thread: MessageThread,
@@ -198,10 +220,7 @@ def thread_view(
     withdrawable: int | None,
 ) -> ThreadView:
     per_page = min(max(1, per_page), MAX_PER_PAGE)
-    total = int(
-        session.exec(select(sa.func.count()).where(PortalMessage.thread_id == thread.id)).one()
-    )
-    pages = max(1, math.ceil(total / per_page))
+    total, pages = message_pages(session, thread, per_page)
     page = pages if page is None else min(max(1, page), pages)
     rows = session.exec(
         select(PortalMessage, PortalAccount.owner_name)

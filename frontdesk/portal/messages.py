@@ -48,6 +48,7 @@ from frontdesk.portal.message_steps import (
     practice_name,
     read_by_practice,
     recount,
+    refuse_missing_page,
     refuse_unless_enabled,
     sent,
     staff_thread,
@@ -345,12 +346,14 @@ class MessageService:
     ) -> ThreadView:
         """Open a thread at the desk (the TUI, `messages show`): it counts as read by the
         practice (the client can no longer withdraw what was there), its inbox item is no
-        longer unread, and the view is audited."""
+        longer unread, and the view is audited. A `page` the thread does not have is refused
+        (NoSuchPage) before anything is marked."""
 
         def work(session: Session) -> ThreadView:
             now = self.clock.now()
             thread = staff_thread(session, thread_id, lock=True)
             assert thread.id is not None
+            refuse_missing_page(session, thread, page, per_page)
             thread.practice_last_read_at = now
             thread.practice_last_read_by = self.actor[:100]
             thread.updated_at = now

@@ -16,6 +16,7 @@ import pytest
 from frontdesk.cli import COMMANDS, CommandGroup, main
 from frontdesk.cli.context import CliContext
 from frontdesk.core.clock import FrozenClock
+from tests.mail.conftest import start_smtp  # noqa: F401  (the real SMTP server fixture)
 
 # The end of the line after an action that queued email: the command line only queues it.
 SENDS_IT = "`frontdesk serve` (or `frontdesk outbox deliver`) sends it."

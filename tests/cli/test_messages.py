@@ -212,3 +212,66 @@ def test_outbox_deliver_queues_the_due_notices(
     cli("outbox", "deliver")  # no mail server answers here: the notice stays queued
     (notice,) = [r for r in outbox_rows(services) if r.kind == "message_notice"]
     assert notice.to_address == "ana@example.com"
+
+
+def test_messages_show_a_page_the_thread_does_not_have(
+    cli: Cli, services: Services, ana: Client
+) -> None:
+    """Asking for a page past the last (or 0, or below) is a usage error naming the pages
+    there are: the thread is not shown, so it is not marked read and nothing is audited."""
+    thread_id = _client_writes(services, ana, body="first")
+    for n in range(1, 51):  # 51 messages: two pages of 50
+        services.messages.client_reply(ana.account_id, ana.chart_id, thread_id, body=f"m{n}")
+    for page in ("3", "99", "0", "-1"):
+        result = cli("messages", "show", str(thread_id), "--page", page)
+        assert (result.code, result.out) == (2, ""), (page, result)
+        assert result.err == ("frontdesk: error: This thread has 2 pages: use --page 1 to 2.\n"), (
+            page
+        )
+    (listed,) = cli("messages", "list", ANA_CHART, "--json").json()
+    assert listed["unread_by_practice"] is True  # not shown, so not read
+    actions = [r["action"] for r in cli("audit", "--chart", ANA_CHART, "--json").json()]
+    assert "message thread viewed" not in actions
+    assert cli("messages", "show", str(thread_id), "--page", "x").code == 2
+
+    older = cli.ok("messages", "show", str(thread_id), "--page", "1").out
+    assert "Page 1 of 2 (51 messages; --page N for others)." in older
+    assert "first" in older and "m50" not in older
+    assert "m50" in cli.ok("messages", "show", str(thread_id), "--page", "2").out
+
+    one_page = _client_writes(services, ana, subject="Parking")
+    assert cli("messages", "show", str(one_page), "--page", "2").err == (
+        "frontdesk: error: This thread has 1 page: use --page 1.\n"
+    )
+
+
+def test_a_thread_the_practice_started_is_not_answered(
+    cli: Cli, services: Services, ana: Client
+) -> None:
+    """Nobody asked, so nothing was answered: until the client writes, a thread the practice
+    began reads 'Sent by the practice' (the --json state stays the stored 'answered')."""
+    cli.ok("messages", "send", ANA_CHART, "--subject", "Forms", "--body", "Bring your card")
+    (thread,) = cli("messages", "list", ANA_CHART, "--json").json()
+    thread_id = thread["id"]
+    assert (thread["state"], thread["created_by"]) == ("answered", "staff")
+
+    def state_shown() -> tuple[str, str]:
+        (row,) = [line for line in cli.ok("messages", "list", ANA_CHART).out.splitlines()[1:]]
+        header = cli.ok("messages", "show", str(thread_id)).out.splitlines()[0]
+        return row, header
+
+    row, header = state_shown()
+    assert "Sent by the practice" in row and "Answered" not in row
+    assert header.endswith("· Front desk · Sent by the practice, waiting for the client's reply")
+    # A second word from the practice before the client writes: still nobody asked.
+    cli.ok("messages", "reply", str(thread_id), "--body", "And your insurance card, please.")
+    row, header = state_shown()
+    assert "Sent by the practice" in row and "Answered" not in row
+
+    services.messages.client_reply(ana.account_id, ana.chart_id, thread_id, body="Will do")
+    row, header = state_shown()
+    assert "Waiting for the practice" in row and header.endswith("· Waiting for the practice")
+    cli.ok("messages", "reply", str(thread_id), "--body", "Thanks!")
+    row, header = state_shown()
+    assert "Answered" in row and header.endswith("· Front desk · Answered")
+    assert cli("messages", "list", ANA_CHART, "--json").json()[0]["state"] == "answered"

@@ -56,19 +56,23 @@ def test_doctor_says_the_outbox_is_paused_with_the_fix(lite: Cli) -> None:
     lite.ok("invites", "send", "C-1", "--yes")
     port = free_port()
     point_at(lite, port, "none")
+    lite.clock.advance(hours=4, minutes=2)  # 19:02 UTC: 2:02 PM in the practice's zone
     result = lite("outbox", "deliver")
     assert result.code == 1
-    assert "1 waiting: the mail server cannot be reached; paused since" in result.out
+    # The doctor and `outbox deliver` tell the time alike (the CLI's 12-hour clock).
+    assert "1 waiting: the mail server cannot be reached; paused since Thu Nov 26, 2:02 PM." in (
+        result.out
+    )
     code, out, _ = run_doctor(lite, "--json")
     assert code == 1
     paused = checks(out)["outbox_paused"]
     assert paused["status"] == "fail"
-    assert paused["detail"].startswith("email is paused since Thu Nov 26, 10:00 EST, 1 waiting:")
+    assert paused["detail"].startswith("email is paused since Thu Nov 26, 2:02 PM, 1 waiting:")
     assert "the mail server cannot be reached (cannot connect to mail server" in paused["detail"]
     assert paused["fix"].startswith("check FRONTDESK_SMTP_HOST and FRONTDESK_SMTP_PORT")
     assert paused["data"] == {
         "kind": "unreachable",
-        "since": "2026-11-26T15:00:00+00:00",
+        "since": "2026-11-26T19:02:00+00:00",
         "waiting": 1,
     }
     _, out, _ = run_doctor(lite)

@@ -70,7 +70,7 @@ def test_outbox_list_and_deliver(
     assert run.out.strip() == "1 sent, 0 retrying, 0 failed, 0 cancelled."
     assert len(server.messages) == 1
     assert run("outbox", "list") == 0
-    assert "Email sent" in run.out and "C-20931" in run.out
+    assert " Sent " in run.out and "C-20931" in run.out and "Invitation" in run.out
 
 
 def test_outbox_deliver_without_sender_is_one_line_error(run: Run) -> None:

@@ -49,8 +49,8 @@ FIRST_WORD_WORDS = "From the practice"  # the practice wrote first and the clien
 
 
 def practice_wrote_first(t: ThreadSummary) -> bool:
-    """The practice began the thread and its message is still the only one: not a reply."""
-    return t.created_by is MessageAuthor.STAFF and t.messages == 1
+    """The practice began the thread and the client has not written in it: not a reply."""
+    return t.practice_wrote_first
 
 
 def state_words(t: ThreadSummary) -> str:

@@ -220,6 +220,9 @@ def test_bounce_shows_in_invites_list_chart_and_history(
     assert run("charts", "show", TYPO) == 0
     assert "Not delivered: address does not exist" in run.out
     assert "invitation delivery bounced" in run.out
+    assert run("outbox", "list") == 0  # the list says it, and below it why, with the words
+    assert re.search(r" C-3001 +Invitation +ana\.obrien@gmial\.example +Not delivered ", run.out)
+    assert re.search(r"\n *\d+ +1  address does not exist: 550 5\.1\.1 <ana\.obrien@", run.out)
 
     detail = sent.services.views.chart(TYPO)
     assert detail.delivery is not None

@@ -441,12 +441,16 @@ def test_a_conversation_the_practice_began_is_not_called_a_reply(
     assert "1 with a new message" in listing
     page = ana.web.get(f"/portal/messages/{staff.thread_id}").text
     assert "From: Billing · From the practice" in page and "To: Billing" not in page
+    clock.advance(60)  # a second word from the practice before the client writes: still no reply
+    practice.messages.staff_reply(staff.thread_id, body="Or write back here.")
+    listing = ana.web.get("/portal/messages").text
+    assert "Billing · From the practice · 2 messages" in listing and "New reply" not in listing
     settle(ana)
     clock.advance(60)
     assert ana.post(f"/portal/messages/{staff.thread_id}", {"body": "Will do."}).status_code == 303
     clock.advance(60)
     practice.messages.staff_reply(staff.thread_id, body="Thanks.")
     listing = ana.web.get("/portal/messages").text
-    assert ">New reply<" in listing and "Billing · The practice replied · 3 messages" in listing
+    assert ">New reply<" in listing and "Billing · The practice replied · 4 messages" in listing
     page = ana.web.get(f"/portal/messages/{staff.thread_id}").text
     assert "From: Billing · The practice replied" in page
