@@ -55,7 +55,7 @@ class ThreadList(RecordTable["ThreadSummary"]):
                 "●" if thread.unread_by_practice else "",
                 thread.subject or WITHDRAWN,
                 audience_label(thread.audience),
-                thread_state_label(thread.state),
+                thread_state_label(thread),
                 short_time(thread.last_activity_at, practice.zone, now),
             )
             for thread in threads

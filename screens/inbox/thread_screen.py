@@ -214,7 +214,7 @@ class ThreadScreen(Screen[None]):
                 client=read.client_name,
                 number=thread.chart_number,
                 audience=audience_label(thread.audience),
-                state=thread_state_label(thread.state),
+                state=thread_state_label(thread),
             )
         )
         self.sub_title = f"{read.practice.name}"
@@ -247,14 +247,15 @@ class ThreadScreen(Screen[None]):
         if thread.state == "waiting":
             parts.append("The client is waiting for an answer (r replies, d marks done)")
         elif thread.state == "answered":
+            said = thread_state_label(thread)  # "Answered", or "Sent by us"
             if thread.unread_by_client:
-                parts.append("Answered; the client has not read it yet")
+                parts.append(f"{said}; the client has not read it yet")
             elif view.client_read_at is not None:
                 parts.append(
-                    f"Answered; read by the client {short_time(view.client_read_at, zone, now)}"
+                    f"{said}; read by the client {short_time(view.client_read_at, zone, now)}"
                 )
             else:
-                parts.append("Answered")
+                parts.append(said)
         else:
             parts.append("Closed until the client writes again")
         if view.pages > 1:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from frontdesk.core.clock import as_utc
+from frontdesk.portal.message_results import ThreadSummary
 
 AUDIENCE_LABELS = {"front_desk": "Front desk", "billing": "Billing", "clinical": "Clinical"}
 KIND_LABELS = {"message": "Message", "task": "Task"}
@@ -14,6 +15,9 @@ THREAD_STATE_LABELS = {
     "answered": "Answered",
     "closed": "Closed",
 }
+# A thread the practice began that the client has not written in (stored as answered, but
+# nobody asked): the CLI's "Sent by the practice", in the TUI's own voice ("Waiting for us").
+SENT_BY_US = "Sent by us"
 ITEM_STATE_LABELS = {"open": "Open", "done": "Done"}
 # A thread whose client withdrew everything they wrote keeps no subject.
 WITHDRAWN = "(withdrawn)"
@@ -32,8 +36,12 @@ def kind_label(value: object) -> str:
     return KIND_LABELS.get(str(value), str(value).replace("_", " ").capitalize())
 
 
-def thread_state_label(value: object) -> str:
-    return THREAD_STATE_LABELS.get(str(value), str(value))
+def thread_state_label(thread: ThreadSummary) -> str:
+    """ "Sent by us" for a thread the practice began while the client has not written in it
+    (stored as answered, but nobody asked); else the state's label."""
+    if str(thread.state) == "answered" and thread.practice_wrote_first:
+        return SENT_BY_US
+    return THREAD_STATE_LABELS.get(str(thread.state), str(thread.state))
 
 
 def elapsed(since: datetime, now: datetime) -> str:

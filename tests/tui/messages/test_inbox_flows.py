@@ -297,11 +297,17 @@ async def test_staff_start_a_thread_from_the_chart_and_open_it(
         await settle(pilot)
         threads = panel.query_one(ThreadList)
         assert [t.subject for t in threads.threads] == ["Your forms"]
+        # Nobody asked: the practice's first message is not an "Answered" thread.
+        shown = screen_text(app)
+        assert "Sent by us" in shown and "Answered" not in shown
         threads.focus()
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ThreadScreen)
-        assert "Please bring the intake forms." in screen_text(app)
+        shown = screen_text(app)
+        assert "Please bring the intake forms." in shown and "Answered" not in shown
+        status = app.screen.query_one("#thread-status", DataLine).visual.plain
+        assert status.startswith("Sent by us; the client has not read it yet"), status
         await pilot.press("o")  # opened from this chart: back to it
         await settle(pilot)
         assert isinstance(app.screen, ChartScreen) and len(app.screen_stack) == 2
