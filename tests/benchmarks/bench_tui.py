@@ -279,8 +279,12 @@ async def run_frontdesk(
         while search.value != "x":
             await asyncio.sleep(0.001)
         ready = time.time() - spawned_at
+        # Woken by the frame that draws it, not by polling: a 1 ms poll would take the
+        # interpreter from the worker loading the database layer hundreds of times.
         while "x" not in painted:
-            await asyncio.sleep(0.001)
+            painted.arrived.clear()
+            if "x" not in painted:
+                await painted.arrived.wait()
         first_page = time.time() - spawned_at
         paced = await type_words(pilot, painted, PACE) if keystrokes else []
         back_to_back = await type_words(pilot, painted, None, SUBSTRINGS) if keystrokes else []

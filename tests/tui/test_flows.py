@@ -6,6 +6,7 @@ holds (through the service), and what the mail server received.
 
 from __future__ import annotations
 
+import gc
 import re
 import sqlite3
 import subprocess
@@ -778,10 +779,12 @@ async def test_services_open_behind_the_first_screen(
         await pilot.press(*"park")
         assert app.browser.query_one("#search", Input).value == "park"
         assert "Opening the database" in screen_text(app)
+        assert not gc.isenabled()  # paused while the database layer loads (see app.py)
         opened.set()
         await settle(pilot)
         charts = app.browser.query_one(ChartTable).charts
         assert [c.chart_number for c in charts] == [NO_ACCESS]  # the search typed meanwhile
+        assert gc.isenabled()  # the first page is on screen: collecting again
         # The search's statements were built while the store opened: typing builds none.
         prepared = dict(app.services.search._page_statements)
         assert len(prepared) > 1
@@ -820,6 +823,7 @@ async def test_a_store_that_cannot_open_is_reported() -> None:
         await settle(pilot)
         shown = screen_text(app)
         assert "Cannot open the database" in shown
+        assert gc.isenabled()  # no page will come: the collector is not left paused
         await pilot.press(*"abc")
         assert app.browser.query_one("#search", Input).value == "abc"
 
