@@ -150,7 +150,7 @@ class FrontDeskApp(App[None]):
             self._collector_paused = _pause_collector()
             self._open_services()
         else:
-            _settle_heap()
+            _settle_heap("start-up")
             self._load_practice()
             self._watch_mail_pause()
         if self.demo is not None:
@@ -190,6 +190,8 @@ class FrontDeskApp(App[None]):
         self.call_after_refresh(self._after_first_page)
 
     def _after_first_page(self) -> None:
+        if self._collector_paused:
+            _settle_heap("start-up")  # before it resumes: no full collection walks start-up
         self._resume_collector()
         self._load_practice()
         self._watch_mail_pause()
@@ -199,7 +201,7 @@ class FrontDeskApp(App[None]):
     def _settle_start_up(self) -> None:
         """Build the search's statements ahead, then settle start-up's objects."""
         _prepare_search(self.services)
-        _settle_heap()
+        _settle_heap("statements")
 
     @on(ServicesFailed)
     def _services_failed(self, event: ServicesFailed) -> None:
@@ -556,23 +558,29 @@ def _pause_collector() -> bool:
     screen, until the first page of charts is on screen; whether this call paused it (a
     collector someone else turned off is left alone). Loading SQLAlchemy, pydantic and the
     models makes several hundred thousand long-lived objects and next to no garbage, and
-    each full collection on the way walks all of them again: about 4% of the start-up's work
-    (issue 12: first page of charts). `_settle_heap` then puts them out of its sight."""
+    each full collection on the way walks all of them again, holding the interpreter from
+    both threads (issue 12: in paired runs the first page of charts came a quarter sooner).
+    `_settle_heap("start-up")` puts them out of its sight before it resumes."""
     if not gc.isenabled():
         return False
     gc.disable()
     return True
 
 
-_heap_settled = threading.Event()
+_heap_settled: set[str] = set()
+_heap_settling = threading.Lock()
 
 
-def _settle_heap() -> None:
-    """Move what start-up built (modules, the database layer, compiled statements, the
-    screens) out of the garbage collector's sight. Otherwise every full collection walks all
-    of it: 60–120 ms pauses at 100,000 charts, in the middle of someone's typing. Objects made
-    later are collected as usual. Once per process: a process that starts several apps (the
-    tests) does not make each one's garbage permanent."""
-    if not _heap_settled.is_set():
-        _heap_settled.set()
-        gc.freeze()
+def _settle_heap(stage: str) -> None:
+    """Move what start-up built out of the garbage collector's sight: at "start-up" (the
+    modules, the database layer, the screens: before the collector resumes after the first
+    page) and at "statements" (the search's compiled statements, built after it). Otherwise
+    every full collection walks all of it: 60–120 ms pauses at 100,000 charts, in the middle
+    of someone's typing. Objects made later are collected as usual. Each stage once per
+    process: a process that starts several apps (the tests) does not make each one's garbage
+    permanent."""
+    with _heap_settling:
+        if stage in _heap_settled:
+            return
+        _heap_settled.add(stage)
+    gc.freeze()
