@@ -137,19 +137,14 @@ _THREAD_STATE_WORDS = {
     "answered": "Answered",
     "closed": "Closed",
 }
-# A thread the practice began that the client has not written in is stored as "answered",
-# but nobody asked: it is not an answer.
+# A thread the practice began that the client has not answered (ThreadSummary.sent_unasked).
 PRACTICE_WROTE_FIRST = "Sent by the practice"
-
-
-def _nobody_asked(thread: ThreadSummary) -> bool:
-    return str(thread.state) == "answered" and thread.practice_wrote_first
 
 
 def thread_state_words(thread: ThreadSummary) -> str:
     """A thread's state for staff: "Waiting for the practice", "Answered", "Closed", or "Sent
     by the practice" while the client has not written in a thread the practice began."""
-    if _nobody_asked(thread):
+    if thread.sent_unasked:
         return PRACTICE_WROTE_FIRST
     return _THREAD_STATE_WORDS.get(str(thread.state), str(thread.state))
 
@@ -157,7 +152,7 @@ def thread_state_words(thread: ThreadSummary) -> str:
 def thread_state_sentence(thread: ThreadSummary) -> str:
     """The same where there is room to say what comes next ("Sent by the practice, waiting
     for the client's reply")."""
-    if _nobody_asked(thread):
+    if thread.sent_unasked:
         return f"{PRACTICE_WROTE_FIRST}, waiting for the client's reply"
     return thread_state_words(thread)
 

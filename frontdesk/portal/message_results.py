@@ -141,6 +141,13 @@ class ThreadSummary:
         return self.created_by is MessageAuthor.STAFF and not self.client_wrote
 
     @property
+    def sent_unasked(self) -> bool:
+        """Open, the practice wrote first, and the client has not answered: stored as
+        answered, but nobody asked. Staff read "Sent by the practice", the client "From the
+        practice" (each surface in its own words; the rule is this one)."""
+        return self.state == ThreadState.ANSWERED and self.practice_wrote_first
+
+    @property
     def withdrawn(self) -> bool:
         """The client withdrew everything of a thread they began (its subject is empty):
         show it as "withdrawn"."""

@@ -4,9 +4,12 @@ states, and how long something has waited ("5m", "3h", "2d")."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from frontdesk.core.clock import as_utc
-from frontdesk.portal.message_results import ThreadSummary
+
+if TYPE_CHECKING:
+    from frontdesk.portal.message_results import ThreadSummary
 
 AUDIENCE_LABELS = {"front_desk": "Front desk", "billing": "Billing", "clinical": "Clinical"}
 KIND_LABELS = {"message": "Message", "task": "Task"}
@@ -39,7 +42,7 @@ def kind_label(value: object) -> str:
 def thread_state_label(thread: ThreadSummary) -> str:
     """ "Sent by us" for a thread the practice began while the client has not written in it
     (stored as answered, but nobody asked); else the state's label."""
-    if str(thread.state) == "answered" and thread.practice_wrote_first:
+    if thread.sent_unasked:
         return SENT_BY_US
     return THREAD_STATE_LABELS.get(str(thread.state), str(thread.state))
 

@@ -48,15 +48,10 @@ STATE_WORDS = {
 FIRST_WORD_WORDS = "From the practice"  # the practice wrote first and the client has not answered
 
 
-def practice_wrote_first(t: ThreadSummary) -> bool:
-    """The practice began the thread and the client has not written in it: not a reply."""
-    return t.practice_wrote_first
-
-
 def state_words(t: ThreadSummary) -> str:
     """The thread's state for the client: "The practice replied", or "From the practice" when
     the practice began it and the client has not answered."""
-    if practice_wrote_first(t) and t.state is ThreadState.ANSWERED:
+    if t.sent_unasked:
         return FIRST_WORD_WORDS
     return STATE_WORDS.get(t.state, t.state)
 
@@ -104,7 +99,7 @@ def thread_rows(threads: tuple[ThreadSummary, ...], zone: ZoneInfo) -> list[Thre
         count = f"{t.messages} message{'' if t.messages == 1 else 's'}"
         meta = f"{AUDIENCE_LABELS.get(t.audience, t.audience)} · {state_words(t)} · {count} · "
         subject = t.subject or WITHDRAWN_SUBJECT  # everything of it withdrawn by the client
-        badge = "New message" if practice_wrote_first(t) else "New reply"
+        badge = "New message" if t.practice_wrote_first else "New reply"
         rows.append(ThreadRow(t.id, subject, t.unread_by_client, meta, badge, iso, shown))
     return rows
 
